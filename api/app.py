@@ -1,0 +1,19 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import automations, events, health, runs, workspaces
+from core.services import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(title="Tideway", version="0.1.0",
+                  description="Prisme.ai-style workspaces run as durable Temporal workflows")
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (health, workspaces, automations, runs, events):
+        app.include_router(module.router)
+    return app

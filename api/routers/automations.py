@@ -1,0 +1,54 @@
+"""Automations of a workspace (spec §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.bodies import parse_json, read_limited
+from api.deps import AdminDep, ServicesDep
+from core.errors import ObjectNotFoundError
+
+router = APIRouter(prefix="/v2/workspaces/{workspace_id}/automations", tags=["automations"])
+
+
+async def _body(request: Request, limit: int) -> Any:
+    raw = await read_limited(request, limit)
+    return parse_json(raw) if raw else {}
+
+
+@router.post("")
+async def create_automation(workspace_id: str, request: Request, services: ServicesDep,
+                            actor: AdminDep) -> dict[str, Any]:
+    body = await _body(request, services.settings.max_import_bytes)
+    return await services.workspaces.save_automation(workspace_id, body, actor=actor)
+
+
+@router.get("")
+async def list_automations(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    detail = await services.workspaces.detail(workspace_id)
+    automations: dict[str, Any] = detail["automations"]
+    return automations
+
+
+@router.get("/{slug}")
+async def get_automation(workspace_id: str, slug: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    compiled = await services.workspaces.compiled(workspace_id)
+    automation = compiled.automations.get(slug)
+    if automation is None:
+        raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
+    return {**automation, "slug": slug}
+
+
+@router.patch("/{slug}")
+async def update_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
+                            actor: AdminDep) -> dict[str, Any]:
+    body = await _body(request, services.settings.max_import_bytes)
+    return await services.workspaces.save_automation(workspace_id, body, slug=slug, actor=actor)
+
+
+@router.delete("/{slug}")
+async def delete_automation(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.delete_automation(workspace_id, slug, actor=actor)
+    return {"slug": slug}

@@ -1,0 +1,48 @@
+"""Running automations over HTTP: webhooks (public) and the test route (spec §2.3, §10)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.bodies import parse_json, read_limited, webhook_body, webhook_headers
+from api.deps import AdminDep, ServicesDep
+from core.errors import InvalidArgumentsError
+from core.runs import RunOutcome
+from core.triggers import trigger_test, trigger_webhook
+
+router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["runs"])
+
+
+def output_response(outcome: RunOutcome) -> JSONResponse:
+    # The output is returned as JSON whatever it is (DECISIONS 12).
+    return JSONResponse(outcome.output, status_code=outcome.status or 200, headers=outcome.headers or None)
+
+
+@router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> JSONResponse:
+    """Public: a missing or foreign Authorization header is just data for the automation."""
+    await services.workspaces.get_row(workspace_id)
+    body = await webhook_body(request, services.settings.max_json_body_bytes)
+    query = request.url.query
+    http = {"method": request.method, "path": request.url.path,
+            "originalUrl": request.url.path + (f"?{query}" if query else ""),
+            "hostname": request.url.hostname, "ip": request.client.host if request.client else None}
+    outcome = await trigger_webhook(
+        services, workspace_id, unquote(endpoint), method=request.method.upper(),
+        headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
+        correlation_id=request.headers.get("x-correlation-id") or None)
+    return output_response(outcome)
+
+
+@router.post("/test/{slug}")
+async def test_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
+                          actor: AdminDep) -> JSONResponse:
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    body = parse_json(raw) if raw else {}
+    payload = body.get("payload", {}) if isinstance(body, dict) else None
+    if not isinstance(payload, dict):
+        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload")
+    return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor))

@@ -1,0 +1,95 @@
+"""Workspaces: CRUD, import and export (spec §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.bodies import content_type, parse_json, read_limited
+from api.deps import AdminDep, ServicesDep
+from core.errors import InvalidWorkspaceError
+from core.services import Services
+from schemas.archive import export_archive, parse_archive, parse_import
+from schemas.dsul import WorkspaceSource
+
+router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
+
+
+async def import_source(request: Request, services: Services) -> WorkspaceSource:
+    """An import body: a zip (application/zip or multipart field ``archive``) or one JSON/YAML document."""
+    limit = services.settings.max_import_bytes
+    if content_type(request) == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        archive = form.get("archive")
+        if archive is None or not hasattr(archive, "read"):
+            raise InvalidWorkspaceError("Multipart import needs a file field named 'archive'",
+                                        [{"path": "archive", "message": "missing file field"}])
+        data = await archive.read()
+        return parse_archive(data)
+    raw = await read_limited(request, limit, "archive")
+    if not raw:
+        raise InvalidWorkspaceError("Empty import body", [{"path": "body", "message": "empty"}])
+    return parse_import(raw, request.headers.get("content-type"))
+
+
+@router.post("/import")
+async def import_workspace(request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    source = await import_source(request, services)
+    row = await services.workspaces.create(source, actor=actor)
+    return {"workspace": await services.workspaces.detail(row.id)}
+
+
+@router.post("/{workspace_id}/import")
+async def reimport_workspace(workspace_id: str, request: Request, services: ServicesDep,
+                             actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    source = await import_source(request, services)
+    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor)
+    return {"workspace": await services.workspaces.detail(row.id), "changed": changed}
+
+
+@router.api_route("/{workspace_id}/export", methods=["GET", "POST"])
+async def export_workspace(workspace_id: str, services: ServicesDep, _: AdminDep) -> Response:
+    source = await services.workspaces.source(workspace_id)
+    data = export_archive(source)
+    slug = source.index.get("slug") or workspace_id
+    return Response(data, media_type="application/zip",
+                    headers={"content-disposition": f'attachment; filename="{slug}.zip"'})
+
+
+@router.post("")
+async def create_workspace(request: Request, services: ServicesDep, actor: AdminDep) -> JSONResponse:
+    raw = await read_limited(request, services.settings.max_import_bytes)
+    body = parse_json(raw) if raw else {}
+    if not isinstance(body, dict):
+        raise InvalidWorkspaceError("The body must be a workspace object",
+                                    [{"path": "body", "message": "must be an object"}])
+    source = WorkspaceSource.from_document(body)
+    row = await services.workspaces.create(source, actor=actor)
+    return JSONResponse(await services.workspaces.detail(row.id), status_code=200)
+
+
+@router.get("")
+async def list_workspaces(services: ServicesDep, _: AdminDep, slug: str | None = None,
+                          name: str | None = None) -> list[dict[str, Any]]:
+    return await services.workspaces.list(slug=slug, name=name)
+
+
+@router.get("/{workspace_id}")
+async def get_workspace(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    return await services.workspaces.detail(workspace_id)
+
+
+@router.patch("/{workspace_id}")
+async def patch_workspace(workspace_id: str, request: Request, services: ServicesDep,
+                          actor: AdminDep) -> dict[str, Any]:
+    raw = await read_limited(request, services.settings.max_import_bytes)
+    return await services.workspaces.patch(workspace_id, parse_json(raw) if raw else {}, actor=actor)
+
+
+@router.delete("/{workspace_id}")
+async def delete_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.delete(workspace_id, actor=actor)
+    return {"id": workspace_id}

@@ -1,0 +1,104 @@
+"""``tideway run``: dev server + worker + API in the foreground; Ctrl-C stops all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from cli.examples import import_examples
+from core.db import Database, migrate_async
+from core.devserver import DevServer, port_busy
+from core.services import Services
+from core.settings import Settings
+from core.temporal import connect, register_search_attributes
+from worker.main import build_worker
+
+
+def admin_token(settings: Settings) -> tuple[str, bool]:
+    """The superadmin token: TIDEWAY_ADMIN_TOKEN, else .data/admin-token (made once)."""
+    if settings.tideway_admin_token:
+        return settings.tideway_admin_token, False
+    path = settings.tideway_data_dir / "admin-token"
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip(), False
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token, True
+
+
+def check_ports(settings: Settings, dev_server: bool) -> list[str]:
+    wanted = [(settings.tideway_host, settings.tideway_port, "TIDEWAY_PORT (API)")]
+    if dev_server:
+        wanted += [("127.0.0.1", 7233, "Temporal frontend"), ("127.0.0.1", settings.temporal_ui_port, "Temporal UI")]
+    return [f"port {port} ({what}) on {host} is already in use" for host, port, what in wanted if port_busy(host, port)]
+
+
+def banner(settings: Settings, token: str, generated: bool, curl: str | None, ui: str | None) -> str:
+    lines = ["", "Tideway is running.",
+             f"  API docs     {settings.public_url}/docs"]
+    if ui:
+        lines.append(f"  Temporal UI  {ui}")
+    lines.append(f"  Admin token  {token}" + ("  (generated, stored in .data/admin-token)" if generated else ""))
+    if curl:
+        lines += ["  Try it:", f"    {curl}"]
+    lines.append("Press Ctrl-C to stop.\n")
+    return "\n".join(lines)
+
+
+async def serve(settings: Settings) -> int:
+    dev = settings.temporal_address is None
+    problems = check_ports(settings, dev)
+    if problems:
+        print("tideway: cannot start: " + "; ".join(problems) + ". Stop what uses them or change the settings.",
+              file=sys.stderr)
+        return 2
+    settings.tideway_data_dir.mkdir(parents=True, exist_ok=True)
+    server = DevServer(settings.tideway_data_dir, ui_port=settings.temporal_ui_port) if dev else None
+    try:
+        if server:
+            print("Starting the Temporal dev server…", flush=True)
+            await asyncio.to_thread(server.start)
+        address = server.address if server else settings.resolved_temporal_address
+        await migrate_async(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url)
+        client = await connect(address, settings.temporal_namespace)
+        await register_search_attributes(client, settings.temporal_namespace)
+        token, generated = admin_token(settings)
+        services = Services.build(settings, db, client, admin_token=token)
+        services.launcher.eager = True  # api and worker share this process
+        curl = await import_examples(services, Path("examples"))
+        worker, fetch = build_worker(client, settings, db, services.workspaces)
+        config = uvicorn.Config(create_app(services), host=settings.tideway_host, port=settings.tideway_port,
+                                log_level="warning", lifespan="off")
+        api = uvicorn.Server(config)
+        api.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        worker_task = asyncio.create_task(worker.run())
+        api_task = asyncio.create_task(api.serve())
+        ui = f"http://127.0.0.1:{settings.temporal_ui_port}" if server else None
+        print(banner(settings, token, generated, curl, ui), flush=True)
+        await stop.wait()
+        print("Stopping…", flush=True)
+        api.should_exit = True
+        await api_task
+        await worker.shutdown()
+        with contextlib.suppress(Exception):
+            await worker_task
+        await fetch.aclose()
+        await db.dispose()
+        return 0
+    finally:
+        if server:
+            await asyncio.to_thread(server.stop)

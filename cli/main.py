@@ -1,0 +1,96 @@
+"""The ``tideway`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from core.settings import get_settings
+
+
+async def run_worker() -> int:
+    from core.db import Database, migrate_async
+    from core.temporal import connect, register_search_attributes
+    from core.workspaces import WorkspaceService
+    from worker.main import build_worker
+
+    settings = get_settings()
+    await migrate_async(settings.resolved_database_url)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    added = await register_search_attributes(client, settings.temporal_namespace)
+    if added:
+        print(f"registered search attributes: {', '.join(added)}")
+    db = Database(settings.resolved_database_url)
+    worker, fetch = build_worker(client, settings, db, WorkspaceService(db))
+    print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
+    try:
+        await worker.run()
+    finally:
+        await fetch.aclose()
+        await db.dispose()
+    return 0
+
+
+async def run_api() -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from cli.launcher import admin_token
+    from core.db import Database, migrate_async
+    from core.services import Services
+    from core.temporal import connect
+
+    settings = get_settings()
+    await migrate_async(settings.resolved_database_url)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    token, _ = admin_token(settings)
+    services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token)
+    server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.tideway_host,
+                                           port=settings.tideway_port, log_level="info"))
+    await server.serve()
+    return 0
+
+
+async def register_only() -> int:
+    from core.temporal import connect, register_search_attributes
+
+    settings = get_settings()
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    added = await register_search_attributes(client, settings.temporal_namespace)
+    print("search attributes: " + (f"added {', '.join(added)}" if added else "already registered"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="tideway", description="Tideway workflow-automation backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="dev server + worker + API in the foreground (make run)")
+    sub.add_parser("api", help="the API only (needs TEMPORAL_ADDRESS and a worker)")
+    sub.add_parser("worker", help="a worker only (registers search attributes first)")
+    sub.add_parser("register-search-attributes", help="register WorkspaceId/AutomationSlug/CorrelationId")
+    sub.add_parser("migrate", help="apply database migrations")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from cli.launcher import serve
+
+        code = asyncio.run(serve(get_settings()))
+    elif args.command == "api":
+        code = asyncio.run(run_api())
+    elif args.command == "worker":
+        code = asyncio.run(run_worker())
+    elif args.command == "register-search-attributes":
+        code = asyncio.run(register_only())
+    else:
+        from core.db import migrate
+
+        migrate(get_settings().resolved_database_url)
+        code = 0
+    sys.stdout.flush()
+    # A temporalio client still alive at interpreter exit can abort the process (sdk-python #300).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

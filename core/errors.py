@@ -1,0 +1,107 @@
+"""Domain errors shared by every layer.
+
+One class hierarchy, one wire shape: ``{"error": <Name>, "message", "details"?}``.
+The API maps ``TidewayError.status`` to the HTTP status once (api/errors.py); the
+workflow turns these into ``ApplicationError`` with ``type=<Name>`` so the same name
+and details cross Temporal unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TidewayError(Exception):
+    """Base of every error a user may see. ``name`` is the public error name."""
+
+    status: int = 400
+    default_message: str = "Error"
+
+    def __init__(self, message: str | None = None, details: Any = None, *, name: str | None = None):
+        self.message = message or self.default_message
+        self.details = details
+        self.name = name or type(self).__name__
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.name, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class ObjectNotFoundError(TidewayError):
+    status = 404
+    default_message = "Object not found"
+
+
+class ForbiddenError(TidewayError):
+    status = 403
+    default_message = "Forbidden"
+
+
+class UnauthorizedError(TidewayError):
+    status = 401
+    default_message = "Unauthorized"
+
+
+class PayloadTooLargeError(TidewayError):
+    status = 413
+    default_message = "Payload too large"
+
+
+class AlreadyUsedError(TidewayError):
+    default_message = "Already used"
+
+
+class InvalidWorkspaceError(TidewayError):
+    """Import/validation failure; details is a list of ``{"path", "message"}``."""
+
+    default_message = "Invalid workspace"
+
+
+class InvalidSlugError(TidewayError):
+    default_message = "Invalid slug"
+
+
+class InvalidInstructionError(TidewayError):
+    default_message = "Invalid instruction"
+
+
+class InvalidArgumentsError(TidewayError):
+    default_message = "Invalid arguments"
+
+
+class TooManyCallError(TidewayError):
+    default_message = "Too many successive automation calls"
+
+
+class InvalidEventError(TidewayError):
+    default_message = "Invalid event"
+
+
+class InvalidOutputError(TidewayError):
+    default_message = "Invalid output"
+
+
+class StepBudgetExceededError(TidewayError):
+    default_message = "Run exceeded its step budget"
+
+
+class ServiceUnavailableError(TidewayError):
+    status = 503
+    default_message = "Service unavailable"
+
+
+# Public names that map to a non-400 status when they cross Temporal as strings.
+STATUS_BY_NAME: dict[str, int] = {
+    "ObjectNotFoundError": 404,
+    "ForbiddenError": 403,
+    "UnauthorizedError": 401,
+    "PayloadTooLargeError": 413,
+    "ServiceUnavailableError": 503,
+}
+
+
+def status_for(name: str) -> int:
+    return STATUS_BY_NAME.get(name, 400)

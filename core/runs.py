@@ -1,0 +1,107 @@
+"""Starting automation runs and turning their outcome into a result or a TidewayError."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from core.blobs import BlobStore
+from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
+from core.settings import Settings
+from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+from core.workspaces import CompiledWorkspace
+from schemas.events import json_size
+from schemas.runs import RunInput, RunResult, Trigger, WorkspaceRef
+from workflows.settings import RunSettings
+
+
+class RunFailed(TidewayError):
+    """An automation run failed; carries the public error name and body from the workflow."""
+
+    def __init__(self, name: str, message: str, details: Any = None, extra: dict[str, Any] | None = None):
+        super().__init__(message, details, name=name)
+        self.status = status_for(name)
+        self.extra = extra or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body.update(self.extra)
+        return body
+
+
+@dataclass
+class RunOutcome:
+    output: Any
+    status: int | None
+    headers: dict[str, str]
+    workflow_id: str
+
+
+def run_settings(settings: Settings) -> RunSettings:
+    return RunSettings(
+        max_call_depth=settings.max_call_depth, yield_every_steps=settings.yield_every_steps,
+        max_steps_per_run=settings.max_steps_per_run, max_event_size=settings.max_event_size,
+        inline_value_bytes=settings.inline_value_bytes, fetch_timeout_seconds=settings.fetch_timeout_seconds,
+        default_timezone=settings.default_timezone, default_locale=settings.default_locale)
+
+
+class RunLauncher:
+    def __init__(self, client: Client, settings: Settings, blobs: BlobStore, task_queue: str | None = None):
+        self.client = client
+        self.settings = settings
+        self.blobs = blobs
+        self.task_queue = task_queue or settings.temporal_task_queue
+        self.memo = {"settings": run_settings(settings).model_dump()}
+        self.eager = False  # set by the embedded launcher (api + worker in one process)
+
+    async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
+                  user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
+                  http_response: bool = False, correlation_id: str | None = None) -> RunOutcome:
+        automation = ws.automations.get(slug)
+        if automation is None or automation.get("disabled"):
+            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
+        correlation_id = correlation_id or uuid.uuid4().hex
+        run = RunInput(
+            workspace=WorkspaceRef(id=ws.id, slug=ws.slug, name=ws.name, revision=ws.revision, config=ws.config),
+            automation_slug=slug, automation=automation, payload=payload, trigger=trigger,
+            correlation_id=correlation_id, user_id=user_id, session_id=session_id or correlation_id,
+            http=http, http_response=http_response)
+        if json_size(payload) > self.settings.inline_value_bytes:
+            blob_id, chunks = await self.blobs.store(payload)
+            run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
+        workflow_id = f"{ws.id}/{slug}/{uuid.uuid4().hex}"
+        try:
+            result: RunResult = await self.client.execute_workflow(
+                "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,
+                memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes([
+                    WORKSPACE_ID.value_set(ws.id), AUTOMATION_SLUG.value_set(slug),
+                    CORRELATION_ID.value_set(correlation_id)]),
+                request_eager_start=self.eager,
+            )
+        except WorkflowFailureError as exc:
+            raise self._failure(exc) from None
+        except RPCError as exc:
+            raise ServiceUnavailableError(f"Temporal is unavailable: {exc.message}") from None
+        output = result.output
+        if result.output_ref:
+            output = await self.blobs.load(result.output_ref)
+        return RunOutcome(output, result.status, result.headers, workflow_id)
+
+    @staticmethod
+    def _failure(exc: WorkflowFailureError) -> TidewayError:
+        cause = exc.cause
+        while cause is not None and not isinstance(cause, ApplicationError):
+            cause = cause.cause
+        if isinstance(cause, ApplicationError):
+            body = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+            name = cause.type or body.get("error") or "Error"
+            extra = {k: v for k, v in body.items() if k not in ("error", "message", "details")}
+            return RunFailed(name, body.get("message") or cause.message, body.get("details"), extra)
+        return RunFailed("InternalError", f"Run failed: {exc.cause or exc}")

@@ -1,0 +1,34 @@
+"""The long-lived objects a process needs, built once and shared (api and worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from temporalio.client import Client
+
+from core.blobs import BlobStore
+from core.db import Database
+from core.runs import RunLauncher
+from core.settings import Settings
+from core.workspaces import WorkspaceService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    client: Client
+    workspaces: WorkspaceService
+    blobs: BlobStore
+    launcher: RunLauncher
+    admin_token: str | None = None
+    task_queue: str = field(default="tideway")
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, client: Client, *, admin_token: str | None,
+              task_queue: str | None = None) -> Services:
+        blobs = BlobStore(db)
+        queue = task_queue or settings.temporal_task_queue
+        return cls(settings=settings, db=db, client=client, workspaces=WorkspaceService(db), blobs=blobs,
+                   launcher=RunLauncher(client, settings, blobs, queue), admin_token=admin_token,
+                   task_queue=queue)

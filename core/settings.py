@@ -1,0 +1,76 @@
+"""All runtime settings, read once from the environment (pydantic-settings).
+
+Every field is documented in the README's Settings table; names are the
+environment variable names (case-insensitive).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    # Processes and addresses
+    tideway_host: str = "127.0.0.1"
+    tideway_port: int = 8000
+    tideway_data_dir: Path = Path(".data")
+    tideway_public_url: str | None = None  # base URL used in printed hints and global.apiUrl
+    database_url: str | None = None  # default: sqlite under the data dir
+    temporal_address: str | None = None  # default: start a dev server (make run) / localhost:7233
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "tideway"
+    temporal_ui_port: int = 8233
+    tideway_admin_token: str | None = None
+
+    # Interpreter limits
+    max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")
+    yield_every_steps: int = 500  # pure steps between two activation yields (counted, never timed)
+    max_steps_per_run: int = 100_000
+    max_payload_bytes: int = 256 * 1024  # Temporal payload limit; larger values travel by reference
+    inline_value_bytes: int = 200 * 1024  # values above this are stored and passed by reference
+    max_event_size: int = Field(100_000, alias="BROKER_EMIT_MAXLEN")
+    fetch_timeout_seconds: float = 30.0
+    wait_default_timeout: int = Field(20, alias="WAIT_DEFAULT_TIMEOUT")
+
+    # HTTP limits
+    max_json_body_bytes: int = 100 * 1024
+    max_import_bytes: int = 20 * 1024 * 1024
+    webhook_timeout_seconds: float = 60.0
+
+    # Language defaults
+    default_timezone: str = Field("Europe/Paris", alias="DEFAULT_TIMEZONE")
+    default_locale: str = Field("en", alias="DEFAULT_LOCALE")
+
+    # Worker tuning (measured: 10 pollers / 50 concurrent tasks helped throughput)
+    worker_workflow_pollers: int = 10
+    worker_activity_pollers: int = 10
+    worker_max_concurrent_workflow_tasks: int = 50
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.tideway_data_dir / 'tideway.db').resolve()}"
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or "127.0.0.1:7233"
+
+    @property
+    def public_url(self) -> str:
+        return self.tideway_public_url or f"http://{self.tideway_host}:{self.tideway_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,302 @@
+"""Workspace service: definitions, revisions and the compiled index used on the hot path.
+
+Every change writes a new immutable revision; runs pin the revision they started
+with. ``compiled()`` is cached per (workspace, revision), so any process sees an
+edit as soon as the workspace row's revision moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from core.config import interpolate_config
+from core.db import Database
+from core.errors import AlreadyUsedError, InvalidWorkspaceError, ObjectNotFoundError
+from core.eventstore import insert_events
+from core.models import Workspace, WorkspaceRevision
+from core.slugs import automation_slug_from, new_id, workspace_slug_from
+from schemas.dsul import WorkspaceSource, endpoint_name
+from schemas.events import Event, EventSource, json_size
+from schemas.validation import validate_automation, validate_workspace
+
+INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
+                "secrets", "registerWorkspace", "repositories", "blocks")
+AUTOMATION_SUMMARY = ("name", "description", "arguments", "private", "disabled", "when", "labels")
+
+
+def digest(document: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def iso(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class CompiledWorkspace:
+    id: str
+    slug: str
+    name: str
+    revision: int
+    document: dict[str, Any]
+    config: dict[str, Any]
+    endpoints: dict[str, str] = field(default_factory=dict)  # endpoint name -> automation slug
+
+    @property
+    def automations(self) -> dict[str, dict[str, Any]]:
+        return self.document.get("automations") or {}
+
+
+class WorkspaceService:
+    def __init__(self, db: Database):
+        self.db = db
+        self._documents: dict[tuple[str, int], dict[str, Any]] = {}
+        self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
+
+    # -- reads ------------------------------------------------------------------------
+    async def get_row(self, workspace_id: str) -> Workspace:
+        async with self.db.session() as session:
+            row = await session.get(Workspace, workspace_id)
+        if row is None or row.deleted_at is not None:
+            raise ObjectNotFoundError(f"Workspace '{workspace_id}' not found", {"workspaceId": workspace_id})
+        return row
+
+    async def document(self, workspace_id: str, revision: int) -> dict[str, Any]:
+        key = (workspace_id, revision)
+        doc = self._documents.get(key)
+        if doc is None:
+            async with self.db.session() as session:
+                row = await session.get(WorkspaceRevision, (workspace_id, revision))
+            if row is None:
+                raise ObjectNotFoundError(f"Workspace '{workspace_id}' revision {revision} not found")
+            doc = row.document
+            if len(self._documents) > 1000:
+                self._documents.clear()
+            self._documents[key] = doc
+        return doc
+
+    async def compiled(self, workspace_id: str) -> CompiledWorkspace:
+        row = await self.get_row(workspace_id)
+        key = (row.id, row.revision)
+        hit = self._compiled.get(key)
+        if hit is not None:
+            return hit
+        doc = await self.document(row.id, row.revision)
+        config = (doc.get("config") or {}).get("value") if isinstance(doc.get("config"), dict) else None
+        endpoints = {}
+        for slug, automation in (doc.get("automations") or {}).items():
+            name = endpoint_name(slug, automation)
+            if name and not automation.get("disabled"):
+                endpoints[name] = slug
+        compiled = CompiledWorkspace(row.id, row.slug, row.name, row.revision, doc,
+                                     interpolate_config(config, slug=row.slug), endpoints)
+        if len(self._compiled) > 500:
+            self._compiled.clear()
+        self._compiled[key] = compiled
+        return compiled
+
+    async def list(self, *, slug: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        stmt = select(Workspace).where(col(Workspace.deleted_at).is_(None))
+        if slug:
+            stmt = stmt.where(Workspace.slug == slug)
+        if name:
+            stmt = stmt.where(col(Workspace.name).ilike(f"%{name}%"))
+        async with self.db.session() as session:
+            rows = (await session.exec(stmt.order_by(col(Workspace.created_at)))).all()
+        return [self.summary(r, await self.document(r.id, r.revision)) for r in rows]
+
+    def summary(self, row: Workspace, doc: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {k: doc[k] for k in ("description", "photo", "labels") if k in doc}
+        out.update(id=row.id, slug=row.slug, name=row.name, revision=row.revision,
+                   createdAt=iso(row.created_at), updatedAt=iso(row.updated_at))
+        return out
+
+    async def detail(self, workspace_id: str) -> dict[str, Any]:
+        row = await self.get_row(workspace_id)
+        doc = await self.document(row.id, row.revision)
+        out = {k: v for k, v in doc.items() if k not in ("automations", "imports", "pages", "security")}
+        out.update(self.summary(row, doc))
+        out["automations"] = {slug: {k: a[k] for k in AUTOMATION_SUMMARY if k in a}
+                              for slug, a in (doc.get("automations") or {}).items()}
+        out["imports"] = doc.get("imports") or {}
+        return out
+
+    async def source(self, workspace_id: str) -> WorkspaceSource:
+        row = await self.get_row(workspace_id)
+        doc = await self.document(row.id, row.revision)
+        return WorkspaceSource.from_document({**doc, "slug": row.slug, "name": row.name})
+
+    # -- writes -----------------------------------------------------------------------
+    async def create(self, source: WorkspaceSource, *, actor: str | None = None,
+                     workspace_id: str | None = None) -> Workspace:
+        """Create a workspace (revision 1). ``workspace_id`` is for internal callers only."""
+        validate_workspace(source)
+        doc = self._document_of(source)
+        slug = doc.get("slug") or await self._free_slug(workspace_slug_from(doc["name"]))
+        doc["slug"] = slug
+        doc.pop("id", None)
+        async with self.db.session() as session:
+            if await self._slug_owner(session, slug) is not None:
+                raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
+            row = Workspace(id=workspace_id or new_id(), slug=slug, name=doc["name"], revision=1)
+            session.add(row)
+            await session.flush()
+            session.add(WorkspaceRevision(workspace_id=row.id, revision=1, digest=digest(doc), document=doc))
+            await session.commit()
+            await session.refresh(row)
+        await self._record(row.id, "workspaces.created", {"workspace": self.summary(row, doc)}, actor)
+        return row
+
+    async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
+                      event: str = "workspaces.imported") -> tuple[Workspace, bool]:
+        """Store ``source`` as a new revision (nothing when unchanged). Returns (row, changed)."""
+        validate_workspace(source)
+        row = await self.get_row(workspace_id)
+        doc = self._document_of(source)
+        doc["slug"] = doc.get("slug") or row.slug
+        doc.pop("id", None)
+        if doc["slug"] != row.slug:
+            async with self.db.session() as session:
+                owner = await self._slug_owner(session, doc["slug"])
+            if owner is not None and owner != row.id:
+                raise AlreadyUsedError(f"Workspace slug '{doc['slug']}' is already used", {"slug": doc["slug"]})
+        current = await self.document(row.id, row.revision)
+        if digest(current) == digest(doc):
+            return row, False
+        row = await self._write_revision(row, doc)
+        await self._record(row.id, event, {"workspace": self.summary(row, doc), "revision": row.revision}, actor)
+        return row, True
+
+    async def patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
+        if not isinstance(patch, dict):
+            raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
+        unknown = sorted(set(patch) - set(INDEX_FIELDS) - {"id"})
+        if unknown:
+            raise InvalidWorkspaceError(f"Unknown workspace field(s): {', '.join(unknown)}",
+                                        [{"path": f"body.{k}", "message": "unknown field"} for k in unknown])
+        src = await self.source(workspace_id)
+        src.index.update({k: v for k, v in patch.items() if k != "id"})
+        await self.replace(workspace_id, src, actor=actor, event="workspaces.updated")
+        return await self.detail(workspace_id)
+
+    async def delete(self, workspace_id: str, *, actor: str | None = None) -> None:
+        row = await self.get_row(workspace_id)
+        async with self.db.session() as session:
+            await session.exec(update(Workspace).where(col(Workspace.id) == row.id)  # type: ignore[call-overload]
+                               .values(deleted_at=datetime.now(UTC)))
+            await session.commit()
+        await self._record(row.id, "workspaces.deleted", {"workspaceId": row.id, "workspaceSlug": row.slug}, actor)
+
+    async def purge(self, workspace_id: str) -> None:
+        """Hard delete: the workspace, its revisions and its events (retention, tests)."""
+        from sqlalchemy import delete
+
+        from core.models import Event as EventRow
+
+        async with self.db.session() as session:
+            await session.exec(delete(EventRow).where(col(EventRow.workspace_id) == workspace_id))  # type: ignore[call-overload]
+            await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]
+                col(WorkspaceRevision.workspace_id) == workspace_id))
+            await session.exec(delete(Workspace).where(col(Workspace.id) == workspace_id))  # type: ignore[call-overload]
+            await session.commit()
+        for cache in (self._documents, self._compiled):
+            for key in [k for k in cache if k[0] == workspace_id]:
+                cache.pop(key, None)
+
+    async def upsert(self, source: WorkspaceSource, *, actor: str | None = None) -> tuple[Workspace, str]:
+        """Create by slug, or store a new revision if it changed: 'created' | 'updated' | 'unchanged'."""
+        slug = source.index.get("slug")
+        if slug:
+            async with self.db.session() as session:
+                owner = await self._slug_owner(session, slug)
+            if owner is not None:
+                row, changed = await self.replace(owner, source, actor=actor)
+                return row, "updated" if changed else "unchanged"
+        return await self.create(source, actor=actor), "created"
+
+    # -- automations ------------------------------------------------------------------
+    async def save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
+                              actor: str | None = None) -> dict[str, Any]:
+        """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
+        src = await self.source(workspace_id)
+        if not isinstance(automation, dict):
+            raise InvalidWorkspaceError("The automation must be an object",
+                                        [{"path": "body", "message": "must be an object"}])
+        automation = dict(automation)
+        if slug is not None and slug not in src.automations:
+            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
+        new_slug = automation.get("slug") or slug or automation_slug_from(
+            str(automation.get("name") or "automation"), set(src.automations))
+        if new_slug != slug and new_slug in src.automations:
+            raise AlreadyUsedError(f"Automation slug '{new_slug}' is already used", {"slug": new_slug})
+        automation["slug"] = new_slug
+        others = {k: v for k, v in src.automations.items() if k != slug}
+        validate_automation(new_slug, automation, others=others)
+        if slug is not None and slug != new_slug:
+            src.automations.pop(slug)
+        src.automations[new_slug] = automation
+        event = "workspaces.automations.created" if slug is None else "workspaces.automations.updated"
+        await self.replace(workspace_id, src, actor=actor, event=event)
+        return automation
+
+    async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
+        src = await self.source(workspace_id)
+        if slug not in src.automations:
+            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
+        src.automations.pop(slug)
+        await self.replace(workspace_id, src, actor=actor, event="workspaces.automations.deleted")
+
+    # -- internals --------------------------------------------------------------------
+    @staticmethod
+    def _document_of(source: WorkspaceSource) -> dict[str, Any]:
+        doc = source.to_document()
+        for slug, automation in (doc.get("automations") or {}).items():
+            automation.setdefault("slug", slug) if isinstance(automation, dict) else None
+        return doc
+
+    async def _slug_owner(self, session: Any, slug: str) -> str | None:
+        stmt = select(Workspace.id).where(Workspace.slug == slug, col(Workspace.deleted_at).is_(None))
+        return (await session.exec(stmt)).first()
+
+    async def _free_slug(self, base: str) -> str:
+        slug, n = base, 2
+        async with self.db.session() as session:
+            while await self._slug_owner(session, slug) is not None:
+                slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    async def _write_revision(self, row: Workspace, doc: dict[str, Any]) -> Workspace:
+        """Append a revision; the revision check makes concurrent writers retry, not overwrite."""
+        for _ in range(5):
+            async with self.db.session() as session:
+                fresh = await session.get(Workspace, row.id)
+                assert fresh is not None
+                nxt = fresh.revision + 1
+                session.add(WorkspaceRevision(workspace_id=row.id, revision=nxt, digest=digest(doc), document=doc))
+                result = await session.exec(  # type: ignore[call-overload]
+                    update(Workspace).where(col(Workspace.id) == row.id, col(Workspace.revision) == fresh.revision)
+                    .values(revision=nxt, slug=doc["slug"], name=doc.get("name", fresh.name),
+                            updated_at=datetime.now(UTC)))
+                if result.rowcount == 1:
+                    await session.commit()
+                    return await self.get_row(row.id)
+                await session.rollback()
+        raise AlreadyUsedError("The workspace is being modified concurrently; retry")
+
+    async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None) -> None:
+        event = Event(id=str(uuid.uuid4()), type=type_, payload=payload, createdAt=datetime.now(UTC),
+                      size=json_size(payload),
+                      source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,
+                                         userId=actor, serviceTopic=type_))
+        async with self.db.session() as session:
+            await insert_events(session, [event])

@@ -1,0 +1,73 @@
+"""The event envelope (spec §6.1) and builders for the native runtime events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EMIT_TOPIC = "topic:runtime:emit"
+
+
+class HttpSource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    method: str | None = None
+    path: str | None = None
+    originalUrl: str | None = None
+    hostname: str | None = None
+    ip: str | None = None
+
+
+class EventSource(BaseModel):
+    """Where an event comes from. Field names are the public (camelCase) ones."""
+
+    model_config = ConfigDict(extra="allow")
+
+    workspaceId: str
+    correlationId: str
+    userId: str | None = None
+    sessionId: str | None = None
+    automationSlug: str | None = None
+    automationDepth: int | None = None
+    appSlug: str | None = None
+    appInstanceSlug: str | None = None
+    appInstanceFullSlug: str | None = None
+    appInstanceDepth: int | None = None
+    parentAppSlug: str | None = None
+    serviceTopic: str | None = None
+    http: HttpSource | None = None
+    ip: str | None = None
+    workflowId: str | None = None
+    runId: str | None = None
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    type: str
+    source: EventSource
+    payload: Any = Field(default_factory=dict)
+    target: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    createdAt: datetime
+    size: int = 0
+
+    def to_public(self) -> dict[str, Any]:
+        """The JSON shape users see: nulls dropped from ``source``, no empty extras."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data.setdefault("payload", {})
+        return data
+
+    @property
+    def persist(self) -> bool:
+        return not (self.options and self.options.get("persist") is False)
+
+
+def json_size(value: Any) -> int:
+    """Length of the compact JSON text, the unit of the event size limit."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))

@@ -1,0 +1,109 @@
+"""YAML reading and writing of DSUL files (PyYAML safe loader/dumper only).
+
+Reading differs from plain ``yaml.safe_load`` in three ways, all to match the JSON data model
+and the reference platform (js-yaml, YAML 1.2 booleans):
+
+* only ``true``/``false`` (any of the three YAML 1.2 casings) are booleans, so ``on:``, ``yes``,
+  ``no``, ``off`` stay strings (``repeat: {on: …}`` works unquoted);
+* timestamps stay strings (``createdAt: 2024-01-01T00:00:00Z``);
+* mapping keys are always strings (``1:`` → ``"1"``, ``null:`` → ``"null"``); other non-JSON
+  values (``!!binary``, ``!!set``) and alias bombs are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import yaml
+
+MAX_NODES = 2_000_000
+MAX_DEPTH = 500
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class YamlDocumentError(ValueError):
+    """A file that cannot be read; the message names the line and column when known."""
+
+
+class DsulLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with YAML 1.2 booleans and string timestamps."""
+
+
+DsulLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+DsulLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int | float):
+        return str(key)
+    raise YamlDocumentError(f"unsupported mapping key of type {type(key).__name__}")
+
+
+class _Normalizer:
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def __call__(self, value: Any, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise YamlDocumentError(
+                f"document too large: more than {MAX_NODES} values (alias expansion?)"
+            )
+        if depth > MAX_DEPTH:
+            raise YamlDocumentError(
+                f"document nested deeper than {MAX_DEPTH} levels (or recursive alias)"
+            )
+        if isinstance(value, dict):
+            return {_key(k): self(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v, depth + 1) for v in value]
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        if isinstance(value, dt.date | dt.datetime):
+            return value.isoformat()
+        raise YamlDocumentError(f"unsupported YAML value of type {type(value).__name__}")
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document into JSON-compatible data; ``YamlDocumentError`` on failure,
+    with ``line L, column C`` (1-based) taken from the YAML error mark."""
+    try:
+        data = yaml.load(text, Loader=DsulLoader)  # noqa: S506 - DsulLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "syntax error"
+        raise YamlDocumentError(f"invalid YAML{where}: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlDocumentError(f"invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise YamlDocumentError("invalid YAML: nested too deeply") from exc
+    return _Normalizer()(data)
+
+
+def dump_yaml(value: Any) -> str:
+    """Serialize one file: block style, keys in their order, unicode kept. PyYAML writes a few
+    characters (NEL, U+2028/9, …) raw that its reader then folds as line breaks; when the text does
+    not read back to ``value``, it is written again with non-ASCII characters escaped."""
+    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    try:
+        if load_yaml(text) == value:
+            return text
+    except YamlDocumentError:
+        pass
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=False, default_flow_style=False)

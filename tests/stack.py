@@ -1,0 +1,70 @@
+"""A whole Tideway stack for tests: real Temporal, real database, worker, API over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.fetch import FetchActivities
+from api.app import create_app
+from core.db import Database, migrate_async
+from core.services import Services
+from core.settings import Settings
+from worker.main import build_worker
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@dataclass
+class Stack:
+    services: Services
+    worker: Worker
+    http: httpx.AsyncClient
+    backend: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    async def import_workspace(self, document: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post("/v2/workspaces/import", json=document, headers=self.auth)
+        assert response.status_code == 200, response.text
+        workspace: dict[str, Any] = response.json()["workspace"]
+        return workspace
+
+    async def events(self, workspace_id: str, **params: Any) -> list[dict[str, Any]]:
+        response = await self.http.get(f"/v2/workspaces/{workspace_id}/events", params=params, headers=self.auth)
+        assert response.status_code == 200, response.text
+        events: list[dict[str, Any]] = response.json()["result"]["events"]
+        return events
+
+
+@asynccontextmanager
+async def open_stack(client: Client, database_url: str, backend: str, **overrides: Any) -> AsyncIterator[Stack]:
+    settings = Settings(database_url=database_url, tideway_admin_token=ADMIN_TOKEN, **overrides)
+    await migrate_async(database_url)
+    db = Database(database_url)
+    services = Services.build(settings, db, client, admin_token=ADMIN_TOKEN,
+                              task_queue=f"tq-{uuid.uuid4().hex[:10]}")
+    worker, fetch = build_worker(client, settings, db, services.workspaces, task_queue=services.task_queue)
+    task = asyncio.create_task(worker.run())
+    transport = httpx.ASGITransport(app=create_app(services))
+    http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=60)
+    try:
+        yield Stack(services, worker, http, backend)
+    finally:
+        await http.aclose()
+        await worker.shutdown()
+        with contextlib.suppress(Exception):
+            await task
+        await FetchActivities.aclose(fetch)
+        await db.dispose()

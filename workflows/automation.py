@@ -1,0 +1,153 @@
+"""AutomationWorkflow: one automation run = one durable Temporal workflow.
+
+Deterministic code only: time, ids and randomness come from ``workflow``; every
+side effect is an activity (local where short).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from core.errors import TidewayError
+    from schemas.events import Event, json_size
+    from schemas.runs import RunInput, RunResult
+    from workflows import activity_names as names
+    from workflows.interpreter import load_instructions
+    from workflows.interpreter.engine import Interpreter, Limits
+    from workflows.interpreter.events import EventRecorder
+    from workflows.interpreter.frames import BreakSignal
+    from workflows.interpreter.values import strip_undefined
+    from workflows.language import LanguageEnv
+    from workflows.settings import RunSettings
+
+load_instructions()
+
+LOCAL = timedelta(seconds=30)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=20)
+BLOB_CHUNK = 200_000
+
+
+class TemporalEffects:
+    """``Effects`` backed by Temporal: workflow clock/ids, local and regular activities."""
+
+    def __init__(self, run: RunInput, settings: RunSettings):
+        self.run = run
+        self.settings = settings
+        self.env = LanguageEnv(now=workflow.now, random=workflow.random().random,
+                               timezone=settings.default_timezone, locale=settings.default_locale)
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    def new_id(self) -> str:
+        return str(workflow.uuid4())
+
+    async def flush_events(self, events: list[Event]) -> None:
+        if not events:
+            # Still end the activation so a long pure loop never trips the 2 s deadlock detector.
+            await workflow.sleep(0)
+            return
+        await workflow.execute_local_activity(
+            names.PERSIST_EVENTS, events, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+
+    async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await workflow.execute_activity(
+            names.FETCH, request,
+            start_to_close_timeout=timedelta(seconds=self.settings.fetch_timeout_seconds + 10),
+            retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["FetchError"]),
+        )
+        if result.get("body_ref"):
+            result["body"] = await self.load_blob(result["body_ref"], result["body_chunks"])
+        return result
+
+    async def load_automation(self, slug: str) -> dict[str, Any] | None:
+        ws = self.run.workspace
+        result: dict[str, Any] | None = await workflow.execute_local_activity(
+            names.LOAD_AUTOMATION, args=[ws.id, ws.revision, slug],
+            start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        return result
+
+    async def load_blob(self, blob_id: str, chunks: int) -> Any:
+        import json
+
+        parts = []
+        for index in range(chunks):
+            parts.append(await workflow.execute_local_activity(
+                names.LOAD_BLOB_CHUNK, args=[blob_id, index],
+                start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY))
+        return json.loads("".join(parts))
+
+    async def store_blob(self, value: Any) -> tuple[str, int]:
+        import json
+
+        text = json.dumps(value, ensure_ascii=False)
+        blob_id = str(workflow.uuid4())
+        chunks = [text[i:i + BLOB_CHUNK] for i in range(0, len(text), BLOB_CHUNK)] or [""]
+        for index, chunk in enumerate(chunks):
+            await workflow.execute_local_activity(
+                names.STORE_BLOB_CHUNK, args=[blob_id, index, chunk],
+                start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        return blob_id, len(chunks)
+
+
+def error_body(exc: TidewayError) -> dict[str, Any]:
+    body = exc.to_dict()
+    body["details"] = strip_undefined(body.get("details"))
+    if body["details"] is None:
+        body.pop("details")
+    automation = getattr(exc, "automation_slug", None)
+    instruction = getattr(exc, "instruction", None)
+    if automation:
+        body["at"] = {"automation": automation, "instruction": instruction}
+    return body
+
+
+@workflow.defn(name="AutomationWorkflow")
+class AutomationWorkflow:
+    @workflow.run
+    async def run(self, run: RunInput) -> RunResult:
+        settings = RunSettings.model_validate(workflow.memo_value("settings", default={}) or {})
+        effects = TemporalEffects(run, settings)
+        info = workflow.info()
+        recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
+        limits = Limits(settings.max_call_depth, settings.yield_every_steps, settings.max_steps_per_run,
+                        settings.max_event_size)
+        interpreter = Interpreter(run, effects, limits, recorder)
+        payload = run.payload
+        if run.payload_ref:
+            payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
+        started = effects.now()
+        trigger = run.trigger.model_dump(exclude_none=True)
+        recorder.native("runtime.interactions.triggered", {
+            "workspaceId": run.workspace.id, "automation": run.automation_slug, "trigger": trigger,
+            "startedAt": started.isoformat().replace("+00:00", "Z")}, run.automation_slug, 0, user=True)
+        try:
+            output = await interpreter.execute(run.automation_slug, run.automation, payload, 0, trigger, root=True)
+        except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
+            output = {}
+        except TidewayError as exc:
+            body = error_body(exc)
+            origin = getattr(exc, "origin", None)
+            recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
+                            origin.depth if origin else 1)
+            await interpreter.flush()
+            raise ApplicationError(exc.message, body, type=exc.name, non_retryable=True) from None
+        except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
+            body = {"error": "InternalError", "message": f"Internal error: {type(exc).__name__}: {exc}"}
+            recorder.native("error", body, run.automation_slug, 1)
+            await interpreter.flush()
+            raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None
+        await interpreter.flush()
+        output = strip_undefined(output)
+        result = RunResult(output=output, status=interpreter.http.status, headers=interpreter.http.headers)
+        if json_size(output) > settings.inline_value_bytes:
+            blob_id, chunks = await effects.store_blob(output)
+            result.output = {"$chunks": chunks}
+            result.output_ref = blob_id
+        return result

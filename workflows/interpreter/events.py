@@ -1,0 +1,89 @@
+"""Building the events a run records (emit, native runtime events, errors)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.errors import InvalidEventError, TidewayError
+from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
+from schemas.runs import RunInput
+from workflows.interpreter.effects import Effects
+from workflows.interpreter.values import strip_undefined
+
+EVENT_NAME = re.compile(r"^[a-zA-Z0-9 ._-]+$")
+
+
+class EventTooLargeError(TidewayError):
+    """Name kept from the reference (EventValidationError, reason EventTooLarge)."""
+
+    def __init__(self, message: str, details: Any = None):
+        super().__init__(message, details, name="EventValidationError")
+
+
+class EventRecorder:
+    """Creates events with run-wide source fields and buffers them until the next flush."""
+
+    def __init__(self, run: RunInput, effects: Effects, max_size: int, workflow_id: str | None, run_id: str | None):
+        self.run = run
+        self.effects = effects
+        self.max_size = max_size
+        self.buffer: list[Event] = []
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.session_id = run.session_id
+
+    def source(self, automation_slug: str | None, depth: int | None, *, user: bool = False,
+               topic: str | None = None, workflow: bool = False) -> EventSource:
+        run = self.run
+        return EventSource(
+            workspaceId=run.workspace.id,
+            correlationId=run.correlation_id,
+            userId=run.user_id if user else None,
+            sessionId=self.session_id,
+            automationSlug=automation_slug,
+            automationDepth=depth,
+            serviceTopic=topic,
+            http=run.http,  # type: ignore[arg-type]
+            workflowId=self.workflow_id if workflow else None,
+            runId=self.run_id if workflow else None,
+        )
+
+    def make(self, type_: str, payload: Any, source: EventSource, *, target: Any = None, options: Any = None) -> Event:
+        payload = strip_undefined(payload)
+        size = json_size(payload)
+        return Event(
+            id=self.effects.new_id(),
+            type=type_,
+            source=source,
+            payload=payload,
+            target=strip_undefined(target) if isinstance(target, dict) else None,
+            options=strip_undefined(options) if isinstance(options, dict) else None,
+            createdAt=self.effects.now(),
+            size=size,
+        )
+
+    def record(self, event: Event) -> Event:
+        self.buffer.append(event)
+        return event
+
+    def native(self, type_: str, payload: Any, automation_slug: str | None, depth: int | None, *,
+               user: bool = False, workflow: bool = False) -> Event:
+        source = self.source(automation_slug, depth, user=user, topic=type_, workflow=workflow)
+        return self.record(self.make(type_, payload, source))
+
+    def custom(self, name: Any, payload: Any, automation_slug: str, depth: int, target: Any, options: Any) -> Event:
+        if not isinstance(name, str) or not EVENT_NAME.match(name):
+            raise InvalidEventError(f"Invalid event name {name!r}", {"event": name})
+        event = self.make(name, payload, self.source(automation_slug, depth, topic=EMIT_TOPIC),
+                          target=target, options=options)
+        if event.size > self.max_size:
+            raise EventTooLargeError(
+                f"Event {name!r} is too large ({event.size} > {self.max_size} characters)",
+                {"event": name, "size": event.size, "limit": self.max_size, "reason": "EventTooLarge"},
+            )
+        return self.record(event)
+
+    def take(self) -> list[Event]:
+        events, self.buffer = self.buffer, []
+        return events

@@ -1,0 +1,140 @@
+"""Native instructions that run purely in workflow code (spec §3.1–3.6, §3.12)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from core.errors import InvalidInstructionError
+from workflows.interpreter.engine import Interpreter, instruction
+from workflows.interpreter.frames import BreakSignal, Frame
+from workflows.interpreter.scope import assign, remove
+from workflows.language import UNDEFINED, evaluate_condition
+
+
+def _require_object(name: str, arg: Any) -> dict[str, Any]:
+    if not isinstance(arg, dict):
+        raise InvalidInstructionError(f"'{name}' expects an object", {"received": arg})
+    return arg
+
+
+@instruction("set")
+async def run_set(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    args = _require_object("set", it.render(frame, arg))
+    name = args.get("name")
+    value = args.get("value", UNDEFINED)
+    if name == "$http" or (isinstance(name, str) and name.startswith("$http.")):
+        _set_http(it, frame, name, value)
+        return UNDEFINED
+    assign(it.contexts, frame.locals, name, value, args.get("type") or "replace")
+    return UNDEFINED
+
+
+def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
+    if not frame.http_response:
+        return  # $http exists only in the automation started by the webhook
+    updates = value if name == "$http" else {name.split(".", 1)[1]: value}
+    if not isinstance(updates, dict):
+        raise InvalidInstructionError("$http expects an object {status?, headers?}")
+    if "status" in updates:
+        status = updates["status"]
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise InvalidInstructionError(f"$http.status must be an HTTP status code, got {status!r}")
+        it.http.status = status
+    headers = updates.get("headers")
+    if isinstance(headers, dict):
+        it.http.headers.update({str(k): str(v) for k, v in headers.items() if v is not UNDEFINED})
+
+
+@instruction("delete")
+async def run_delete(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    args = _require_object("delete", it.render(frame, arg))
+    remove(it.contexts, frame.locals, args.get("name"))
+    return UNDEFINED
+
+
+@instruction("comment")
+async def run_comment(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    return UNDEFINED
+
+
+@instruction("break")
+async def run_break(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    args = it.render(frame, arg) if isinstance(arg, dict) else {}
+    scope = args.get("scope") or "automation"
+    if scope not in ("automation", "all"):
+        raise InvalidInstructionError(f"break scope must be 'automation' or 'all', got {scope!r}")
+    raise BreakSignal(scope)
+
+
+@instruction("conditions")
+async def run_conditions(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    # Keys are not interpolated beforehand: the expression language resolves {{vars}}
+    # inside them with their types kept (spec §3.3).
+    branches = _require_object("conditions", arg)
+    it.render(frame, None)  # refresh run.date for the expressions
+    for key, branch in branches.items():
+        if key == "default":
+            continue
+        if evaluate_condition(key, frame.scope, env=it.effects.env):
+            await it.run_list(frame, branch, f"{path}.conditions[{key!r}]")
+            return UNDEFINED
+    if "default" in branches:
+        await it.run_list(frame, branches["default"], f"{path}.conditions.default")
+    return UNDEFINED
+
+
+def _iteration_items(on: Any) -> list[Any]:
+    if on is None or on is UNDEFINED:
+        return []
+    if isinstance(on, bool):
+        raise InvalidInstructionError("repeat.on must be a list, an object or a number")
+    if isinstance(on, int | float):
+        return list(range(int(on)))  # DECISIONS 14: `on: N` runs N times
+    if isinstance(on, str):
+        raise InvalidInstructionError(
+            "repeat.on is a string; give a list, an object or a number (DECISIONS 14)", {"on": on})
+    if isinstance(on, dict):
+        return [{"key": k, "value": v} for k, v in on.items()]
+    if isinstance(on, list):
+        return on
+    raise InvalidInstructionError("repeat.on must be a list, an object or a number")
+
+
+@instruction("repeat")
+async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    args = _require_object("repeat", it.render(frame, arg, exclude=("do",)))
+    items = _iteration_items(args.get("on", UNDEFINED))
+    until = args.get("until", UNDEFINED)
+    if until is not UNDEFINED and until is not None:
+        if not isinstance(until, int | float) or isinstance(until, bool):
+            raise InvalidInstructionError(f"repeat.until must be a number, got {until!r}")
+        until = int(until)
+        count = until if (not items or until < len(items)) else len(items)
+    else:
+        count = len(items)
+    body = args.get("do") or []
+    local_vars = frame.locals
+    saved = (local_vars.get("item", UNDEFINED), local_vars.get("$index", UNDEFINED))
+    try:
+        for index in range(count):
+            local_vars["item"] = items[index] if index < len(items) else index
+            local_vars["$index"] = index
+            await it.run_list(frame, body, f"{path}.repeat.do")
+    finally:
+        # Loops restore the outer item and $index (DECISIONS 14).
+        for key, value in zip(("item", "$index"), saved, strict=True):
+            if value is UNDEFINED:
+                local_vars.pop(key, None)
+            else:
+                local_vars[key] = value
+    return UNDEFINED
+
+
+@instruction("all")
+async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+    if not isinstance(arg, list):
+        raise InvalidInstructionError("'all' expects a list of instructions")
+    # Each branch is interpolated when it runs (not the whole list up front).
+    await asyncio.gather(*(it.run_instruction(frame, item, f"{path}.all[{i}]") for i, item in enumerate(arg)))
+    return UNDEFINED
