@@ -107,3 +107,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status["code"])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    from tests.conformance.report import record_report
+
+    record_report(report)

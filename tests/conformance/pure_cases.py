@@ -1,0 +1,63 @@
+"""Corpus files checked without a running stack: the language and schema validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schemas.validation import is_valid
+from tests.conformance.matching import MISSING, matches
+from workflows.language import DEFAULT_ENV, ExpressionError, evaluate, evaluate_condition, render
+
+
+def _undefined_inputs(value: Any) -> Any:
+    """``{$undefined: true}`` in an input stands for an undefined value (README)."""
+    if isinstance(value, dict):
+        if value == {"$undefined": True}:
+            return MISSING
+        return {k: _undefined_inputs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_undefined_inputs(v) for v in value]
+    return value
+
+
+def _expect(case: dict[str, Any], run: Any) -> None:
+    if "expected_error" in case:
+        with pytest.raises(ExpressionError) as info:
+            run()
+        assert info.value.name == case["expected_error"], f"raised {info.value.name}: {info.value.message}"
+        return
+    result = run()
+    if "expected_range" in case:
+        rng = case["expected_range"]
+        assert isinstance(result, int | float) and rng["gte"] <= result < rng["lt"]
+        if rng.get("integer"):
+            assert float(result).is_integer()
+        return
+    assert matches(case["expected"], result, subset=False), f"got {result!r}"
+
+
+def run_interpolation(case: dict[str, Any]) -> None:
+    options = case.get("options") or {}
+    context = _undefined_inputs(case.get("context") or {})
+    _expect(case, lambda: render(case["template"], context, env=DEFAULT_ENV,
+                                 undefined_vars=options.get("undefined_vars", "remove"),
+                                 eval_expressions=options.get("eval_expressions", True),
+                                 exclude=options.get("exclude") or ()))
+
+
+def run_expression(case: dict[str, Any]) -> None:
+    context = _undefined_inputs(case.get("context") or {})
+    evaluator = evaluate_condition if case.get("mode") == "condition" else evaluate
+    _expect(case, lambda: evaluator(case["expression"], context, env=DEFAULT_ENV))
+
+
+def run_validation(case: dict[str, Any]) -> None:
+    assert is_valid(case["schema"], case["value"]) is case["expected"]
+
+
+def run_wait_filter(case: dict[str, Any]) -> None:
+    from workflows.interpreter.waits import filters_match
+
+    assert filters_match(case.get("filters"), case["event"]) is case["expected"]
