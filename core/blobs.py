@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from core.db import Database
-from core.models import Blob
+from core.models import Blob, utcnow
 
 CHUNK_CHARS = 200_000
 
@@ -22,7 +22,7 @@ class BlobStore:
 
     async def store_chunk(self, blob_id: str, index: int, text: str) -> None:
         insert = sqlite_insert if self.db.engine.dialect.name == "sqlite" else pg_insert
-        stmt = insert(Blob).values(id=f"{blob_id}/{index}", data=text.encode()).on_conflict_do_nothing(
+        stmt = insert(Blob).values(id=f"{blob_id}/{index}", data=text.encode(), created_at=utcnow()).on_conflict_do_nothing(
             index_elements=["id"])
         async with self.db.session() as session:
             await session.exec(stmt)  # type: ignore[call-overload]

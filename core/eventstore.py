@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Event as EventRow
@@ -67,4 +67,4 @@ async def query_events(session: AsyncSession, workspace_id: str, *, types: list[
         stmt = stmt.where(EventRow.correlation_id == correlation_id)
     stmt = stmt.order_by(col(EventRow.seq).desc()).offset(page * limit).limit(limit)
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
-    return [row_to_public(r[0] if isinstance(r, tuple) else r) for r in rows]
+    return [row_to_public(r) for r in rows]

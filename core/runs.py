@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -81,8 +81,8 @@ class RunLauncher:
                 "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,
                 memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes([
-                    WORKSPACE_ID.value_set(ws.id), AUTOMATION_SLUG.value_set(slug),
-                    CORRELATION_ID.value_set(correlation_id)]),
+                    SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
+                    SearchAttributePair(CORRELATION_ID, correlation_id)]),
                 request_eager_start=self.eager,
             )
         except WorkflowFailureError as exc:

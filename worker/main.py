@@ -17,7 +17,6 @@ from core.workspaces import WorkspaceService
 from workflows.automation import AutomationWorkflow
 
 
-
 def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
                  task_queue: str | None = None) -> tuple[Worker, FetchActivities]:
     runtime = RuntimeActivities(db, workspaces)

@@ -22,11 +22,11 @@ def free_port() -> int:
 
 
 class HttpStub:
-    def __init__(self, routes: list[dict[str, Any]]):
+    def __init__(self, routes: list[dict[str, Any]], app: Any = None):
         self.routes = routes
         self.requests: list[dict[str, Any]] = []
         self.port = free_port()
-        app = Starlette(routes=[Route("/{path:path}", self.handle, methods=[
+        app = app or Starlette(routes=[Route("/{path:path}", self.handle, methods=[
             "GET", "POST", "PUT", "PATCH", "DELETE"])])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
                                                     lifespan="off"))
@@ -40,6 +40,9 @@ class HttpStub:
     async def __aenter__(self) -> HttpStub:
         self.task = asyncio.create_task(self.server.serve())
         while not self.server.started:
+            if self.task.done():
+                self.task.result()  # surface a start-up failure
+                raise RuntimeError("stub server stopped during start-up")
             await asyncio.sleep(0.01)
         return self
 

@@ -22,10 +22,9 @@ class GatedServer(HttpStub):
     """Answers only once the test opens the gate, so a run stays in flight."""
 
     def __init__(self) -> None:
-        super().__init__([])
+        super().__init__([], app=Starlette(routes=[Route("/slow", self.slow)]))
         self.gate = asyncio.Event()
         self.arrived = asyncio.Event()
-        self.server.config.app = Starlette(routes=[Route("/slow", self.slow)])
 
     async def slow(self, request: Request) -> JSONResponse:
         self.arrived.set()
@@ -51,9 +50,10 @@ async def test_an_edit_never_changes_a_run_in_flight(sqlite_stack: Stack) -> Non
         assert response.json()["changed"] is True
         server.gate.set()
         outcome = await asyncio.wait_for(run, 30)
-    assert outcome.output == "old"
-    fresh = await trigger_webhook(stack.services, ws["id"], "start", method="POST", headers={}, query={}, body={})
-    assert fresh.output == "new"
+        assert outcome.output == "old"
+        fresh = await trigger_webhook(stack.services, ws["id"], "start", method="POST", headers={}, query={},
+                                      body={})
+        assert fresh.output == "new"
 
 
 async def test_step_budget_fails_the_run_with_an_error_event(temporal_env: WorkflowEnvironment,

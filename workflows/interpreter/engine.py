@@ -87,8 +87,10 @@ class Interpreter:
         if self.steps % self.limits.yield_every_steps == 0:
             await self.flush()
 
-    async def flush(self) -> None:
-        await self.effects.flush_events(self.events.take())
+    async def flush(self, *, force: bool = True) -> None:
+        events = self.events.take()
+        if events or force:
+            await self.effects.flush_events(events)
 
     def render(self, frame: Frame, value: Any, exclude: tuple[str, ...] = ()) -> Any:
         self.contexts["run"]["date"] = self.effects.now().isoformat().replace("+00:00", "Z")

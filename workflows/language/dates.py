@@ -79,7 +79,7 @@ def parse_date(value: Any) -> int | None:
             g = m.groups()
             month0 = int(g[1]) - 1 if g[1] else 0
             day = int(g[2]) if g[2] else 1
-            ms = int((g[6] or "0")[:3])
+            ms = int((g[6] or "0")[:3].ljust(3, "0"))
             return _from_parts(int(g[0]), month0, day, int(g[3] or 0), int(g[4] or 0), int(g[5] or 0), ms)
     m = _ISO.match(s)
     if m:

@@ -66,7 +66,7 @@ def fn_date(args: list[Any], info: CallInfo, scope: Any, env: Any) -> Any:
 
 # ---------------------------------------------------------------- URLSearchParams
 def _form_encode(s: str) -> str:
-    return quote_plus(s, safe="*-._")
+    return quote_plus(s, safe="*-._").replace("~", "%7E")
 
 
 def fn_urlsearchparams(args: list[Any], info: CallInfo, scope: Any, env: Any) -> Any:
@@ -133,7 +133,8 @@ def _js_round(x: float) -> float:
 
 
 def _rounder(kind: str) -> Callable[[list[Any], CallInfo, Any, Any], Any]:
-    op: Callable[[float], float] = {"round": _js_round, "floor": math.floor, "ceil": math.ceil}[kind]
+    ops: dict[str, Callable[[float], Any]] = {"round": _js_round, "floor": math.floor, "ceil": math.ceil}
+    op = ops[kind]
 
     def fn(args: list[Any], info: CallInfo, scope: Any, env: Any) -> Any:
         n = _arg(args, 0)

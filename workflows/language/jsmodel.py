@@ -245,10 +245,6 @@ def loose_equals(a: Any, b: Any) -> bool:
     return ta is tb and a == b
 
 
-def _utf16_key(s: str) -> Any:
-    return s.encode("utf-16-be") if any(ord(c) > 0xFFFF for c in s) else s
-
-
 def js_compare(a: Any, b: Any, op: str) -> bool:
     """``<``, ``<=``, ``>``, ``>=`` with JavaScript coercion (strings compare lexically)."""
     pa, pb = to_primitive(a), to_primitive(b)
@@ -256,7 +252,7 @@ def js_compare(a: Any, b: Any, op: str) -> bool:
         x: Any = pa
         y: Any = pb
         if any(ord(c) > 0xFFFF for c in pa + pb):
-            x, y = _utf16_key(pa), _utf16_key(pb)
+            x, y = pa.encode("utf-16-be"), pb.encode("utf-16-be")
     else:
         x, y = to_number(pa), to_number(pb)
         if x != x or y != y:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import syntax_error
-from .template import compile_parts
+from .template import VarNode, compile_parts
 
 KEYWORDS = frozenset(
     ["and", "or", "not", "equals", "matches", "in", "exists", "true", "false", "null", "undefined"]
@@ -123,7 +123,7 @@ def tokenize(src: str) -> list[Token]:
                 end = _match_braces(src, i)
                 if end < 0:
                     raise syntax_error("Unclosed '{{'", src, i)
-                toks.append(Token("VAR", compile_parts(src[i + 2 : end - 2]), i))
+                toks.append(Token("VAR", VarNode(compile_parts(src[i + 2 : end - 2]), src[i:end]), i))
                 i = end
                 continue
             if src.startswith("{%", i):

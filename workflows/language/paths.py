@@ -42,7 +42,8 @@ def parse_variable_path(path: str) -> Path:
     if not isinstance(path, str):
         raise InvalidVariableNameError(f"Invalid variable name {path!r}: not a string")
     result = _parse(path)
-    cache_put(_PATH_CACHE, path, result)
+    if len(path) <= 1_000:
+        cache_put(_PATH_CACHE, path, result)
     return result
 
 
@@ -101,7 +102,7 @@ def step(value: Any, key: str | int) -> Any:
             return value[key] if 0 <= key < len(value) else UNDEFINED
         if key == "length":
             return len(value)
-        if _is_index(key):
+        if type(key) is str and _is_index(key):
             k = int(key)
             return value[k] if k < len(value) else UNDEFINED
         return UNDEFINED
