@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(VENV)/bin/tideway run
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
