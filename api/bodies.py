@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.datastructures import UploadFile
 
 from core.errors import PayloadTooLargeError, TidewayError
 
@@ -76,7 +77,7 @@ async def _multipart(request: Request, limit: int) -> dict[str, Any]:
     form = await request.form(max_files=50, max_fields=50, max_part_size=1024 * 1024)
     body: dict[str, Any] = {}
     for name, value in form.multi_items():
-        if hasattr(value, "read"):
+        if isinstance(value, UploadFile):
             content = await value.read()
             if len(content) > file_limit:
                 raise PayloadTooLargeError(f"File {value.filename!r} too large (> {file_limit} bytes)")

@@ -80,7 +80,6 @@ async def serve(settings: Settings) -> int:
         config = uvicorn.Config(create_app(services), host=settings.tideway_host, port=settings.tideway_port,
                                 log_level="warning", lifespan="off")
         api = uvicorn.Server(config)
-        api.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -96,9 +96,9 @@ class RunLauncher:
 
     @staticmethod
     def _failure(exc: WorkflowFailureError) -> TidewayError:
-        cause = exc.cause
+        cause: BaseException | None = exc.cause
         while cause is not None and not isinstance(cause, ApplicationError):
-            cause = cause.cause
+            cause = getattr(cause, "cause", None)
         if isinstance(cause, ApplicationError):
             body = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
             name = cause.type or body.get("error") or "Error"

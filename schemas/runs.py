@@ -43,6 +43,3 @@ class RunResult(BaseModel):
     has_output: bool = True
     status: int | None = None  # $http.status
     headers: dict[str, str] = Field(default_factory=dict)  # $http.headers
-    break_: bool = Field(False, alias="break")
-
-    model_config = {"populate_by_name": True}

@@ -1,12 +1,12 @@
 """initial tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 14:04:10.880857
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('blobs',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
@@ -65,11 +65,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ),
     sa.PrimaryKeyConstraint('workspace_id', 'revision')
     )
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('workspace_revisions')
     with op.batch_alter_table('workspaces', schema=None) as batch_op:
         batch_op.drop_index('ux_workspaces_slug_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
@@ -82,4 +82,4 @@ def downgrade() -> None:
 
     op.drop_table('events')
     op.drop_table('blobs')
-    
+

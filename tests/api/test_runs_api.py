@@ -124,3 +124,16 @@ async def test_runs_are_findable_by_search_attributes(stack: Stack) -> None:
             break
         await asyncio.sleep(0.1)
     assert found and found[0].startswith(f"{ws}/echo/")
+
+
+async def test_expression_errors_fail_the_run_naming_the_instruction(stack: Stack) -> None:
+    ws = await stack.import_workspace(workspace_doc({
+        "broken": {"name": "broken", "when": {"endpoint": True},
+                   "do": [{"set": {"name": "ok", "value": 1}}, {"set": {"name": "x", "value": "{% 1 + %}"}}]}}))
+    response = await stack.http.post(f"/v2/workspaces/{ws['id']}/webhooks/broken", json={})
+    body = response.json()
+    assert response.status_code == 400 and body["error"] == "InvalidExpressionSyntax"
+    assert body["at"] == {"automation": "broken", "instruction": "do[1]"}
+    errors = await stack.events(ws["id"], types="error")
+    assert errors[0]["payload"]["error"] == "InvalidExpressionSyntax"
+    assert errors[0]["payload"]["at"]["instruction"] == "do[1]"

@@ -30,6 +30,26 @@ NOT_BUILT = {
 }
 
 
+# Native CRUD events in cases become the matching service calls: the engine never treats
+# native events as commands.
+NATIVE_COMMANDS = ("workspaces.automations.created", "workspaces.automations.updated",
+                   "workspaces.automations.deleted", "workspaces.configured")
+
+
+async def apply_native(stack: Stack, ws_id: str, event: dict[str, Any]) -> None:
+    service = stack.services.workspaces
+    payload = event.get("payload") or {}
+    kind = event["type"]
+    if kind == "workspaces.automations.created":
+        await service.save_automation(ws_id, {**payload["automation"], "slug": payload["slug"]})
+    elif kind == "workspaces.automations.updated":
+        await service.save_automation(ws_id, payload["automation"], slug=payload.get("oldSlug") or payload["slug"])
+    elif kind == "workspaces.automations.deleted":
+        await service.delete_automation(ws_id, payload["automationSlug"])
+    elif kind == "workspaces.configured":
+        await service.patch(ws_id, {"config": payload["config"]})
+
+
 def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
     if "steps" in case:
         return list(case["steps"])
@@ -57,8 +77,10 @@ def skip_reason(case: dict[str, Any], shared: dict[str, Any]) -> str | None:
     needs = set(case.get("requires") or []) - {"http"}
     ws = workspace_of(case, shared)
     steps = _steps(case)
-    if any("event" in (s.get("trigger") or {}) or s.get("during") for s in steps):
-        needs.add("events")
+    for step in steps:
+        event = (step.get("trigger") or {}).get("event")
+        if step.get("during") or (event is not None and not (event.get("native") and event.get("type") in NATIVE_COMMANDS)):
+            needs.add("events")
     if _uses_instruction(ws.get("automations"), "wait"):
         needs.add("events")
     for step in steps:
@@ -155,6 +177,9 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
     output: Any = MISSING
     error: dict[str, Any] | None = None
     try:
+        if "event" in trigger:
+            await apply_native(stack, ws_id, trigger["event"])
+            return
         if "webhook" in trigger:
             hook = trigger["webhook"]
             outcome = await trigger_webhook(

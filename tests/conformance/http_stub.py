@@ -30,7 +30,6 @@ class HttpStub:
             "GET", "POST", "PUT", "PATCH", "DELETE"])])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
                                                     lifespan="off"))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.task: asyncio.Task[None] | None = None
 
     @property
