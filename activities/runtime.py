@@ -1,29 +1,128 @@
-"""Activities of AutomationWorkflow: events, definitions and blobs (local, short DB work)."""
+"""Activities of the automation and dispatch workflows: flushing events and context writes,
+matching waits, loading definitions, contexts and blobs (local, short database work)."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Protocol
 
+from sqlmodel import col, select
 from temporalio import activity
 
+from core import waits
 from core.blobs import BlobStore
+from core.contexts import apply_writes, load_contexts
 from core.db import Database
+from core.errors import ObjectNotFoundError
 from core.eventstore import insert_events
+from core.models import Event as EventRow
+from core.models import Wait
 from core.workspaces import WorkspaceService
-from schemas.events import Event
+from schemas.events import EMIT_TOPIC, Event
+from schemas.runs import ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
 from workflows import activity_names as names
+
+log = logging.getLogger("tideway.activities")
+
+# Native events that may trigger automations (spec §6.3); custom (emit-topic) events always may.
+TRIGGERING_NATIVES = frozenset({
+    "workspaces.configured", "workspaces.apps.configured", "workspaces.apps.installed",
+    "workspaces.apps.uninstalled", "workspaces.deleted", "apps.deleted", "apps.published", "runtime.fetch.failed",
+    "runtime.interactions.triggered", "workspaces.pages.permissions.shared", "workspaces.pages.permissions.deleted",
+    "workspaces.versions.published", "workspaces.versions.deleted", "workspaces.duplicated",
+})
+
+
+class EventSink(Protocol):
+    async def write(self, events: list[Event]) -> dict[str, int]: ...
+
+
+class DirectWriter:
+    """Writes one batch per call and returns each event's sequence number."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def write(self, events: list[Event]) -> dict[str, int]:
+        async with self.db.session() as session:
+            await insert_events(session, events)
+            ids = [e.id for e in events]
+            rows = (await session.exec(select(EventRow.id, EventRow.seq).where(col(EventRow.id).in_(ids)))).all()
+        return {row[0]: int(row[1] or 0) for row in rows}
+
+
+def triggers(event: Event) -> bool:
+    return event.source.serviceTopic == EMIT_TOPIC or event.type in TRIGGERING_NATIVES
 
 
 class RuntimeActivities:
-    def __init__(self, db: Database, workspaces: WorkspaceService):
+    def __init__(self, db: Database, workspaces: WorkspaceService, writer: EventSink | None = None):
         self.db = db
         self.workspaces = workspaces
         self.blobs = BlobStore(db)
+        self.writer: EventSink = writer or DirectWriter(db)
 
-    @activity.defn(name=names.PERSIST_EVENTS)
-    async def persist_events(self, events: list[Event]) -> int:
+    @activity.defn(name=names.FLUSH)
+    async def flush(self, request: FlushRequest) -> FlushResult:
+        """Apply context writes, persist events, fulfil waits, and list the listeners to start."""
+        if request.writes:
+            async with self.db.session() as session:
+                await apply_writes(session, request.writes)
+                await session.commit()
+        if not request.events:
+            return FlushResult()
+        seqs = await self.writer.write(request.events)
+        public = [(seqs[e.id], e.to_public()) for e in request.events if e.id in seqs]
         async with self.db.session() as session:
-            return await insert_events(session, events)
+            signals, cancelled = await waits.match(session, request.workspace_id, public)
+        for workflow_id, wait_id, event in signals:
+            await self._signal(workflow_id, wait_id, event)
+        result = FlushResult(watermark=max(seqs.values(), default=0))
+        if not request.dispatch:
+            return result
+        candidates = [e for e in request.events if triggers(e) and e.id not in cancelled]
+        if not candidates:
+            return result
+        try:
+            compiled = await self.workspaces.compiled(request.workspace_id)
+        except ObjectNotFoundError:
+            return result  # a deleted workspace starts nothing
+        for candidate in candidates:
+            payload = candidate.payload if isinstance(candidate.payload, dict) else {}
+            trigger = payload.get("trigger")
+            trigger_type = trigger.get("type") if isinstance(trigger, dict) else None
+            for slug in compiled.listeners_for(candidate.type, trigger_type):
+                result.triggers.append(TriggerSpec(event_id=candidate.id, automation_slug=slug))
+        if result.triggers:
+            result.workspace = compiled.ref()
+            result.seqs = {t.event_id: seqs[t.event_id] for t in result.triggers}
+        return result
+
+    async def _signal(self, workflow_id: str, wait_id: str, event: dict[str, Any]) -> None:
+        try:
+            handle = activity.client().get_workflow_handle(workflow_id)
+            await handle.signal("wait_fulfilled", args=[wait_id, event])
+        except Exception as exc:  # the waiting run may have ended (timeout); nothing to wake
+            log.info("wait %s of %s not signalled: %s", wait_id, workflow_id, exc)
+
+    @activity.defn(name=names.LOAD_CONTEXTS)
+    async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
+        async with self.db.session() as session:
+            return await load_contexts(session, keys)
+
+    @activity.defn(name=names.REGISTER_WAIT)
+    async def register_wait(self, request: WaitRequest) -> dict[str, Any] | None:
+        wait = Wait(id=request.wait_id, workspace_id=request.workspace_id, event_types=request.event_types,
+                    filters=request.filters, cancel_triggers=request.cancel_triggers,
+                    workflow_id=request.workflow_id, after_seq=request.after_seq,
+                    expires_at=waits.expiry(request.timeout))
+        async with self.db.session() as session:
+            return await waits.register(session, wait)
+
+    @activity.defn(name=names.CANCEL_WAIT)
+    async def cancel_wait(self, wait_id: str) -> None:
+        async with self.db.session() as session:
+            await waits.cancel(session, wait_id)
 
     @activity.defn(name=names.LOAD_AUTOMATION)
     async def load_automation(self, workspace_id: str, revision: int, slug: str) -> dict[str, Any] | None:
@@ -40,4 +139,5 @@ class RuntimeActivities:
         await self.blobs.store_chunk(blob_id, index, text)
 
     def all(self) -> list[Any]:
-        return [self.persist_events, self.load_automation, self.load_blob_chunk, self.store_blob_chunk]
+        return [self.flush, self.load_contexts, self.register_wait, self.cancel_wait, self.load_automation,
+                self.load_blob_chunk, self.store_blob_chunk]

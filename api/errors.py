@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import TidewayError
@@ -37,6 +38,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         name = HTTP_NAMES.get(exc.status_code, "Error")
         return JSONResponse({"error": name, "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def on_database_error(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database error: %s", exc)
+        return JSONResponse({"error": "ServiceUnavailableError", "message": "The database is unavailable"},
+                            status_code=503)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -1,20 +1,36 @@
-"""The event log: idempotent batch inserts and filtered reads."""
+"""The event log: idempotent batch inserts, the public event shape, simple reads.
+
+Writes go through :func:`insert_rows` (one multi-row ``INSERT … ON CONFLICT (id) DO NOTHING``
+per chunk, then one ``SELECT id, seq … WHERE id IN (…)``), used both by
+:func:`insert_events` (inside a caller's session) and by the batching
+:class:`core.eventwriter.EventWriter`. Searches live in :mod:`core.eventsearch`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import Event as EventRow
 from schemas.events import Event
 
+EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+# Rows per INSERT statement: 11 bound values a row stays far below SQLite's 32,766 and
+# PostgreSQL's 65,535 parameters.
+CHUNK_ROWS = 500
 
-def _row(event: Event) -> dict[str, Any]:
+
+def event_row(event: Event) -> dict[str, Any]:
+    """The table row of an event; ``options.persist: false`` events are stored ephemeral."""
     public = event.to_public()
     return {
         "id": event.id,
@@ -27,28 +43,61 @@ def _row(event: Event) -> dict[str, Any]:
         "payload": public.get("payload"),
         "target": public.get("target"),
         "options": public.get("options"),
+        "ephemeral": not event.persist,
     }
 
 
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], *,
+                      chunk: int = CHUNK_ROWS) -> dict[str, int]:
+    """Insert rows (idempotent on ``id``) in the connection's transaction; return id → seq for
+    every given row, existing ids included. The caller commits."""
+    if not rows:
+        return {}
+    insert = _insert_for(conn.dialect.name)
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["id"], row)
+    values = list(unique.values())
+    for start in range(0, len(values), chunk):
+        stmt = insert(EVENTS).values(values[start:start + chunk]).on_conflict_do_nothing(index_elements=["id"])
+        await conn.execute(stmt)
+    ids = list(unique)
+    seqs: dict[str, int] = {}
+    for start in range(0, len(ids), chunk * 4):
+        part = ids[start:start + chunk * 4]
+        result = await conn.execute(sa_select(EVENTS.c.id, EVENTS.c.seq).where(EVENTS.c.id.in_(part)))
+        seqs.update({row_id: int(seq) for row_id, seq in result.all()})
+    return seqs
+
+
 async def insert_events(session: AsyncSession, events: Sequence[Event]) -> int:
-    """Insert persistable events; a repeated id is ignored (retries apply once)."""
-    rows = [_row(e) for e in events if e.persist]
+    """Insert events and commit; a repeated id is ignored (retries apply once). Events with
+    ``options.persist: false`` are stored ephemeral (live delivery only). Returns the number
+    of events given."""
+    rows = [event_row(e) for e in events]
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(EventRow).values(rows).on_conflict_do_nothing(index_elements=["id"])
-    await session.exec(stmt)  # type: ignore[call-overload]
+    conn = await session.connection()
+    await insert_rows(conn, rows)
     await session.commit()
     return len(rows)
 
 
-def row_to_public(row: EventRow) -> dict[str, Any]:
-    created = row.created_at.isoformat().replace("+00:00", "Z") if row.created_at.tzinfo else (
-        row.created_at.isoformat() + "Z")
+def format_created(value: datetime) -> str:
+    if value.tzinfo is not None:
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat() + "Z"  # SQLite returns naive UTC datetimes
+
+
+def row_to_public(row: Any) -> dict[str, Any]:
+    """The public JSON of a stored event (an ORM ``Event`` row or a Core row with its columns)."""
     data: dict[str, Any] = {"id": row.id, "type": row.type, "source": row.source,
                             "payload": row.payload if row.payload is not None else {},
-                            "createdAt": created, "size": row.size}
+                            "createdAt": format_created(row.created_at), "size": row.size}
     if row.target:
         data["target"] = row.target
     if row.options:
@@ -56,10 +105,28 @@ def row_to_public(row: EventRow) -> dict[str, Any]:
     return data
 
 
+async def max_seq(session: AsyncSession, workspace_id: str | None = None) -> int:
+    """The newest sequence number (of a workspace, or of the whole log); 0 when empty."""
+    stmt = sa_select(func.max(EVENTS.c.seq))
+    if workspace_id is not None:
+        stmt = stmt.where(EVENTS.c.workspace_id == workspace_id)
+    value = (await session.execute(stmt)).scalar()
+    return int(value or 0)
+
+
+async def delete_ephemeral(session: AsyncSession, *, before: datetime) -> int:
+    """Drop ephemeral (``persist: false``) events created before ``before``; returns the count."""
+    result = await session.execute(delete(EVENTS).where(EVENTS.c.ephemeral.is_(True),
+                                                        EVENTS.c.created_at < before))
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def query_events(session: AsyncSession, workspace_id: str, *, types: list[str] | None = None,
                        correlation_id: str | None = None, page: int = 0, limit: int = 50) -> list[dict[str, Any]]:
-    """Newest first (by log sequence)."""
-    stmt = select(EventRow).where(EventRow.workspace_id == workspace_id)
+    """Newest first (by log sequence); ephemeral events excluded. Kept for simple callers;
+    the API uses :func:`core.eventsearch.search_events`."""
+    stmt = select(EventRow).where(EventRow.workspace_id == workspace_id, col(EventRow.ephemeral).is_(False))
     if types:
         stmt = stmt.where(col(EventRow.type).in_(types))
     if correlation_id:

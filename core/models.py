@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -80,6 +92,62 @@ class Event(SQLModel, table=True):
     payload: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
     target: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     options: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # `options.persist: false` events are kept only briefly, for live delivery (SSE, waits),
+    # and never appear in searches.
+    ephemeral: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+
+
+class Wait(SQLModel, table=True):
+    """A pending ``wait`` of a run: matched against events persisted after ``after_seq``."""
+
+    __tablename__ = "waits"
+    __table_args__ = (Index("ix_waits_ws_status", "workspace_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    event_types: list[str] = Field(sa_column=Column(JSONType, nullable=False))
+    filters: list[Any] = Field(sa_column=Column(JSONType, nullable=False))  # one filter map per oneOf entry
+    cancel_triggers: list[bool] = Field(sa_column=Column(JSONType, nullable=False))
+    workflow_id: str = Field(sa_column=Column(String(300), nullable=False))
+    after_seq: int = Field(sa_column=Column(SeqType, nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    event_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = _ts()
+
+
+class Context(SQLModel, table=True):
+    """A persisted context object: global (key ''), user (user id), session (session id), run
+    (correlation id)."""
+
+    __tablename__ = "contexts"
+
+    workspace_id: str = Field(primary_key=True, max_length=200)  # root id, or "<root>:<app instance>"
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=200)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    updated_at: datetime = _ts()
+
+
+class ContextOp(SQLModel, table=True):
+    """Applied context write operations: a retried activity applies a push/merge once."""
+
+    __tablename__ = "context_ops"
+
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _ts()
+
+
+class RateBucket(SQLModel, table=True):
+    """Shared token buckets (DECISIONS 15): one row per (workspace, limit)."""
+
+    __tablename__ = "rate_buckets"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=32)
+    tokens: float = Field(sa_column=Column(Float, nullable=False))
+    updated: float = Field(sa_column=Column(Float, nullable=False))  # epoch seconds
 
 
 class Blob(SQLModel, table=True):

@@ -17,7 +17,7 @@ from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
 from core.workspaces import CompiledWorkspace
 from schemas.events import json_size
-from schemas.runs import RunInput, RunResult, Trigger, WorkspaceRef
+from schemas.runs import RunInput, RunResult, Trigger
 from workflows.settings import RunSettings
 
 
@@ -48,7 +48,9 @@ def run_settings(settings: Settings) -> RunSettings:
         max_call_depth=settings.max_call_depth, yield_every_steps=settings.yield_every_steps,
         max_steps_per_run=settings.max_steps_per_run, max_event_size=settings.max_event_size,
         inline_value_bytes=settings.inline_value_bytes, fetch_timeout_seconds=settings.fetch_timeout_seconds,
-        default_timezone=settings.default_timezone, default_locale=settings.default_locale)
+        default_timezone=settings.default_timezone, default_locale=settings.default_locale,
+        context_quota_bytes=settings.context_quota_bytes, wait_default_timeout=settings.wait_default_timeout,
+        run_context_ttl=settings.run_context_ttl, session_context_ttl=settings.session_context_ttl)
 
 
 class RunLauncher:
@@ -68,7 +70,7 @@ class RunLauncher:
             raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
         correlation_id = correlation_id or uuid.uuid4().hex
         run = RunInput(
-            workspace=WorkspaceRef(id=ws.id, slug=ws.slug, name=ws.name, revision=ws.revision, config=ws.config),
+            workspace=ws.ref(),
             automation_slug=slug, automation=automation, payload=payload, trigger=trigger,
             correlation_id=correlation_id, user_id=user_id, session_id=session_id or correlation_id,
             http=http, http_response=http_response)

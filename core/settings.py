@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_event_size: int = Field(100_000, alias="BROKER_EMIT_MAXLEN")
     fetch_timeout_seconds: float = 30.0
     wait_default_timeout: int = Field(20, alias="WAIT_DEFAULT_TIMEOUT")
+    context_quota_bytes: int = 100_000  # per persisted context object (DECISIONS 19)
+    run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")
+    session_context_ttl: float = Field(3600.0, alias="CONTEXT_UNAUTHENTICATED_SESSION_EXPIRE_TIME")
 
     # HTTP limits
     max_json_body_bytes: int = 100 * 1024

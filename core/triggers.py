@@ -31,3 +31,67 @@ async def trigger_test(services: Services, workspace_id: str, slug: str, payload
     compiled = await services.workspaces.compiled(workspace_id)
     return await services.launcher.run(compiled, slug, payload, Trigger(type="test", value=slug),
                                        user_id=user_id, session_id=session_id)
+
+
+NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")
+NATIVE_EXACT = frozenset({"error"})
+
+
+def is_native(event_type: str) -> bool:
+    """Platform event types (spec §6.2) that users may never forge."""
+    return event_type in NATIVE_EXACT or event_type.startswith(NATIVE_PREFIXES)
+
+
+async def send_events(services: Services, workspace_id: str, events: list[dict[str, Any]], *,
+                      user_id: str | None = None, session_id: str | None = None,
+                      correlation_id: str | None = None, ip: str | None = None,
+                      allow_native: bool = False) -> list[dict[str, Any]]:
+    """Accept user-sent events: validated, then handed to one DispatchWorkflow (the durable
+    hand-off: nothing is written unless that start succeeds). Returns the events with ids."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.service import RPCError
+
+    from core.errors import ForbiddenError, InvalidEventError, PayloadTooLargeError, ServiceUnavailableError
+    from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
+    from workflows.interpreter.events import EVENT_NAME
+
+    await services.workspaces.get_row(workspace_id)
+    if not isinstance(events, list) or not events:
+        raise InvalidEventError("Body must be {\"events\": [{type, payload?, target?, options?}, ...]}")
+    correlation_id = correlation_id or uuid.uuid4().hex
+    built: list[Event] = []
+    for index, item in enumerate(events):
+        where = f"events[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidEventError(f"{where} must be an object", {"index": index})
+        event_type, payload = item.get("type"), item.get("payload")
+        if not isinstance(event_type, str) or not EVENT_NAME.match(event_type):
+            raise InvalidEventError(f"{where}.type {event_type!r} is not a valid event name", {"index": index})
+        if is_native(event_type) and not allow_native:
+            raise ForbiddenError(f"{where}: native event '{event_type}' cannot be sent", {"type": event_type})
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise InvalidEventError(f"{where}.payload must be an object", {"index": index})
+        size = json_size(payload)
+        if size > services.settings.max_event_size:
+            raise PayloadTooLargeError(f"{where} is too large ({size} > {services.settings.max_event_size})",
+                                       {"index": index, "size": size, "limit": services.settings.max_event_size})
+        built.append(Event(
+            id=str(uuid.uuid4()), type=event_type, payload=payload,
+            target=item.get("target") if isinstance(item.get("target"), dict) else None,
+            options=item.get("options") if isinstance(item.get("options"), dict) else None,
+            createdAt=datetime.now(UTC), size=size,
+            source=EventSource(workspaceId=workspace_id, correlationId=correlation_id, userId=user_id,
+                               sessionId=session_id or user_id or correlation_id, serviceTopic=EMIT_TOPIC, ip=ip)))
+    try:
+        await services.client.start_workflow(
+            "DispatchWorkflow", args=[workspace_id, built], id=f"dispatch-{built[0].id}",
+            task_queue=services.task_queue, memo=services.launcher.memo,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except RPCError as exc:
+        raise ServiceUnavailableError(f"Events not accepted: Temporal is unavailable ({exc.message})") from None
+    return [e.to_public() for e in built]

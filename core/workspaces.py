@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,14 @@ from core.models import Workspace, WorkspaceRevision
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource, endpoint_name
 from schemas.events import Event, EventSource, json_size
+from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
+from workflows.interpreter.secrets import find_secret_paths, find_secret_values
+
+ALIASED_INTERACTIONS = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
+# Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
+CONTEXT_REFERENCE = re.compile(
+    r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
 
 INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
                 "secrets", "registerWorkspace", "repositories", "blocks")
@@ -51,10 +59,26 @@ class CompiledWorkspace:
     document: dict[str, Any]
     config: dict[str, Any]
     endpoints: dict[str, str] = field(default_factory=dict)  # endpoint name -> automation slug
+    listeners: dict[str, list[str]] = field(default_factory=dict)  # event type -> automation slugs
+    uses_contexts: bool = True
+    secrets: list[str] = field(default_factory=list)  # config values declared secret in config.schema
+
+    def ref(self) -> WorkspaceRef:
+        return WorkspaceRef(id=self.id, slug=self.slug, name=self.name, revision=self.revision, config=self.config,
+                            uses_contexts=self.uses_contexts, secrets=self.secrets)
 
     @property
     def automations(self) -> dict[str, dict[str, Any]]:
         return self.document.get("automations") or {}
+
+    def listeners_for(self, event_type: str, trigger_type: str | None = None) -> list[str]:
+        """Automations started by an event; DECISIONS 1: the documented
+        ``runtime.webhooks.triggered`` / ``runtime.schedules.triggered`` names listen to
+        ``runtime.interactions.triggered`` of that trigger type."""
+        slugs = list(self.listeners.get(event_type, ()))
+        if event_type == "runtime.interactions.triggered" and trigger_type in ALIASED_INTERACTIONS:
+            slugs += [s for s in self.listeners.get(ALIASED_INTERACTIONS[trigger_type], ()) if s not in slugs]
+        return slugs
 
 
 class WorkspaceService:
@@ -93,13 +117,25 @@ class WorkspaceService:
             return hit
         doc = await self.document(row.id, row.revision)
         config = (doc.get("config") or {}).get("value") if isinstance(doc.get("config"), dict) else None
-        endpoints = {}
+        endpoints: dict[str, str] = {}
+        listeners: dict[str, list[str]] = {}
         for slug, automation in (doc.get("automations") or {}).items():
+            if not isinstance(automation, dict) or automation.get("disabled"):
+                continue
             name = endpoint_name(slug, automation)
-            if name and not automation.get("disabled"):
+            if name:
                 endpoints[name] = slug
-        compiled = CompiledWorkspace(row.id, row.slug, row.name, row.revision, doc,
-                                     interpolate_config(config, slug=row.slug), endpoints)
+            when = automation.get("when")
+            for event_type in (when.get("events") if isinstance(when, dict) else None) or []:
+                if isinstance(event_type, str) and slug not in listeners.setdefault(event_type, []):
+                    listeners[event_type].append(slug)
+        uses = bool(CONTEXT_REFERENCE.search(json.dumps(doc.get("automations") or {})))
+        values = interpolate_config(config, slug=row.slug)
+        config_doc = doc.get("config")
+        schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
+        secrets = find_secret_values(values, find_secret_paths(schema))
+        compiled = CompiledWorkspace(row.id, row.slug, row.name, row.revision, doc, values, endpoints, listeners,
+                                     uses, secrets)
         if len(self._compiled) > 500:
             self._compiled.clear()
         self._compiled[key] = compiled

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from schemas.events import Event
+
 
 class Trigger(BaseModel):
     type: str  # endpoint | event | schedule | automation | test
@@ -21,12 +23,14 @@ class WorkspaceRef(BaseModel):
     name: str
     revision: int
     config: dict[str, Any] = Field(default_factory=dict)  # interpolated config.value
+    uses_contexts: bool = True  # False: no automation reads persisted contexts, skip loading them
+    secrets: list[str] = Field(default_factory=list)  # values redacted from native events
 
 
 class RunInput(BaseModel):
     workspace: WorkspaceRef
     automation_slug: str
-    automation: dict[str, Any]
+    automation: dict[str, Any] | None = None  # None: loaded from the pinned revision at start
     payload: dict[str, Any] = Field(default_factory=dict)
     payload_ref: str | None = None  # blob id when the payload was too big to inline
     trigger: Trigger
@@ -35,6 +39,9 @@ class RunInput(BaseModel):
     session_id: str | None = None
     http: dict[str, Any] | None = None  # request facts for webhook runs (event source.http)
     http_response: bool = False  # $http is available (the webhook-started automation)
+    depth: int = 0  # depth of the emitting automation for event-triggered runs
+    after_seq: int = 0  # sequence of the triggering event: waits match events after it
+    record_interaction: bool = True  # runtime.interactions.triggered (not for automation emits)
 
 
 class RunResult(BaseModel):
@@ -43,3 +50,53 @@ class RunResult(BaseModel):
     has_output: bool = True
     status: int | None = None  # $http.status
     headers: dict[str, str] = Field(default_factory=dict)  # $http.headers
+
+
+class ContextWrite(BaseModel):
+    id: str
+    scope: str  # workspace id (or "<workspace>:<app instance full slug>")
+    kind: str  # global | user | session | run
+    key: str
+    type: str  # replace | merge | push | delete
+    path: list[str | int]
+    value: Any = None
+    ttl_seconds: float | None = None
+
+
+class ContextKeys(BaseModel):
+    scope: str
+    user_id: str | None = None
+    session_key: str | None = None
+    correlation_id: str | None = None
+
+
+class TriggerSpec(BaseModel):
+    """An automation to start for a persisted event (its child workflow id derives from both)."""
+
+    event_id: str
+    automation_slug: str
+
+
+class FlushRequest(BaseModel):
+    workspace_id: str
+    events: list[Event] = Field(default_factory=list)
+    writes: list[ContextWrite] = Field(default_factory=list)
+    dispatch: bool = True
+
+
+class FlushResult(BaseModel):
+    watermark: int = 0  # highest sequence number among the persisted events
+    seqs: dict[str, int] = Field(default_factory=dict)  # event id -> sequence (events with triggers)
+    triggers: list[TriggerSpec] = Field(default_factory=list)
+    workspace: WorkspaceRef | None = None  # current revision, set when there are triggers
+
+
+class WaitRequest(BaseModel):
+    wait_id: str
+    workspace_id: str
+    workflow_id: str
+    event_types: list[str]
+    filters: list[dict[str, Any] | None]
+    cancel_triggers: list[bool]
+    after_seq: int
+    timeout: float

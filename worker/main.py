@@ -15,6 +15,7 @@ from core.db import Database
 from core.settings import Settings
 from core.workspaces import WorkspaceService
 from workflows.automation import AutomationWorkflow
+from workflows.dispatch import DispatchWorkflow
 
 
 def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
@@ -28,7 +29,7 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
     worker = Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[AutomationWorkflow],
+        workflows=[AutomationWorkflow, DispatchWorkflow],
         activities=[*runtime.all(), fetch.fetch],
         workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
         activity_executor=ThreadPoolExecutor(max_workers=8),

@@ -1,6 +1,9 @@
-"""Activity names shared by the workflow (caller) and activities/ (implementations)."""
+"""Activity names shared by the workflows (callers) and activities/ (implementations)."""
 
-PERSIST_EVENTS = "persist_events"
+FLUSH = "flush"
+LOAD_CONTEXTS = "load_contexts"
+REGISTER_WAIT = "register_wait"
+CANCEL_WAIT = "cancel_wait"
 LOAD_AUTOMATION = "load_automation"
 LOAD_BLOB_CHUNK = "load_blob_chunk"
 STORE_BLOB_CHUNK = "store_blob_chunk"

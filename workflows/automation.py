@@ -6,6 +6,7 @@ side effect is an activity (local where short).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,17 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.errors import TidewayError
     from schemas.events import Event, json_size
-    from schemas.runs import RunInput, RunResult
+    from schemas.runs import (
+        ContextKeys,
+        ContextWrite,
+        FlushRequest,
+        FlushResult,
+        RunInput,
+        RunResult,
+        WaitRequest,
+    )
     from workflows import activity_names as names
+    from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
     from workflows.interpreter import load_instructions
     from workflows.interpreter.engine import Interpreter, Limits
     from workflows.interpreter.events import EventRecorder
@@ -28,17 +38,17 @@ with workflow.unsafe.imports_passed_through():
 
 load_instructions()
 
-LOCAL = timedelta(seconds=30)
-LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=20)
 BLOB_CHUNK = 200_000
 
 
 class TemporalEffects:
     """``Effects`` backed by Temporal: workflow clock/ids, local and regular activities."""
 
-    def __init__(self, run: RunInput, settings: RunSettings):
+    def __init__(self, run: RunInput, settings: RunSettings, fulfilled: dict[str, Any]):
         self.run = run
         self.settings = settings
+        self.fulfilled = fulfilled
+        self.workflow_id = workflow.info().workflow_id
         self.env = LanguageEnv(now=workflow.now, random=workflow.random().random,
                                timezone=settings.default_timezone, locale=settings.default_locale)
 
@@ -48,11 +58,33 @@ class TemporalEffects:
     def new_id(self) -> str:
         return str(workflow.uuid4())
 
-    async def flush_events(self, events: list[Event]) -> None:
-        # Called with no events too: the local activity ends the activation, so a long pure
-        # loop never trips the SDK's 2 s deadlock detector.
-        await workflow.execute_local_activity(
-            names.PERSIST_EVENTS, events, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+    async def flush(self, events: list[Event], writes: list[ContextWrite]) -> int:
+        # Called with nothing to write too: the local activity ends the activation, so a long
+        # pure loop never trips the SDK's 2 s deadlock detector.
+        result: FlushResult = await flush_and_dispatch(
+            FlushRequest(workspace_id=self.run.workspace.id, events=events, writes=writes))
+        return result.watermark
+
+    async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = await workflow.execute_local_activity(
+            names.LOAD_CONTEXTS, keys, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        return result
+
+    async def wait_for_event(self, request: WaitRequest) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await workflow.execute_local_activity(
+            names.REGISTER_WAIT, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        if found is not None:
+            return found
+        try:
+            await workflow.wait_condition(lambda: request.wait_id in self.fulfilled,
+                                          timeout=timedelta(seconds=request.timeout))
+        except TimeoutError:
+            await workflow.execute_local_activity(names.CANCEL_WAIT, request.wait_id,
+                                                  start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+            # A reply may have been matched just before the wait was cancelled.
+            return self.fulfilled.pop(request.wait_id, None)
+        event: dict[str, Any] = self.fulfilled.pop(request.wait_id)
+        return event
 
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await workflow.execute_activity(
@@ -72,25 +104,20 @@ class TemporalEffects:
         return result
 
     async def load_blob(self, blob_id: str, chunks: int) -> Any:
-        import json
-
         parts = []
         for index in range(chunks):
             parts.append(await workflow.execute_local_activity(
-                names.LOAD_BLOB_CHUNK, args=[blob_id, index],
-                start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY))
+                names.LOAD_BLOB_CHUNK, args=[blob_id, index], start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY))
         return json.loads("".join(parts))
 
     async def store_blob(self, value: Any) -> tuple[str, int]:
-        import json
-
         text = json.dumps(value, ensure_ascii=False)
         blob_id = str(workflow.uuid4())
         chunks = [text[i:i + BLOB_CHUNK] for i in range(0, len(text), BLOB_CHUNK)] or [""]
         for index, chunk in enumerate(chunks):
             await workflow.execute_local_activity(
-                names.STORE_BLOB_CHUNK, args=[blob_id, index, chunk],
-                start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+                names.STORE_BLOB_CHUNK, args=[blob_id, index, chunk], start_to_close_timeout=LOCAL,
+                retry_policy=LOCAL_RETRY)
         return blob_id, len(chunks)
 
 
@@ -108,37 +135,55 @@ def error_body(exc: TidewayError) -> dict[str, Any]:
 
 @workflow.defn(name="AutomationWorkflow")
 class AutomationWorkflow:
+    def __init__(self) -> None:
+        self.fulfilled: dict[str, Any] = {}
+
+    @workflow.signal(name="wait_fulfilled")
+    def wait_fulfilled(self, wait_id: str, event: dict[str, Any]) -> None:
+        self.fulfilled[wait_id] = event
+
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
         settings = RunSettings.model_validate(workflow.memo_value("settings", default={}) or {})
-        effects = TemporalEffects(run, settings)
+        effects = TemporalEffects(run, settings, self.fulfilled)
         info = workflow.info()
         recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
         limits = Limits(settings.max_call_depth, settings.yield_every_steps, settings.max_steps_per_run,
-                        settings.max_event_size)
+                        settings.max_event_size, settings.context_quota_bytes, settings.wait_default_timeout,
+                        settings.run_context_ttl, settings.session_context_ttl)
         interpreter = Interpreter(run, effects, limits, recorder)
-        payload = run.payload
-        if run.payload_ref:
-            payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
         started = effects.now()
         trigger = run.trigger.model_dump(exclude_none=True)
-        recorder.native("runtime.interactions.triggered", {
-            "workspaceId": run.workspace.id, "automation": run.automation_slug, "trigger": trigger,
-            "startedAt": started.isoformat().replace("+00:00", "Z")}, run.automation_slug, 0, user=True)
+        if run.record_interaction:
+            recorder.native("runtime.interactions.triggered", {
+                "workspaceId": run.workspace.id, "automation": run.automation_slug, "trigger": trigger,
+                "startedAt": started.isoformat().replace("+00:00", "Z")}, run.automation_slug, 0, user=True)
         try:
-            output = await interpreter.execute(run.automation_slug, run.automation, payload, 0, trigger, root=True)
+            await interpreter.prepare()
+            payload = run.payload
+            if run.payload_ref:
+                payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
+            automation = run.automation if run.automation is not None else await interpreter.resolve(
+                run.automation_slug)
+            if automation is None:
+                from core.errors import ObjectNotFoundError
+
+                raise ObjectNotFoundError(f"Automation '{run.automation_slug}' not found",
+                                          {"slug": run.automation_slug})
+            output = await interpreter.execute(run.automation_slug, automation, payload, run.depth, trigger,
+                                               root=True)
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:
             body = error_body(exc)
             origin = getattr(exc, "origin", None)
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
-                            origin.depth if origin else 1)
+                            origin.depth if origin else run.depth + 1, user=True)
             await interpreter.flush()
             raise ApplicationError(exc.message, body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
             body = {"error": "InternalError", "message": f"Internal error: {type(exc).__name__}: {exc}"}
-            recorder.native("error", body, run.automation_slug, 1)
+            recorder.native("error", body, run.automation_slug, run.depth + 1, user=True)
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None
         await interpreter.flush()

@@ -14,3 +14,7 @@ class RunSettings(BaseModel):
     fetch_timeout_seconds: float = 30.0
     default_timezone: str = "Europe/Paris"
     default_locale: str = "en"
+    context_quota_bytes: int = 100_000
+    wait_default_timeout: float = 20.0
+    run_context_ttl: float = 60.0
+    session_context_ttl: float = 3600.0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
+import time
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -12,7 +14,7 @@ from sqlmodel import col, select
 
 from core.errors import TidewayError
 from core.models import Event as EventRow
-from core.triggers import trigger_test, trigger_webhook
+from core.triggers import send_events, trigger_test, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from tests.conformance.http_stub import HttpStub
 from tests.conformance.matching import MISSING, matches
@@ -23,10 +25,8 @@ DEFAULT_SOURCE = {"userId": "unitTests", "sessionId": "mysessionId"}
 # Capabilities built so far; a case needing another one is skipped with the reason.
 NOT_BUILT = {
     "permissions": "requires 'permissions': the permission engine comes with access control (issue #6)",
-    "events": "requires event triggers / waits / live delivery: the events capability (issue #4)",
     "apps": "requires app instances: the apps capability (issue #5)",
     "secrets": "requires workspace secrets: access control and secrets (issue #6)",
-    "contexts": "requires persistent user/session/global contexts across runs: the events capability (issue #4)",
 }
 
 
@@ -56,14 +56,6 @@ def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: case[k] for k in ("trigger", "during", "expected") if k in case}]
 
 
-def _uses_instruction(value: Any, name: str) -> bool:
-    if isinstance(value, dict):
-        return name in value or any(_uses_instruction(v, name) for v in value.values())
-    if isinstance(value, list):
-        return any(_uses_instruction(v, name) for v in value)
-    return False
-
-
 def workspace_of(case: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
     ws = case.get("workspace")
     if isinstance(ws, str):
@@ -73,45 +65,97 @@ def workspace_of(case: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]
     return ws
 
 
+NATIVE_INSTRUCTIONS = {"set", "delete", "conditions", "repeat", "all", "break", "comment", "emit", "wait", "fetch",
+                       "createUserTopic", "joinUserTopic", "rateLimit"}
+
+
+def _instructions(value: Any) -> list[tuple[str, Any]]:
+    """Every (name, argument) instruction nested in a ``do`` list."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and len(item) == 1:
+                name, arg = next(iter(item.items()))
+                out.append((name, arg))
+                if name == "conditions" and isinstance(arg, dict):
+                    for branch in arg.values():
+                        out += _instructions(branch)
+                elif name == "repeat" and isinstance(arg, dict):
+                    out += _instructions(arg.get("do"))
+                elif name == "all":
+                    out += _instructions(arg)
+    return out
+
+
+def _uses_apps(case: dict[str, Any], ws: dict[str, Any]) -> bool:
+    """Whether the steps of a case reach an app instance (then they need the apps capability)."""
+    if case.get("apps"):
+        return True
+    automations: dict[str, Any] = ws.get("automations") or {}
+    imports = set((ws.get("imports") or {}).keys())
+    listeners: dict[str, list[str]] = {}
+    endpoints: dict[str, str] = {}
+    for slug, automation in automations.items():
+        when = automation.get("when") or {}
+        for event_type in when.get("events") or []:
+            listeners.setdefault(event_type, []).append(slug)
+        if when.get("endpoint") is True:
+            endpoints[slug] = slug
+        elif isinstance(when.get("endpoint"), str):
+            endpoints[when["endpoint"]] = slug
+
+    def app_event(name: Any) -> bool:
+        return isinstance(name, str) and (name.split(".")[0] in imports or name.startswith("workspaces.apps."))
+
+    todo: list[str] = []
+    for step in _steps(case):
+        trigger = step.get("trigger") or {}
+        names = [e["emit"]["type"] for e in step.get("during") or []]
+        if "webhook" in trigger:
+            endpoint = str(trigger["webhook"]["automation"])
+            if "." in endpoint:
+                return True
+            todo += [endpoints[endpoint]] if endpoint in endpoints else []
+        if "event" in trigger:
+            names.append(trigger["event"]["type"])
+        if "test" in trigger:
+            todo.append(trigger["test"]["automation"])
+        for name in names:
+            if app_event(name):
+                return True
+            todo += listeners.get(name, [])
+        for event in (step.get("expected") or {}).get("events") or []:
+            if any(k in (event.get("source") or {}) for k in ("appSlug", "appInstanceFullSlug")):
+                return True
+    seen: set[str] = set()
+    while todo:
+        slug = todo.pop()
+        if slug in seen or slug not in automations:
+            continue
+        seen.add(slug)
+        for name, arg in _instructions(automations[slug].get("do")):
+            if name not in NATIVE_INSTRUCTIONS:
+                if "." in name:
+                    return True
+                todo.append(name)
+            elif name == "emit" and isinstance(arg, dict):
+                if app_event(arg.get("event")):
+                    return True
+                todo += listeners.get(str(arg.get("event")), [])
+    return False
+
+
 def skip_reason(case: dict[str, Any], shared: dict[str, Any]) -> str | None:
     needs = set(case.get("requires") or []) - {"http"}
     ws = workspace_of(case, shared)
-    steps = _steps(case)
-    for step in steps:
-        event = (step.get("trigger") or {}).get("event")
-        if step.get("during") or (event is not None and not (event.get("native") and event.get("type") in NATIVE_COMMANDS)):
-            needs.add("events")
-    if _uses_instruction(ws.get("automations"), "wait"):
-        needs.add("events")
-    for step in steps:
-        for event in (step.get("expected") or {}).get("events") or []:
-            if (event.get("options") or {}).get("persist") is False:
-                needs.add("events")  # observing a non-persisted event needs live delivery
-    if ws.get("imports") or case.get("apps"):
+    if _uses_apps(case, ws):
         needs.add("apps")
     if case.get("secrets"):
         needs.add("secrets")
-    if len(steps) > 1 and _uses_instruction(ws.get("automations"), "set") and any(
-            isinstance(v, str) and v.split(".")[0] in ("global", "user", "session")
-            for v in _names_set(ws.get("automations"))):
-        needs.add("contexts")
     for need in sorted(needs):
         if need in NOT_BUILT:
             return NOT_BUILT[need]
     return None
-
-
-def _names_set(value: Any) -> list[Any]:
-    out: list[Any] = []
-    if isinstance(value, dict):
-        if isinstance(value.get("set"), dict):
-            out.append(value["set"].get("name"))
-        for v in value.values():
-            out += _names_set(v)
-    elif isinstance(value, list):
-        for v in value:
-            out += _names_set(v)
-    return out
 
 
 async def _max_seq(stack: Stack, ws_id: str) -> int:
@@ -167,6 +211,14 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
+async def _inject(stack: Stack, ws_id: str, during: list[dict[str, Any]], source: dict[str, Any]) -> None:
+    for item in during:
+        await asyncio.sleep(item.get("after_ms", 0) / 1000)
+        emit = item["emit"]
+        await send_events(stack.services, ws_id, [{"type": emit["type"], "payload": emit.get("payload") or {}}],
+                          user_id=source.get("userId"), session_id=source.get("sessionId"))
+
+
 async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpStub | None, label: str) -> None:
     trigger = step["trigger"]
     expected = step.get("expected") or {}
@@ -176,24 +228,39 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
         stub.requests.clear()
     output: Any = MISSING
     error: dict[str, Any] | None = None
+    injector = asyncio.create_task(_inject(stack, ws_id, step.get("during") or [], source))
     try:
-        if "event" in trigger:
+        if "event" in trigger and trigger["event"].get("native"):
             await apply_native(stack, ws_id, trigger["event"])
-            return
-        if "webhook" in trigger:
+        elif "event" in trigger:
+            event = trigger["event"]
+            await send_events(stack.services, ws_id, [{"type": event["type"], "payload": event.get("payload") or {}}],
+                              user_id=source.get("userId"), session_id=source.get("sessionId"))
+        elif "webhook" in trigger:
             hook = trigger["webhook"]
             outcome = await trigger_webhook(
                 stack.services, ws_id, str(hook["automation"]), method=str(hook.get("method", "post")),
                 headers=hook.get("headers") or {}, query=hook.get("query") or {}, body=hook.get("body") or {},
                 user_id=source.get("userId"), session_id=source.get("sessionId"))
+            output = outcome.output
         else:
             test = trigger["test"]
             outcome = await trigger_test(stack.services, ws_id, str(test["automation"]), test.get("payload") or {},
                                          user_id=source.get("userId"), session_id=source.get("sessionId"))
-        output = outcome.output
+            output = outcome.output
     except TidewayError as exc:
         error = exc.to_dict()
+    finally:
+        await injector
+    wanted = expected.get("events") or []
+    deadline = time.monotonic() + expected.get("timeout_ms", 6000) / 1000
     events = await _events_since(stack, ws_id, before)
+    while not all(any(_event_matches(w, e) for e in events) for w in wanted) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        events = await _events_since(stack, ws_id, before)
+    if expected.get("events_absent") or "settle_ms" in expected:
+        await asyncio.sleep(expected.get("settle_ms", 400) / 1000)
+        events = await _events_since(stack, ws_id, before)
     dump = json.dumps({"output": None if output is MISSING else output, "error": error, "events": events},
                       indent=1, default=str)[:6000]
     if "error" in expected:
@@ -205,10 +272,10 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
         assert matches(expected["output"], output, subset=False), f"{label}: output mismatch\n{dump}"
     if "output_match" in expected:
         assert matches(expected["output_match"], output, subset=True), f"{label}: output mismatch\n{dump}"
-    for wanted in expected.get("events") or []:
-        assert any(_event_matches(wanted, e) for e in events), f"{label}: no event matches {wanted}\n{dump}"
+    for item in wanted:
+        assert any(_event_matches(item, e) for e in events), f"{label}: no event matches {item}\n{dump}"
     for unwanted in expected.get("events_absent") or []:
-        assert not any(_event_matches(unwanted, e) for e in events), f"{label}: unexpected event {unwanted}"
+        assert not any(_event_matches(unwanted, e) for e in events), f"{label}: unexpected event {unwanted}\n{dump}"
     if "http_requests" in expected:
         assert stub is not None
         assert matches(expected["http_requests"], stub.requests, subset=True), (

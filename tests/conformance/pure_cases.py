@@ -61,3 +61,22 @@ def run_wait_filter(case: dict[str, Any]) -> None:
     from workflows.interpreter.waits import filters_match
 
     assert filters_match(case.get("filters"), case["event"]) is case["expected"]
+
+
+def run_event_filter(case: dict[str, Any]) -> None:
+    from core.event_filters import AppInstanceDepth, PayloadQuery, SubscriptionFilters
+
+    processors = {"payload_query": PayloadQuery, "app_instance_depth": AppInstanceDepth,
+                  "engine": SubscriptionFilters}
+    processor = processors[case["processor"]]()
+    for index, op in enumerate([*(case.get("setup") or []), *case["steps"]]):
+        if "save" in op:
+            processor.save(str(op["save"]["id"]), op["save"]["query"])
+        elif "remove" in op:
+            processor.remove(str(op["remove"]))
+        elif "match" in op:
+            got = processor.match(op["match"])
+            expected = {str(i) for i in op.get("expected") or []}
+            assert got == expected, f"operation {index}: matched {sorted(got)}, expected {sorted(expected)}"
+        else:
+            raise AssertionError(f"unknown operation {op!r}")

@@ -2,7 +2,7 @@
 
 The interpreter is pure; ``AutomationWorkflow`` implements this with Temporal
 (workflow.now/uuid4/random, local and regular activities). Keeping the seam
-explicit is what lets later work (events, apps, waits) add effects without
+explicit is what lets later work (apps, schedules) add effects without
 touching instruction code.
 """
 
@@ -12,18 +12,27 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from schemas.events import Event
+from schemas.runs import ContextKeys, ContextWrite, WaitRequest
 from workflows.language import LanguageEnv
 
 
 class Effects(Protocol):
     env: LanguageEnv
+    workflow_id: str
 
     def now(self) -> datetime: ...
 
     def new_id(self) -> str: ...
 
-    async def flush_events(self, events: list[Event]) -> None:
-        """Persist buffered events (idempotent on event id). Also yields the activation."""
+    async def flush(self, events: list[Event], writes: list[ContextWrite]) -> int:
+        """Apply context writes, persist events (idempotent), start their listeners; returns the
+        highest event sequence persisted. Also yields the workflow activation."""
+
+    async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
+        """The persisted global/user/session/run contexts."""
+
+    async def wait_for_event(self, request: WaitRequest) -> dict[str, Any] | None:
+        """Register a wait and block until it is fulfilled (the event) or times out (None)."""
 
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform an HTTP request; returns ``{status, headers, body}``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from core.errors import (
@@ -16,15 +17,18 @@ from core.errors import (
     TidewayError,
     TooManyCallError,
 )
-from schemas.runs import RunInput
+from schemas.events import EMIT_TOPIC, json_size
+from schemas.runs import ContextKeys, ContextWrite, RunInput, WaitRequest
 from workflows.interpreter.arguments import validate_arguments
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
 from workflows.interpreter.scope import Scope, assign
-from workflows.interpreter.values import deep_copy, js_type_name
+from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
+from workflows.interpreter.values import deep_copy, js_type_name, strip_undefined
 from workflows.language import UNDEFINED, render
 
+RUN_BUILTINS = ("depth", "automationSlug", "trigger", "date", "correlationId")
 Handler = Callable[["Interpreter", Frame, Any, str], Awaitable[Any]]
 NATIVE: dict[str, Handler] = {}
 
@@ -45,6 +49,14 @@ class Limits:
     yield_every_steps: int = 500
     max_steps: int = 100_000
     max_event_size: int = 100_000
+    context_quota: int = 100_000
+    wait_default_timeout: float = 20.0
+    run_ttl: float = 60.0
+    session_ttl: float = 3600.0
+
+
+class ContextQuotaExceededError(TidewayError):
+    default_message = "Context quota exceeded"
 
 
 def location(frame: Frame, path: str | None) -> str:
@@ -59,21 +71,77 @@ class Interpreter:
         self.events = recorder
         self.steps = 0
         self.http = HttpResponseState()
-        self.contexts: dict[str, Any] = self._initial_contexts()
-        self._automations: dict[str, dict[str, Any] | None] = {run.automation_slug: run.automation}
+        self.user_id = run.user_id
+        self.session_id = run.session_id or run.user_id or run.correlation_id
+        self.writes: list[ContextWrite] = []
+        self.watermark = 0
+        self.secrets: set[str] = set(run.workspace.secrets)
+        self.contexts: dict[str, Any] = self._initial_contexts({})
+        self._automations: dict[str, dict[str, Any] | None] = {}
+        self.frames: list[Frame] = []
+        if run.automation is not None:
+            self._automations[run.automation_slug] = run.automation
 
     # -- set-up -----------------------------------------------------------------------
-    def _initial_contexts(self) -> dict[str, Any]:
-        run, ws = self.run, self.run.workspace
+    def _initial_contexts(self, stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        ws = self.run.workspace
         return {
             "config": deep_copy(ws.config),  # run-local: `set config.x` never leaks (DECISIONS 11)
             "$workspace": {"id": ws.id, "slug": ws.slug, "name": ws.name, "config": {"value": ws.config}},
-            "global": {"workspaceId": ws.id, "workspaceName": ws.name, "workspaceSlug": ws.slug},
-            "user": {"id": run.user_id} if run.user_id else {},
-            "session": {"id": run.session_id} if run.session_id else {},
+            "global": {**stored.get("global", {}), "workspaceId": ws.id, "workspaceName": ws.name,
+                       "workspaceSlug": ws.slug},
+            "user": self._user_context(stored.get("user", {})),
+            "session": {**stored.get("session", {}), "id": self.session_id},
             "socket": {},
-            "run": {"correlationId": run.correlation_id},
+            "run": {**stored.get("run", {}), "correlationId": self.run.correlation_id},
         }
+
+    def _user_context(self, stored: dict[str, Any]) -> dict[str, Any]:
+        if not self.user_id:
+            return dict(stored)
+        return {"authData": {}, **stored, "id": self.user_id}
+
+    def context_keys(self) -> ContextKeys:
+        return ContextKeys(scope=self.run.workspace.id, user_id=self.user_id, session_key=self.session_id,
+                           correlation_id=self.run.correlation_id)
+
+    async def prepare(self) -> None:
+        """Load the persisted contexts (skipped when no automation of the workspace reads them)."""
+        if self.run.workspace.uses_contexts:
+            await self.reload_contexts()
+
+    async def reload_contexts(self) -> None:
+        stored = await self.effects.load_contexts(self.context_keys())
+        keep = {k: self.contexts["run"].get(k) for k in RUN_BUILTINS if k in self.contexts["run"]}
+        config = self.contexts["config"]
+        self.contexts = self._initial_contexts(stored)
+        self.contexts["run"].update(keep)
+        self.contexts["config"] = config
+        for frame in self.frames:
+            frame.scope.contexts = self.contexts
+
+    async def switch_identity(self, kind: str, value: Any) -> None:
+        """``set user.id`` / ``set session.id`` to a new value (spec §3.1)."""
+        value = str(value)
+        self.user_id = value
+        self.session_id = value
+        self.events.session_id = value
+        await self.reload_contexts()
+
+    def record_write(self, kind: str, path: list[str | int], value: Any, op: str) -> None:
+        key = {"global": "", "user": self.user_id, "session": self.session_id,
+               "run": self.run.correlation_id}.get(kind)
+        if key is None:
+            return  # user writes are not saved without a user id
+        context = self.contexts.get(kind)
+        if op != "delete" and json_size(strip_undefined(context)) > self.limits.context_quota:
+            raise ContextQuotaExceededError(
+                f"Context '{kind}' is over its quota of {self.limits.context_quota} bytes",
+                {"context": kind, "limit": self.limits.context_quota})
+        ttl = self.limits.run_ttl if kind == "run" else self.limits.session_ttl if kind == "session" else None
+        self.writes.append(ContextWrite(id=self.effects.new_id(), scope=self.run.workspace.id, kind=kind,
+                                        key=key, type=op, path=path, value=strip_undefined(deep_copy(value)),
+                                        ttl_seconds=ttl))
 
     # -- steps --------------------------------------------------------------------------
     async def step(self) -> None:
@@ -87,10 +155,16 @@ class Interpreter:
         if self.steps % self.limits.yield_every_steps == 0:
             await self.flush()
 
-    async def flush(self, *, force: bool = True) -> None:
-        events = self.events.take()
-        if events or force:
-            await self.effects.flush_events(events)
+    async def flush(self) -> int:
+        """Persist buffered events and context writes (also yields the activation)."""
+        events, writes = self.events.take(), self.writes
+        self.writes = []
+        for event in events:
+            if event.source.serviceTopic != EMIT_TOPIC and self.secrets:
+                event.payload = redact(event.payload, self.secrets)
+        watermark = await self.effects.flush(events, writes)
+        self.watermark = max(self.watermark, watermark)
+        return self.watermark
 
     def render(self, frame: Frame, value: Any, exclude: tuple[str, ...] = ()) -> Any:
         self.contexts["run"]["date"] = self.effects.now().isoformat().replace("+00:00", "Z")
@@ -108,12 +182,16 @@ class Interpreter:
                 {"limit": self.limits.max_call_depth},
             )
         depth = parent_depth + 1
+        secret_paths = find_secret_paths(automation.get("arguments"))
+        if secret_paths:
+            self.secrets.update(find_secret_values(payload, secret_paths))
         local_vars = payload
         run_ctx = self.contexts["run"]
         saved = {k: run_ctx.get(k, UNDEFINED) for k in ("depth", "automationSlug", "trigger")}
         run_ctx.update(depth=depth, automationSlug=slug, trigger=trigger)
         frame = Frame(slug, automation, local_vars, depth, trigger, Scope(self.contexts, local_vars),
                       http_response=root and self.run.http_response)
+        self.frames.append(frame)
         started = self.effects.now()
         broke: BreakSignal | None = None
         try:
@@ -127,6 +205,8 @@ class Interpreter:
                 exc.origin = ErrorOrigin(slug, getattr(exc, "instruction", None), depth)  # type: ignore[attr-defined]
             raise
         finally:
+            self.frames.remove(frame)
+            run_ctx = self.contexts["run"]
             for key, value in saved.items():
                 if value is UNDEFINED:
                     run_ctx.pop(key, None)
@@ -186,6 +266,29 @@ class Interpreter:
             exc.instruction = path  # type: ignore[attr-defined]
             exc.automation_slug = frame.slug  # type: ignore[attr-defined]
         return exc
+
+    # -- waits --------------------------------------------------------------------------
+    async def wait_for(self, types: list[str], filters: list[dict[str, Any] | None], cancels: list[bool],
+                       timeout: float, frame: Frame) -> dict[str, Any] | None:
+        """Register a wait from the run's watermark and block on its signal (DESIGN "Waiting")."""
+        watermark = await self.flush() or self.run.after_seq
+        wait_id = self.effects.new_id()
+        expires = self.effects.now() + timedelta(seconds=timeout)
+        wait_info = {"oneOf": [{"event": t, "filters": f} for t, f in zip(types, filters, strict=True)],
+                     "timeout": timeout}
+        self.events.native("runtime.waits.pending", {
+            "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
+            frame.slug, frame.depth)
+        request = WaitRequest(wait_id=wait_id, workspace_id=self.run.workspace.id,
+                              workflow_id=self.effects.workflow_id, event_types=types, filters=filters,
+                              cancel_triggers=cancels, after_seq=max(watermark, self.run.after_seq),
+                              timeout=timeout)
+        event = await self.effects.wait_for_event(request)
+        if event is not None:
+            self.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug, frame.depth)
+            if self.run.workspace.uses_contexts:
+                await self.reload_contexts()  # other runs may have changed the shared contexts
+        return event
 
     # -- calls --------------------------------------------------------------------------
     async def resolve(self, name: str) -> dict[str, Any] | None:

@@ -8,8 +8,10 @@ from typing import Any
 from core.errors import InvalidInstructionError
 from workflows.interpreter.engine import Interpreter, instruction
 from workflows.interpreter.frames import BreakSignal, Frame
-from workflows.interpreter.scope import assign, remove
+from workflows.interpreter.scope import assign_path, remove_path, split_name
 from workflows.language import UNDEFINED, evaluate_condition
+
+PERSISTED_CONTEXTS = ("global", "user", "session", "run")
 
 
 def _require_object(name: str, arg: Any) -> dict[str, Any]:
@@ -26,7 +28,16 @@ async def run_set(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     if name == "$http" or (isinstance(name, str) and name.startswith("$http.")):
         _set_http(it, frame, name, value)
         return UNDEFINED
-    assign(it.contexts, frame.locals, name, value, args.get("type") or "replace")
+    var_path, push = split_name(name)
+    kind = "push" if push else (args.get("type") or "replace")
+    if var_path in (["user", "id"], ["session", "id"]) and value is not UNDEFINED and value is not None:
+        current = it.user_id if var_path[0] == "user" else it.session_id
+        if str(value) != current:
+            await it.switch_identity(str(var_path[0]), value)
+        return UNDEFINED
+    assign_path(it.contexts, frame.locals, var_path, value, kind)
+    if var_path[0] in PERSISTED_CONTEXTS:
+        it.record_write(str(var_path[0]), var_path[1:], value, kind)
     return UNDEFINED
 
 
@@ -49,7 +60,10 @@ def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
 @instruction("delete")
 async def run_delete(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     args = _require_object("delete", it.render(frame, arg))
-    remove(it.contexts, frame.locals, args.get("name"))
+    var_path, _ = split_name(args.get("name"))
+    remove_path(it.contexts, frame.locals, var_path)
+    if var_path[0] in PERSISTED_CONTEXTS:
+        it.record_write(str(var_path[0]), var_path[1:], None, "delete")
     return UNDEFINED
 
 

@@ -118,8 +118,11 @@ def merge_values(previous: Any, value: Any) -> tuple[bool, Any]:
 
 def assign(contexts: dict[str, Any], local_vars: dict[str, Any], name: Any, value: Any, kind: str = "replace") -> None:
     path, push = split_name(name)
-    if push:
-        kind = "push"
+    assign_path(contexts, local_vars, path, value, "push" if push else kind)
+
+
+def assign_path(contexts: dict[str, Any], local_vars: dict[str, Any], path: list[str | int], value: Any,
+                kind: str = "replace") -> None:
     if kind not in ("replace", "merge", "push"):
         raise InvalidInstructionError(f"Invalid set type {kind!r} (use replace, merge or push)")
     root, rest = _root_for(path, contexts, local_vars)
@@ -150,6 +153,10 @@ def assign(contexts: dict[str, Any], local_vars: dict[str, Any], name: Any, valu
 
 def remove(contexts: dict[str, Any], local_vars: dict[str, Any], name: Any) -> None:
     path, _ = split_name(name)
+    remove_path(contexts, local_vars, path)
+
+
+def remove_path(contexts: dict[str, Any], local_vars: dict[str, Any], path: list[str | int]) -> None:
     root, rest = _root_for(path, contexts, local_vars)
     if not rest:
         root.clear()

@@ -75,6 +75,28 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
 
 @instruction("wait")
 async def run_wait(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    raise InvalidInstructionError(
-        "The 'wait' instruction is not available yet in this Tideway version (it arrives with the events capability)",
-        {"instruction": path})
+    """Block until one of ``oneOf`` is emitted (filters over the whole event) or the timeout."""
+    if not isinstance(arg, dict):
+        raise InvalidInstructionError("'wait' expects an object {oneOf: [{event, filters?}], timeout?}")
+    args = strip_undefined(it.render(frame, arg))
+    one_of = args.get("oneOf")
+    if not isinstance(one_of, list) or not one_of:
+        raise InvalidInstructionError("wait.oneOf must be a non-empty list of {event, filters?, cancelTriggers?}")
+    types: list[str] = []
+    filters: list[dict[str, Any] | None] = []
+    cancels: list[bool] = []
+    for index, entry in enumerate(one_of):
+        if not isinstance(entry, dict) or not isinstance(entry.get("event"), str) or not entry["event"]:
+            raise InvalidInstructionError(f"wait.oneOf[{index}] needs an event name", {"entry": entry})
+        types.append(entry["event"])
+        filters.append(entry.get("filters") if isinstance(entry.get("filters"), dict) else None)
+        cancels.append(entry.get("cancelTriggers") is True)
+    timeout = args.get("timeout")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        timeout = it.limits.wait_default_timeout  # absent or 0 means the default (spec §3.8)
+    wait = {"oneOf": one_of, "timeout": timeout}
+    event = await it.wait_for(types, filters, cancels, float(timeout), frame)
+    if event is None:
+        it.events.native("runtime.waits.timeout", {"wait": wait}, frame.slug, frame.depth)  # DECISIONS 2
+        return UNDEFINED
+    return event

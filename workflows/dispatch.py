@@ -1,0 +1,87 @@
+"""Starting listener runs for persisted events, and DispatchWorkflow for user-sent events.
+
+Each listener is a child workflow with a deterministic id per (event, automation),
+REJECT_DUPLICATE and ParentClosePolicy.ABANDON: replays and retries never start a trigger
+twice, and listeners outlive the run that emitted their event. Starts are gathered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+    from schemas.events import Event
+    from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger
+    from workflows import activity_names as names
+
+LOCAL = timedelta(seconds=30)
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=5),
+                          maximum_attempts=30)
+
+
+def listener_workflow_id(workspace_id: str, slug: str, event_id: str) -> str:
+    return f"{workspace_id}/{slug}/evt-{event_id}"
+
+
+async def start_listeners(result: FlushResult, events: list[Event]) -> None:
+    """Start every listener of ``result`` as an abandoned child workflow, in parallel."""
+    if not result.triggers or result.workspace is None:
+        return
+    by_id = {e.id: e for e in events}
+    memo = {"settings": workflow.memo_value("settings", default={}) or {}}
+    ws = result.workspace
+
+    async def start(event: Event, slug: str) -> None:
+        public = event.to_public()
+        user_sent = event.source.automationSlug is None
+        run = RunInput(
+            workspace=ws, automation_slug=slug, automation=None,
+            payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
+            trigger=Trigger(type="event", value=event.type, id=event.id),
+            correlation_id=event.source.correlationId,
+            user_id=event.source.userId if user_sent else None, session_id=event.source.sessionId,
+            depth=event.source.automationDepth or 0, after_seq=result.seqs.get(event.id, 0),
+            record_interaction=user_sent)
+        try:
+            await workflow.start_child_workflow(
+                "AutomationWorkflow", run, id=listener_workflow_id(ws.id, slug, event.id),
+                task_queue=workflow.info().task_queue, memo=memo,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
+                    SearchAttributePair(CORRELATION_ID, event.source.correlationId)]))
+        except WorkflowAlreadyStartedError:
+            pass  # started by an earlier attempt: exactly once
+
+    await asyncio.gather(*(start(by_id[t.event_id], t.automation_slug)
+                           for t in result.triggers if t.event_id in by_id))
+
+
+async def flush_and_dispatch(request: FlushRequest) -> FlushResult:
+    result: FlushResult = await workflow.execute_local_activity(
+        names.FLUSH, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY, result_type=FlushResult)
+    await start_listeners(result, request.events)
+    return result
+
+
+@workflow.defn(name="DispatchWorkflow")
+class DispatchWorkflow:
+    """The durable hand-off of user-sent events: persist them, then start their listeners."""
+
+    @workflow.run
+    async def run(self, workspace_id: str, events: list[Event]) -> dict[str, Any]:
+        result = await flush_and_dispatch(FlushRequest(workspace_id=workspace_id, events=events))
+        return {"events": [e.id for e in events], "triggered": len(result.triggers)}
