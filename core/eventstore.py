@@ -54,21 +54,37 @@ def _insert_for(dialect: str) -> Any:
 async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], *,
                       chunk: int = CHUNK_ROWS) -> dict[str, int]:
     """Insert rows (idempotent on ``id``) in the connection's transaction; return id → seq for
-    every given row, existing ids included. The caller commits."""
+    every given row, existing ids included. The caller commits.
+
+    One cached Core statement ``INSERT … ON CONFLICT (id) DO NOTHING`` run over the rows in
+    chunks of ``chunk`` (measured, bench/events_bench.py):
+
+    * SQLite: with ``RETURNING id, seq``, which SQLAlchemy sends as multi-row ``VALUES``
+      batches ("insertmanyvalues") compiled once; only ids that already existed are
+      looked up afterwards.
+    * PostgreSQL: as an executemany, which psycopg pipelines over one prepared statement
+      (faster here than large multi-row statements), then one ``SELECT id, seq … WHERE id IN``.
+    """
     if not rows:
         return {}
-    insert = _insert_for(conn.dialect.name)
+    dialect = conn.dialect.name
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["id"], row)
     values = list(unique.values())
-    for start in range(0, len(values), chunk):
-        stmt = insert(EVENTS).values(values[start:start + chunk]).on_conflict_do_nothing(index_elements=["id"])
-        await conn.execute(stmt)
-    ids = list(unique)
+    stmt = _insert_for(dialect)(EVENTS).on_conflict_do_nothing(index_elements=["id"])
     seqs: dict[str, int] = {}
-    for start in range(0, len(ids), chunk * 4):
-        part = ids[start:start + chunk * 4]
+    if dialect == "sqlite":
+        stmt = stmt.returning(EVENTS.c.id, EVENTS.c.seq)
+        for start in range(0, len(values), chunk):
+            result = await conn.execute(stmt, values[start:start + chunk])
+            seqs.update({row_id: int(seq) for row_id, seq in result.all()})
+    else:
+        for start in range(0, len(values), chunk):
+            await conn.execute(stmt, values[start:start + chunk])
+    missing = [row_id for row_id in unique if row_id not in seqs]
+    for start in range(0, len(missing), chunk * 4):
+        part = missing[start:start + chunk * 4]
         result = await conn.execute(sa_select(EVENTS.c.id, EVENTS.c.seq).where(EVENTS.c.id.in_(part)))
         seqs.update({row_id: int(seq) for row_id, seq in result.all()})
     return seqs

@@ -241,13 +241,17 @@ class WorkspaceService:
         await self._record(row.id, "workspaces.deleted", {"workspaceId": row.id, "workspaceSlug": row.slug}, actor)
 
     async def purge(self, workspace_id: str) -> None:
-        """Hard delete: the workspace, its revisions and its events (retention, tests)."""
+        """Hard delete: the workspace, its revisions, events, contexts and waits (retention, tests)."""
         from sqlalchemy import delete
 
+        from core.models import Context, Wait
         from core.models import Event as EventRow
 
         async with self.db.session() as session:
             await session.exec(delete(EventRow).where(col(EventRow.workspace_id) == workspace_id))  # type: ignore[call-overload]
+            await session.exec(delete(Wait).where(col(Wait.workspace_id) == workspace_id))  # type: ignore[call-overload]
+            await session.exec(delete(Context).where(  # type: ignore[call-overload]
+                (col(Context.workspace_id) == workspace_id) | col(Context.workspace_id).startswith(f"{workspace_id}:")))
             await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]
                 col(WorkspaceRevision.workspace_id) == workspace_id))
             await session.exec(delete(Workspace).where(col(Workspace.id) == workspace_id))  # type: ignore[call-overload]

@@ -105,7 +105,8 @@ def _uses_apps(case: dict[str, Any], ws: dict[str, Any]) -> bool:
             endpoints[when["endpoint"]] = slug
 
     def app_event(name: Any) -> bool:
-        return isinstance(name, str) and (name.split(".")[0] in imports or name.startswith("workspaces.apps."))
+        return isinstance(name, str) and (name.split(".")[0] in imports or name.startswith("workspaces.apps.")
+                                          or (name == "workspaces.deleted" and bool(imports)))
 
     todo: list[str] = []
     for step in _steps(case):
@@ -235,7 +236,8 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
         elif "event" in trigger:
             event = trigger["event"]
             await send_events(stack.services, ws_id, [{"type": event["type"], "payload": event.get("payload") or {}}],
-                              user_id=source.get("userId"), session_id=source.get("sessionId"))
+                              user_id=source.get("userId"), session_id=source.get("sessionId"),
+                              allow_native=bool(event.get("native")))
         elif "webhook" in trigger:
             hook = trigger["webhook"]
             outcome = await trigger_webhook(
@@ -262,7 +264,7 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
         await asyncio.sleep(expected.get("settle_ms", 400) / 1000)
         events = await _events_since(stack, ws_id, before)
     dump = json.dumps({"output": None if output is MISSING else output, "error": error, "events": events},
-                      indent=1, default=str)[:6000]
+                      indent=1, default=str)[:20000]
     if "error" in expected:
         assert error is not None, f"{label}: expected error {expected['error']}, got output {output!r}"
         assert matches(expected["error"], error, subset=True), f"{label}: error mismatch\n{dump}"

@@ -80,3 +80,17 @@ def run_event_filter(case: dict[str, Any]) -> None:
             assert got == expected, f"operation {index}: matched {sorted(got)}, expected {sorted(expected)}"
         else:
             raise AssertionError(f"unknown operation {op!r}")
+
+
+def run_secrets(case: dict[str, Any]) -> None:
+    from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
+
+    if "find_secret_paths" in case:
+        result: Any = find_secret_paths(case["find_secret_paths"]["arguments"])
+    elif "find_secret_values" in case:
+        op = case["find_secret_values"]
+        result = find_secret_values(op["payload"], op["paths"])
+    else:
+        op = case["redact"]
+        result = redact(op["value"], op["secrets"])
+    assert matches(case["expected"], result, subset=False), f"got {result!r}"

@@ -24,13 +24,13 @@ PURE: dict[str, Callable[[dict[str, Any]], None]] = {
     "expressions.yaml": pure_cases.run_expression,
     "validation.yaml": pure_cases.run_validation,
     "wait_filters.yaml": pure_cases.run_wait_filter,
+    "secrets.yaml": pure_cases.run_secrets,
     "event_filters.yaml": pure_cases.run_event_filter,
 }
 
 # Whole files whose capability is not built yet.
 FILE_SKIPS = {
     "permissions.yaml": "the permission engine comes with access control (issue #6)",
-    "secrets.yaml": "secret collection and redaction come with access control (issue #6)",
     "workspace_crud.yaml": "management operations with their native events and app catalog come with "
                            "the events and apps capabilities (issues #4, #5)",
 }

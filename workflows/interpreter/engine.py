@@ -199,7 +199,9 @@ class Interpreter:
                 await self.run_list(frame, automation.get("do") or [], "do")
             except BreakSignal as signal:
                 broke = signal
-            output = self.render(frame, automation["output"]) if "output" in automation else {}
+            # A copy: rendering returns scope objects as they are, and the run context is
+            # restored below.
+            output = deep_copy(self.render(frame, automation["output"])) if "output" in automation else {}
         except TidewayError as exc:
             if getattr(exc, "origin", None) is None:
                 exc.origin = ErrorOrigin(slug, getattr(exc, "instruction", None), depth)  # type: ignore[attr-defined]

@@ -70,7 +70,12 @@ class EventRecorder:
     def native(self, type_: str, payload: Any, automation_slug: str | None, depth: int | None, *,
                user: bool = False, workflow: bool = False) -> Event:
         source = self.source(automation_slug, depth, user=user, topic=type_, workflow=workflow)
-        return self.record(self.make(type_, payload, source))
+        event = self.make(type_, payload, source)
+        if event.size > self.max_size:
+            # A native event is never dropped: its payload is replaced by a marker.
+            event.payload = {"truncated": True, "size": event.size}
+            event.size = json_size(event.payload)
+        return self.record(event)
 
     def custom(self, name: Any, payload: Any, automation_slug: str, depth: int, target: Any, options: Any) -> Event:
         if not isinstance(name, str) or not EVENT_NAME.match(name):
