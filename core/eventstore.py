@@ -150,3 +150,59 @@ async def query_events(session: AsyncSession, workspace_id: str, *, types: list[
     stmt = stmt.order_by(col(EventRow.seq).desc()).offset(page * limit).limit(limit)
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
     return [row_to_public(r) for r in rows]
+
+
+class EventTail:
+    """Follows one workspace's log by ``seq`` (ephemeral events included), for live delivery
+    across processes: each :meth:`poll` returns the events committed since the last one, in
+    ``seq`` order.
+
+    On SQLite writers are serialized, so ``seq`` order is commit order and the cursor is the
+    last seq returned. On PostgreSQL a transaction may commit after one holding a higher seq;
+    the tail keeps re-reading the seqs above a floor that only advances to a seq observed at
+    least ``settle`` seconds earlier (a transaction allocates its seq before a later one
+    commits, and commits within ``settle``), skipping the ones already returned.
+    """
+
+    def __init__(self, db: Any, workspace_id: str, after_seq: int, *, settle: float | None = None,
+                 batch: int = 500):
+        import collections
+
+        self.db = db
+        self.workspace_id = workspace_id
+        self.floor = after_seq
+        self.batch = batch
+        dialect = db.engine.dialect.name
+        self.settle = settle if settle is not None else (0.0 if dialect == "sqlite" else 2.0)
+        self._seen: set[int] = set()
+        self._marks: collections.deque[tuple[float, int]] = collections.deque()
+
+    async def poll(self) -> list[tuple[int, dict[str, Any]]]:
+        import time
+
+        started = time.monotonic()
+        base = sa_select(EVENTS).where(EVENTS.c.workspace_id == self.workspace_id)
+        async with self.db.session() as session:
+            if self.settle <= 0:
+                rows = (await session.execute(base.where(EVENTS.c.seq > self.floor)
+                                              .order_by(EVENTS.c.seq).limit(self.batch))).all()
+                if rows:
+                    self.floor = int(rows[-1].seq)
+                return [(int(r.seq), row_to_public(r)) for r in rows]
+            seqs = (await session.execute(
+                sa_select(EVENTS.c.seq).where(EVENTS.c.workspace_id == self.workspace_id,
+                                              EVENTS.c.seq > self.floor)
+                .order_by(EVENTS.c.seq).limit(self.batch * 10))).scalars().all()
+            fresh = [int(s) for s in seqs if int(s) not in self._seen][:self.batch]
+            rows = []
+            if fresh:
+                rows = list((await session.execute(base.where(EVENTS.c.seq.in_(fresh))
+                                                   .order_by(EVENTS.c.seq))).all())
+        if seqs:
+            self._marks.append((started, int(seqs[-1])))
+        self._seen.update(int(r.seq) for r in rows)
+        # Everything at or below a seq seen `settle` seconds before this read was visible to it.
+        while self._marks and started - self._marks[0][0] >= self.settle:
+            self.floor = max(self.floor, self._marks.popleft()[1])
+        self._seen = {s for s in self._seen if s > self.floor}
+        return [(int(r.seq), row_to_public(r)) for r in rows]

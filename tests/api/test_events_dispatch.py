@@ -32,3 +32,150 @@ async def test_user_sent_event_triggers_listener(stack: Stack) -> None:
     assert executed, [e["type"] for e in events]
     assert executed[0]["payload"]["output"] == 7
     assert executed[0]["payload"]["trigger"] == {"type": "event", "value": "ping", "id": sent[0]["id"]}
+
+
+async def test_emitted_event_fans_out_to_listeners_in_parallel(sqlite_stack: Stack) -> None:
+    """Three listeners each block in a fetch until all three are in flight: only concurrent
+    runs can finish (sequential ones would time out), no sleeps involved."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.conformance.http_stub import HttpStub
+
+    arrived: list[float] = []
+    all_in = asyncio.Event()
+
+    async def barrier(request: Request) -> JSONResponse:
+        arrived.append(asyncio.get_running_loop().time())
+        if len(arrived) == 3:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), 10)
+        return JSONResponse({"ok": True})
+
+    stack = sqlite_stack
+    async with HttpStub([], app=Starlette(routes=[Route("/barrier", barrier)])) as server:
+        listener = {"when": {"events": ["go"]}, "do": [{"fetch": {"url": f"{server.url}/barrier", "output": "r"}}],
+                    "output": "{{r.ok}}"}
+        ws = (await stack.import_workspace(workspace_doc({
+            "emitter": {"name": "emitter", "when": {"endpoint": True}, "do": [{"emit": {"event": "go"}}]},
+            **{f"l{i}": {"name": f"l{i}", **listener} for i in range(3)}})))["id"]
+        response = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/emitter", json={})
+        assert response.status_code == 200
+        events = await wait_events(stack, ws, lambda ev: sum(
+            e["type"] == "runtime.automations.executed" and e["source"]["automationSlug"].startswith("l")
+            for e in ev) == 3, timeout=20)
+    outputs = [e["payload"]["output"] for e in events
+               if e["type"] == "runtime.automations.executed" and e["source"]["automationSlug"] != "emitter"]
+    assert outputs == [True, True, True]
+    assert len(arrived) == 3
+
+
+async def test_emit_chain_deeper_than_20_stops(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    ws = (await stack.import_workspace(workspace_doc({
+        "start": {"name": "start", "when": {"endpoint": True}, "do": [{"emit": {"event": "hop"}}]},
+        "hop": {"name": "hop", "when": {"events": ["hop"]}, "do": [{"emit": {"event": "hop"}}]},
+    })))["id"]
+    await stack.http.post(f"/v2/workspaces/{ws}/webhooks/start", json={})
+    errors = await wait_events(stack, ws, lambda ev: bool(ev), timeout=30, types="error")
+    assert errors and errors[0]["payload"]["error"] == "TooManyCallError"
+    assert errors[0]["payload"]["details"]["limit"] == 20
+    hops = await stack.events(ws, types="runtime.automations.executed", limit=500)
+    assert max(e["source"]["automationDepth"] for e in hops) == 21
+
+
+async def test_emit_over_100kb_fails_the_run_and_native_events_are_truncated(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    text = "x" * 60_000
+    ws = (await stack.import_workspace(workspace_doc({
+        "big": {"name": "big", "when": {"endpoint": True},
+                "do": [{"emit": {"event": "huge", "payload": {"text": "{{config.t}}{{config.t}}"}}}]},
+        "echo": {"name": "echo", "when": {"endpoint": True}, "do": [], "output": "{{config.t}}{{config.t}}"},
+    }, config={"value": {"t": text}})))["id"]
+    failed = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/big", json={})
+    assert failed.status_code == 400
+    assert failed.json()["error"] == "EventValidationError"
+    assert not await stack.events(ws, types="huge")
+    errors = await stack.events(ws, types="error")
+    assert errors[0]["payload"]["details"]["reason"] == "EventTooLarge"
+    # A native event over the limit keeps its place in the log with a marker payload.
+    ok = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={})
+    assert ok.json() == text + text
+    executed = await stack.events(ws, types="runtime.automations.executed", limit=1)
+    assert executed[0]["payload"]["truncated"] is True and executed[0]["payload"]["size"] > 100_000
+
+
+async def test_fifty_emit_wait_round_trips_never_time_out(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    ws = (await stack.import_workspace(workspace_doc({
+        "ask": {"name": "ask", "when": {"endpoint": True}, "do": [{"repeat": {"on": 50, "do": [
+            {"emit": {"event": "question", "payload": {"i": "{{item}}"}}},
+            {"wait": {"oneOf": [{"event": "answer", "filters": {"payload.i": "{{item}}"}}], "timeout": 10,
+                      "output": "reply"}},
+            {"set": {"name": "answers[]", "value": "{{reply.payload.i}}"}}]}}], "output": "{{answers}}"},
+        "responder": {"name": "responder", "when": {"events": ["question"]},
+                      "do": [{"emit": {"event": "answer", "payload": {"i": "{{payload.i}}"}}}]},
+    })))["id"]
+    response = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/ask", json={})
+    assert response.status_code == 200, response.text
+    assert response.json() == list(range(50))
+    assert not await stack.events(ws, types="runtime.waits.timeout")
+
+
+async def test_wait_timeout_is_recorded(stack: Stack) -> None:
+    ws = (await stack.import_workspace(workspace_doc({
+        "lonely": {"name": "lonely", "when": {"endpoint": True},
+                   "do": [{"wait": {"oneOf": [{"event": "never"}], "timeout": 1, "output": "w"}}],
+                   "output": {"w": "{{w}}", "done": True}}})))["id"]
+    response = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/lonely", json={})
+    assert response.json() == {"done": True}
+    timeouts = await stack.events(ws, types="runtime.waits.timeout")
+    assert timeouts and timeouts[0]["payload"]["wait"]["oneOf"] == [{"event": "never"}]
+
+
+async def test_reply_persisted_before_the_wait_registers_is_found(sqlite_stack: Stack) -> None:
+    """The responder answers before the asker even reaches its wait: the registration scan
+    from the run's watermark finds the reply."""
+    stack = sqlite_stack
+    ws = (await stack.import_workspace(workspace_doc({
+        "ask": {"name": "ask", "when": {"endpoint": True}, "do": [
+            {"emit": {"event": "q"}},
+            {"fetch": {"url": "{{body.slow}}", "output": "ignored"}},
+            {"wait": {"oneOf": [{"event": "a"}], "timeout": 10, "output": "reply"}}],
+                "output": "{{reply.payload.ok}}"},
+        "responder": {"name": "responder", "when": {"events": ["q"]}, "do": [{"emit": {"event": "a",
+                                                                                         "payload": {"ok": 1}}}]},
+    })))["id"]
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.conformance.http_stub import HttpStub
+
+    async def slow(request: Any) -> JSONResponse:
+        for _ in range(200):  # hold the asker until the reply is in the log
+            if await stack.events(ws, types="a"):
+                break
+            await asyncio.sleep(0.02)
+        return JSONResponse({})
+
+    async with HttpStub([], app=Starlette(routes=[Route("/slow", slow)])) as server:
+        response = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/ask", json={"slow": f"{server.url}/slow"})
+    assert response.json() == 1
+
+
+async def test_parallel_branches_and_child_runs_lose_no_context_update(stack: Stack) -> None:
+    ws = (await stack.import_workspace(workspace_doc({
+        "writer": {"name": "writer", "when": {"endpoint": True}, "do": [
+            {"all": [{"set": {"name": "global.marks[]", "value": f"b{i}"}} for i in range(5)]},
+            {"repeat": {"on": 5, "do": [{"emit": {"event": "mark", "payload": {"i": "{{item}}"}}}]}}]},
+        "marker": {"name": "marker", "when": {"events": ["mark"]},
+                   "do": [{"set": {"name": "global.marks[]", "value": "c{{payload.i}}"}}]},
+        "reader": {"name": "reader", "when": {"endpoint": True}, "do": [], "output": "{{global.marks}}"},
+    })))["id"]
+    await stack.http.post(f"/v2/workspaces/{ws}/webhooks/writer", json={})
+    await wait_events(stack, ws, lambda ev: len(ev) >= 6, types="runtime.automations.executed", timeout=20)
+    marks = (await stack.http.post(f"/v2/workspaces/{ws}/webhooks/reader", json={})).json()
+    assert sorted(marks) == sorted([f"b{i}" for i in range(5)] + [f"c{i}" for i in range(5)])

@@ -54,6 +54,8 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     request["method"] = str(method).upper()
     request["correlationId"] = it.run.correlation_id
     request["workspaceId"] = it.run.workspace.id
+    if it.events.buffer or it.writes:
+        await it.flush()  # listeners of earlier emits start now, not after a slow request
     response = await it.effects.fetch(request)
     status = response.get("status", 0)
     if response.get("error"):
