@@ -8,6 +8,8 @@ per chunk, then one ``SELECT id, seq … WHERE id IN (…)``), used both by
 
 from __future__ import annotations
 
+import collections
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -166,8 +168,6 @@ class EventTail:
 
     def __init__(self, db: Any, workspace_id: str, after_seq: int, *, settle: float | None = None,
                  batch: int = 500):
-        import collections
-
         self.db = db
         self.workspace_id = workspace_id
         self.floor = after_seq
@@ -178,8 +178,6 @@ class EventTail:
         self._marks: collections.deque[tuple[float, int]] = collections.deque()
 
     async def poll(self) -> list[tuple[int, dict[str, Any]]]:
-        import time
-
         started = time.monotonic()
         base = sa_select(EVENTS).where(EVENTS.c.workspace_id == self.workspace_id)
         async with self.db.session() as session:
@@ -193,13 +191,16 @@ class EventTail:
                 sa_select(EVENTS.c.seq).where(EVENTS.c.workspace_id == self.workspace_id,
                                               EVENTS.c.seq > self.floor)
                 .order_by(EVENTS.c.seq).limit(self.batch * 10))).scalars().all()
-            fresh = [int(s) for s in seqs if int(s) not in self._seen][:self.batch]
+            unseen = [int(s) for s in seqs if int(s) not in self._seen]
+            fresh = unseen[:self.batch]
+            # Only seqs up to the last one returned may count as observed.
+            mark = (int(seqs[-1]) if len(unseen) <= self.batch else fresh[-1]) if seqs else self.floor
             rows = []
             if fresh:
                 rows = list((await session.execute(base.where(EVENTS.c.seq.in_(fresh))
                                                    .order_by(EVENTS.c.seq))).all())
         if seqs:
-            self._marks.append((started, int(seqs[-1])))
+            self._marks.append((started, mark))
         self._seen.update(int(r.seq) for r in rows)
         # Everything at or below a seq seen `settle` seconds before this read was visible to it.
         while self._marks and started - self._marks[0][0] >= self.settle:

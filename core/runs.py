@@ -89,8 +89,8 @@ class RunLauncher:
             )
         except WorkflowFailureError as exc:
             raise self._failure(exc) from None
-        except RPCError as exc:
-            raise ServiceUnavailableError(f"Temporal is unavailable: {exc.message}") from None
+        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
+            raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
         output = result.output
         if result.output_ref:
             output = await self.blobs.load(result.output_ref)

@@ -92,6 +92,6 @@ async def send_events(services: Services, workspace_id: str, events: list[dict[s
             "DispatchWorkflow", args=[workspace_id, built], id=f"dispatch-{built[0].id}",
             task_queue=services.task_queue, memo=services.launcher.memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-    except RPCError as exc:
-        raise ServiceUnavailableError(f"Events not accepted: Temporal is unavailable ({exc.message})") from None
+    except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
+        raise ServiceUnavailableError(f"Events not accepted: Temporal is unavailable ({exc})") from None
     return [e.to_public() for e in built]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -37,5 +38,7 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         max_concurrent_workflow_task_polls=settings.worker_workflow_pollers,
         max_concurrent_activity_task_polls=settings.worker_activity_pollers,
         workflow_failure_exception_types=[],
+        # After a crash, runs parked on the dead worker's sticky queue move on within seconds.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
     return worker, fetch

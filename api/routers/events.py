@@ -1,26 +1,92 @@
-"""Reading a workspace's event log (full search comes with the events capability)."""
+"""Reading a workspace's events: search (``GET …/events``) and the live feed (``GET …/events/stream``,
+Server-Sent Events, DECISIONS 20). Sending events is ``api/routers/emit.py``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 
 from api.deps import AdminDep, ServicesDep
-from core.eventstore import query_events
+from core.event_filters import SubscriptionFilters, engine_query_from_params
+from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
+from core.eventstore import EventTail, max_seq
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
 
+# Defaults; a Settings field of the same name overrides each.
+EVENTS_STREAM_POLL_SECONDS = 0.2
+EVENTS_STREAM_KEEPALIVE_SECONDS = 15.0
+STREAM_PARAMS = frozenset({"after"})  # stream-only query parameters (not filters)
+
 
 @router.get("")
-async def list_events(workspace_id: str, services: ServicesDep, _: AdminDep,
-                      types: str | None = None,
-                      correlation_id: Annotated[str | None, Query(alias="source.correlationId")] = None,
-                      page: Annotated[int, Query(ge=0)] = 0,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+async def list_events(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    """Search the workspace's events; see ``core.eventsearch`` for every parameter."""
+    parsed = parse_search_params(query_params(request.query_params.multi_items()))
     await services.workspaces.get_row(workspace_id)
-    type_list = [t.strip() for t in types.split(",") if t.strip()] if types else None
     async with services.db.session() as session:
-        events = await query_events(session, workspace_id, types=type_list, correlation_id=correlation_id,
-                                    page=page, limit=limit)
+        events = await run_search(session, workspace_id, parsed)
     return {"result": {"events": events}}
+
+
+def _setting(services: Any, name: str, default: float) -> float:
+    return float(getattr(services.settings, name.lower(), default) or default)
+
+
+def _start_seq(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidQueryError(f"Last-Event-ID / after must be an event sequence number, got {raw!r}",
+                                {"parameter": "after"}) from None
+    if value < 0:
+        raise InvalidQueryError("Last-Event-ID / after must not be negative", {"parameter": "after"})
+    return value
+
+
+@router.get("/stream")
+async def stream_events(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> StreamingResponse:
+    """Live events as ``text/event-stream``: ``id: <seq>`` and ``data: <event JSON>`` per event,
+    with the filters of ``GET …/events`` (paging ignored), ephemeral events included. Starts
+    now, or after ``Last-Event-ID`` / ``?after=<seq>``; a comment line keeps idle
+    connections open."""
+    params = query_params(request.query_params.multi_items())
+    parse_search_params(params, ignore=STREAM_PARAMS)  # 400 before the stream starts
+    filters = SubscriptionFilters()
+    filters.save("stream", engine_query_from_params(params, ignore=STREAM_PARAMS))
+    await services.workspaces.get_row(workspace_id)
+    start = _start_seq(request)
+    if start is None:
+        async with services.db.session() as session:
+            start = await max_seq(session)
+    tail = EventTail(services.db, workspace_id, start)
+    poll = _setting(services, "EVENTS_STREAM_POLL_SECONDS", EVENTS_STREAM_POLL_SECONDS)
+    keepalive = _setting(services, "EVENTS_STREAM_KEEPALIVE_SECONDS", EVENTS_STREAM_KEEPALIVE_SECONDS)
+
+    async def feed() -> AsyncIterator[str]:
+        yield f": stream of workspace {workspace_id} after {start}\n\n"
+        last_write = time.monotonic()
+        while not await request.is_disconnected():
+            batch = await tail.poll()
+            for seq, event in batch:
+                if filters.match(event):
+                    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+                    yield f"id: {seq}\ndata: {data}\n\n"
+                    last_write = time.monotonic()
+            if time.monotonic() - last_write >= keepalive:
+                yield ": keep-alive\n\n"
+                last_write = time.monotonic()
+            if len(batch) < tail.batch:  # caught up: wait for more
+                await asyncio.sleep(poll)
+
+    return StreamingResponse(feed(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -273,7 +273,6 @@ class Interpreter:
     async def wait_for(self, types: list[str], filters: list[dict[str, Any] | None], cancels: list[bool],
                        timeout: float, frame: Frame) -> dict[str, Any] | None:
         """Register a wait from the run's watermark and block on its signal (DESIGN "Waiting")."""
-        watermark = await self.flush() or self.run.after_seq
         wait_id = self.effects.new_id()
         expires = self.effects.now() + timedelta(seconds=timeout)
         wait_info = {"oneOf": [{"event": t, "filters": f} for t, f in zip(types, filters, strict=True)],
@@ -281,6 +280,7 @@ class Interpreter:
         self.events.native("runtime.waits.pending", {
             "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
             frame.slug, frame.depth)
+        watermark = await self.flush() or self.run.after_seq
         request = WaitRequest(wait_id=wait_id, workspace_id=self.run.workspace.id,
                               workflow_id=self.effects.workflow_id, event_types=types, filters=filters,
                               cancel_triggers=cancels, after_seq=max(watermark, self.run.after_seq),
