@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from sqlmodel import col, select
 from temporalio import activity
 
-from core import waits
+from core import ratelimits, waits
 from core.blobs import BlobStore
 from core.contexts import apply_writes, load_contexts
 from core.db import Database
@@ -17,6 +17,7 @@ from core.errors import ObjectNotFoundError
 from core.eventstore import insert_events
 from core.models import Event as EventRow
 from core.models import Wait
+from core.ratelimits import Bucket
 from core.workspaces import WorkspaceService
 from schemas.events import EMIT_TOPIC, Event
 from schemas.runs import ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
@@ -56,8 +57,10 @@ def triggers(event: Event) -> bool:
 
 
 class RuntimeActivities:
-    def __init__(self, db: Database, workspaces: WorkspaceService, writer: EventSink | None = None):
+    def __init__(self, db: Database, workspaces: WorkspaceService, writer: EventSink | None = None,
+                 buckets: dict[str, Bucket] | None = None):
         self.db = db
+        self.buckets = buckets or {}
         self.workspaces = workspaces
         self.blobs = BlobStore(db)
         self.writer: EventSink = writer or DirectWriter(db)
@@ -69,15 +72,20 @@ class RuntimeActivities:
             async with self.db.session() as session:
                 await apply_writes(session, request.writes)
                 await session.commit()
+        throttle = 0.0
+        if self.buckets and any(request.charges.values()):
+            async with self.db.session() as session:
+                throttle = await ratelimits.take(session, request.workspace_id, request.charges, self.buckets)
         if not request.events:
-            return FlushResult()
+            return FlushResult(throttle_seconds=throttle)
         seqs = await self.writer.write(request.events)
         public = [(seqs[e.id], e.to_public()) for e in request.events if e.id in seqs]
         async with self.db.session() as session:
             signals, cancelled = await waits.match(session, request.workspace_id, public)
         for workflow_id, wait_id, event in signals:
             await self._signal(workflow_id, wait_id, event)
-        result = FlushResult(watermark=max(seqs.values(), default=0))
+        marks = [seq for event_id, seq in seqs.items() if event_id not in request.not_watermark]
+        result = FlushResult(watermark=max(marks, default=0), throttle_seconds=throttle)
         if not request.dispatch:
             return result
         candidates = [e for e in request.events if triggers(e) and e.id not in cancelled]

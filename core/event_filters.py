@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 _MISSING = object()
 
@@ -32,6 +32,14 @@ RESERVED_PARAMS = frozenset({"types", "afterDate", "beforeDate", "text", "page",
                              "appInstanceDepth"})
 # The top-level fields of an event a field filter may start with.
 EVENT_FIELDS = frozenset({"id", "type", "source", "payload", "target", "options", "createdAt"})
+
+
+class FilterProcessor(Protocol):
+    def save(self, query_id: str, query: Any) -> None: ...
+
+    def remove(self, query_id: str) -> None: ...
+
+    def match(self, event: Any) -> set[str]: ...
 
 
 def get_path(data: Any, path: str) -> Any:

@@ -119,22 +119,22 @@ class EventWriter:
         return False, size
 
     async def _flush(self, batch: list[_Pending]) -> None:
-        live = [p for p in batch if not p.future.done()]  # cancelled callers still get written
         try:
             seqs = await self._commit([row for p in batch for row in p.rows])
+            results = [{row["id"]: seqs[row["id"]] for row in p.rows} for p in batch]
         except Exception as exc:
             if len(batch) > 1 and _is_data_error(exc):
                 for pending in batch:  # isolate the culprit: one transaction per caller
                     await self._flush([pending])
                 return
             log.warning("event batch of %d callers failed: %s", len(batch), exc)
-            for pending in live:
+            for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             return
-        for pending in live:
-            if not pending.future.done():
-                pending.future.set_result({row["id"]: seqs[row["id"]] for row in pending.rows})
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():  # a cancelled caller's events are written all the same
+                pending.future.set_result(result)
 
     async def _commit(self, rows: list[dict[str, Any]]) -> dict[str, int]:
         async with self.db.engine.begin() as conn:

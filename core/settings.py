@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")
     session_context_ttl: float = Field(3600.0, alias="CONTEXT_UNAUTHENTICATED_SESSION_EXPIRE_TIME")
 
+    # Rate limits per workspace, shared by all workers (spec §9): rate per second and burst.
+    rate_limit_disabled: bool = False
+    rate_limit_automations: float = 100
+    rate_limit_automations_burst: float = 400
+    rate_limit_emits: float = 30
+    rate_limit_emits_burst: float = 100
+    rate_limit_fetchs: float = 50
+    rate_limit_fetchs_burst: float = 200
+    rate_limit_repeats: float = 1000
+    rate_limit_repeats_burst: float = 4000
+
     # HTTP limits
     max_json_body_bytes: int = 100 * 1024
     max_import_bytes: int = 20 * 1024 * 1024

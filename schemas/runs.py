@@ -81,6 +81,8 @@ class FlushRequest(BaseModel):
     workspace_id: str
     events: list[Event] = Field(default_factory=list)
     writes: list[ContextWrite] = Field(default_factory=list)
+    charges: dict[str, int] = Field(default_factory=dict)  # rate-limit tokens used since the last flush
+    not_watermark: list[str] = Field(default_factory=list)  # event ids left out of the watermark
     dispatch: bool = True
 
 
@@ -89,6 +91,7 @@ class FlushResult(BaseModel):
     seqs: dict[str, int] = Field(default_factory=dict)  # event id -> sequence (events with triggers)
     triggers: list[TriggerSpec] = Field(default_factory=list)
     workspace: WorkspaceRef | None = None  # current revision, set when there are triggers
+    throttle_seconds: float = 0.0  # how long the run must wait (rate limits)
 
 
 class WaitRequest(BaseModel):

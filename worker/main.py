@@ -13,6 +13,7 @@ from activities.fetch import FetchActivities
 from activities.runtime import RuntimeActivities
 from core.blobs import BlobStore
 from core.db import Database
+from core.ratelimits import default_buckets
 from core.settings import Settings
 from core.workspaces import WorkspaceService
 from workflows.automation import AutomationWorkflow
@@ -21,7 +22,12 @@ from workflows.dispatch import DispatchWorkflow
 
 def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
                  task_queue: str | None = None) -> tuple[Worker, FetchActivities]:
-    runtime = RuntimeActivities(db, workspaces)
+    buckets = None if settings.rate_limit_disabled else default_buckets(
+        (settings.rate_limit_automations, settings.rate_limit_automations_burst),
+        (settings.rate_limit_emits, settings.rate_limit_emits_burst),
+        (settings.rate_limit_fetchs, settings.rate_limit_fetchs_burst),
+        (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
+    runtime = RuntimeActivities(db, workspaces, buckets=buckets)
     fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds)
     # Workflow code is deterministic by construction (no I/O, clock or randomness outside
     # `workflow`); passing modules through keeps the determinism checks on workflow code

@@ -58,12 +58,15 @@ class TemporalEffects:
     def new_id(self) -> str:
         return str(workflow.uuid4())
 
-    async def flush(self, events: list[Event], writes: list[ContextWrite]) -> int:
+    async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
+                    not_watermark: list[str]) -> FlushResult:
         # Called with nothing to write too: the local activity ends the activation, so a long
         # pure loop never trips the SDK's 2 s deadlock detector.
-        result: FlushResult = await flush_and_dispatch(
-            FlushRequest(workspace_id=self.run.workspace.id, events=events, writes=writes))
-        return result.watermark
+        return await flush_and_dispatch(FlushRequest(workspace_id=self.run.workspace.id, events=events,
+                                                     writes=writes, charges=charges, not_watermark=not_watermark))
+
+    async def sleep(self, seconds: float) -> None:
+        await workflow.sleep(timedelta(seconds=seconds))
 
     async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = await workflow.execute_local_activity(

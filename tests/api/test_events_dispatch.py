@@ -163,7 +163,7 @@ async def test_reply_persisted_before_the_wait_registers_is_found(sqlite_stack: 
 
     async with HttpStub([], app=Starlette(routes=[Route("/slow", slow)])) as server:
         response = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/ask", json={"slow": f"{server.url}/slow"})
-    assert response.json() == 1
+    assert response.json() == 1, [(e["type"], e["source"].get("automationSlug"), e["payload"].get("wait"), e["payload"].get("id"), e["payload"].get("event", {}).get("type"))  for e in await stack.events(ws)]
 
 
 async def test_parallel_branches_and_child_runs_lose_no_context_update(stack: Stack) -> None:

@@ -54,9 +54,9 @@ class Seeded:
     ids: dict[str, str]  # seed key -> event id
     seqs: dict[str, int]
 
-    async def keys(self, expected_status: int = 200, **params: Any) -> list[str]:
+    async def keys(self, **params: Any) -> list[str]:
         response = await self.stack.http.get(f"/v2/workspaces/{self.ws}/events", params=params, headers=self.stack.auth)
-        assert response.status_code == expected_status, response.text
+        assert response.status_code == 200, response.text
         by_id = {v: k for k, v in self.ids.items()}
         return [by_id[e["id"]] for e in response.json()["result"]["events"]]
 
@@ -236,12 +236,15 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
 
 
 @contextlib.asynccontextmanager
-async def sse(stack: Stack, ws: str, headers: dict[str, str] | None = None,
-              **params: Any) -> AsyncIterator[tuple[asyncio.Queue[tuple[int, dict[str, Any]]], StreamingASGITransport]]:
-    """Open the stream; yields a queue of (seq, event) once the server has taken its start point."""
+async def sse(stack: Stack, ws: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+              comments: list[str] | None = None) -> AsyncIterator[tuple[asyncio.Queue[tuple[int, dict[str, Any]]],
+                                                                      StreamingASGITransport]]:
+    """Open the stream; yields a queue of (seq, event) once the server has taken its start point
+    (its first comment line); later comment lines are appended to ``comments``."""
     transport = StreamingASGITransport(create_app(stack.services))
     received: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
     ready = asyncio.Event()
+    seen_comments = comments if comments is not None else []
     async with httpx.AsyncClient(transport=transport, base_url="http://tideway.test") as client:
         async with client.stream("GET", f"/v2/workspaces/{ws}/events/stream", params=params,
                                  headers={**stack.auth, **(headers or {})}) as response:
@@ -255,6 +258,7 @@ async def sse(stack: Stack, ws: str, headers: dict[str, str] | None = None,
                     while "\n\n" in buffer:
                         block, buffer = buffer.split("\n\n", 1)
                         if block.startswith(":"):
+                            seen_comments.append(block)
                             ready.set()
                             continue
                         fields = dict(line.split(": ", 1) for line in block.splitlines())
@@ -285,7 +289,7 @@ async def test_stream_delivers_live_filtered_events_including_ephemeral(seeded: 
             "other": make_event(ws, "other", {"type": "order.paid", "payload": {"name": "Yan"}}, now),
             "deep": make_event(ws, "deep", {"type": "order.paid", "source": {"appInstanceDepth": 3},
                                             "payload": {"name": "Zed"}}, now)}
-    async with sse(stack, ws, types="order.paid", **{"payload.name": "Z*"}) as (received, transport):
+    async with sse(stack, ws, {"types": "order.paid", "payload.name": "Z*"}) as (received, transport):
         writer = EventWriter(stack.services.db)
         seqs = await writer.write(list(live.values()))
         await writer.close()
@@ -305,11 +309,21 @@ async def test_stream_delivers_live_filtered_events_including_ephemeral(seeded: 
 async def test_stream_resumes_after_last_event_id(seeded: Seeded) -> None:
     stack, ws = seeded.stack, seeded.ws
     headers = {"last-event-id": str(seeded.seqs["e1"])}
-    async with sse(stack, ws, headers=headers, types="order.paid,order.created") as (received, _):
+    async with sse(stack, ws, {"types": "order.paid,order.created"}, headers) as (received, _):
         got = await collect(received, 4)
     # Everything after e1 in log order, ephemeral e6 included, nested e4 filtered out; the
     # stream test above may have appended more, which come after these.
     assert [e["id"] for _, e in got] == [seeded.ids[k] for k in ("e2", "e3", "e5", "e6")]
-    async with sse(stack, ws, after=seeded.seqs["e5"], appInstanceDepth=2) as (received, _):
+    async with sse(stack, ws, {"after": seeded.seqs["e5"], "appInstanceDepth": 2}) as (received, _):
         got = await collect(received, 1)
     assert got[0][1]["id"] == seeded.ids["e6"]
+
+
+async def test_stream_keeps_idle_connections_alive(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.routers.events as events_router
+
+    monkeypatch.setattr(events_router, "EVENTS_STREAM_KEEPALIVE_SECONDS", 0.1)
+    comments: list[str] = []
+    async with sse(seeded.stack, seeded.ws, {"types": "never.sent"}, comments=comments):
+        await asyncio.sleep(0.5)
+    assert comments[0].startswith(": stream of workspace") and ": keep-alive" in comments[1:]

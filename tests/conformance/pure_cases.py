@@ -64,11 +64,11 @@ def run_wait_filter(case: dict[str, Any]) -> None:
 
 
 def run_event_filter(case: dict[str, Any]) -> None:
-    from core.event_filters import AppInstanceDepth, PayloadQuery, SubscriptionFilters
+    from core import event_filters as ef
 
-    processors = {"payload_query": PayloadQuery, "app_instance_depth": AppInstanceDepth,
-                  "engine": SubscriptionFilters}
-    processor = processors[case["processor"]]()
+    kinds: dict[str, type[ef.FilterProcessor]] = {
+        "payload_query": ef.PayloadQuery, "app_instance_depth": ef.AppInstanceDepth, "engine": ef.SubscriptionFilters}
+    processor = kinds[case["processor"]]()
     for index, op in enumerate([*(case.get("setup") or []), *case["steps"]]):
         if "save" in op:
             processor.save(str(op["save"]["id"]), op["save"]["query"])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from schemas.events import Event
-from schemas.runs import ContextKeys, ContextWrite, WaitRequest
+from schemas.runs import ContextKeys, ContextWrite, FlushResult, WaitRequest
 from workflows.language import LanguageEnv
 
 
@@ -24,9 +24,13 @@ class Effects(Protocol):
 
     def new_id(self) -> str: ...
 
-    async def flush(self, events: list[Event], writes: list[ContextWrite]) -> int:
-        """Apply context writes, persist events (idempotent), start their listeners; returns the
-        highest event sequence persisted. Also yields the workflow activation."""
+    async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
+                    not_watermark: list[str]) -> FlushResult:
+        """Apply context writes, take rate-limit tokens, persist events (idempotent) and start
+        their listeners. Also yields the workflow activation."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait in workflow time (rate-limit throttling)."""
 
     async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
         """The persisted global/user/session/run contexts."""

@@ -74,6 +74,8 @@ class Interpreter:
         self.user_id = run.user_id
         self.session_id = run.session_id or run.user_id or run.correlation_id
         self.writes: list[ContextWrite] = []
+        self.charges: dict[str, int] = {}
+        self.throttled_ms = 0
         self.watermark = 0
         self.secrets: set[str] = set(run.workspace.secrets)
         self.contexts: dict[str, Any] = self._initial_contexts({})
@@ -155,16 +157,23 @@ class Interpreter:
         if self.steps % self.limits.yield_every_steps == 0:
             await self.flush()
 
-    async def flush(self) -> int:
-        """Persist buffered events and context writes (also yields the activation)."""
-        events, writes = self.events.take(), self.writes
-        self.writes = []
+    async def flush(self, not_watermark: tuple[str, ...] = ()) -> int:
+        """Persist buffered events and context writes, settle rate limits (also yields the
+        activation). Returns the run's watermark."""
+        events, writes, charges = self.events.take(), self.writes, self.charges
+        self.writes, self.charges = [], {}
         for event in events:
             if event.source.serviceTopic != EMIT_TOPIC and self.secrets:
                 event.payload = redact(event.payload, self.secrets)
-        watermark = await self.effects.flush(events, writes)
-        self.watermark = max(self.watermark, watermark)
+        result = await self.effects.flush(events, writes, charges, list(not_watermark))
+        self.watermark = max(self.watermark, result.watermark)
+        if result.throttle_seconds > 0:
+            await self.effects.sleep(result.throttle_seconds)
+            self.throttled_ms += int(result.throttle_seconds * 1000)
         return self.watermark
+
+    def charge(self, kind: str, tokens: int = 1) -> None:
+        self.charges[kind] = self.charges.get(kind, 0) + tokens
 
     def render(self, frame: Frame, value: Any, exclude: tuple[str, ...] = ()) -> Any:
         self.contexts["run"]["date"] = self.effects.now().isoformat().replace("+00:00", "Z")
@@ -182,6 +191,7 @@ class Interpreter:
                 {"limit": self.limits.max_call_depth},
             )
         depth = parent_depth + 1
+        self.charge("automations")
         secret_paths = find_secret_paths(automation.get("arguments"))
         if secret_paths:
             self.secrets.update(find_secret_values(payload, secret_paths))
@@ -215,7 +225,7 @@ class Interpreter:
                 else:
                     run_ctx[key] = value
         duration = int((self.effects.now() - started).total_seconds() * 1000)
-        executed_payload = {k: v for k, v in payload.items()}
+        executed_payload = dict(payload)
         if isinstance(executed_payload.get("headers"), dict):
             executed_payload["headers"] = {k: v for k, v in executed_payload["headers"].items()
                                            if k.lower() != "authorization"}
@@ -223,7 +233,7 @@ class Interpreter:
             "runtime.automations.executed",
             {"slug": slug, "payload": executed_payload, "output": output, "duration": duration,
              "startedAt": started.isoformat().replace("+00:00", "Z"), "trigger": trigger,
-             "break": broke is not None},
+             "break": broke is not None, **({"throttled": self.throttled_ms} if self.throttled_ms else {})},
             slug, depth, user=True, workflow=True,
         )
         if broke is not None and broke.scope == "all" and not root:
@@ -277,10 +287,12 @@ class Interpreter:
         expires = self.effects.now() + timedelta(seconds=timeout)
         wait_info = {"oneOf": [{"event": t, "filters": f} for t, f in zip(types, filters, strict=True)],
                      "timeout": timeout}
-        self.events.native("runtime.waits.pending", {
+        pending = self.events.native("runtime.waits.pending", {
             "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
             frame.slug, frame.depth)
-        watermark = await self.flush() or self.run.after_seq
+        # The wait's own pending event is persisted now but is not part of the watermark: a reply
+        # persisted before it must still be found.
+        watermark = await self.flush(not_watermark=(pending.id,)) or self.run.after_seq
         request = WaitRequest(wait_id=wait_id, workspace_id=self.run.workspace.id,
                               workflow_id=self.effects.workflow_id, event_types=types, filters=filters,
                               cancel_triggers=cancels, after_seq=max(watermark, self.run.after_seq),

@@ -130,6 +130,7 @@ async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     body = args.get("do") or []
     local_vars = frame.locals
     saved = (local_vars.get("item", UNDEFINED), local_vars.get("$index", UNDEFINED))
+    it.charge("repeats", count)
     try:
         for index in range(count):
             local_vars["item"] = items[index] if index < len(items) else index

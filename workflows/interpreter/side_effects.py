@@ -29,6 +29,7 @@ async def run_emit(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         }, frame.slug, frame.depth)
         return UNDEFINED
     event = it.events.custom(name, payload, frame.slug, frame.depth, args.get("target"), args.get("options"))
+    it.charge("emits")
     return event.to_public()
 
 
@@ -54,6 +55,7 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     request["method"] = str(method).upper()
     request["correlationId"] = it.run.correlation_id
     request["workspaceId"] = it.run.workspace.id
+    it.charge("fetchs")
     if it.events.buffer or it.writes:
         await it.flush()  # listeners of earlier emits start now, not after a slow request
     response = await it.effects.fetch(request)
