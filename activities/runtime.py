@@ -19,20 +19,11 @@ from core.models import Event as EventRow
 from core.models import Wait
 from core.ratelimits import Bucket
 from core.workspaces import WorkspaceService
-from schemas.events import EMIT_TOPIC, Event
+from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
 from schemas.runs import ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
 from workflows import activity_names as names
 
 log = logging.getLogger("tideway.activities")
-
-# Native events that may trigger automations (spec §6.3); custom (emit-topic) events always may.
-TRIGGERING_NATIVES = frozenset({
-    "workspaces.configured", "workspaces.apps.configured", "workspaces.apps.installed",
-    "workspaces.apps.uninstalled", "workspaces.deleted", "apps.deleted", "apps.published", "runtime.fetch.failed",
-    "runtime.interactions.triggered", "workspaces.pages.permissions.shared", "workspaces.pages.permissions.deleted",
-    "workspaces.versions.published", "workspaces.versions.deleted", "workspaces.duplicated",
-})
-
 
 class EventSink(Protocol):
     async def write(self, events: list[Event]) -> dict[str, int]: ...

@@ -16,7 +16,7 @@ from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayErr
 from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
 from core.workspaces import CompiledWorkspace
-from schemas.events import json_size
+from schemas.events import Event, json_size
 from schemas.runs import RunInput, RunResult, Trigger
 from workflows.settings import RunSettings
 
@@ -95,6 +95,16 @@ class RunLauncher:
         if result.output_ref:
             output = await self.blobs.load(result.output_ref)
         return RunOutcome(output, result.status, result.headers, workflow_id)
+
+    async def dispatch(self, workspace_id: str, events: list[Event]) -> None:
+        """Hand events to one DispatchWorkflow: the durable acceptance (it persists them, then
+        starts their listeners). Raises ServiceUnavailableError when Temporal cannot take it."""
+        try:
+            await self.client.start_workflow(
+                "DispatchWorkflow", args=[workspace_id, events], id=f"dispatch-{events[0].id}",
+                task_queue=self.task_queue, memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
+            raise ServiceUnavailableError(f"Events not accepted: Temporal is unavailable ({exc})") from None
 
     @staticmethod
     def _failure(exc: WorkflowFailureError) -> TidewayError:

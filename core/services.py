@@ -11,6 +11,7 @@ from core.db import Database
 from core.runs import RunLauncher
 from core.settings import Settings
 from core.workspaces import WorkspaceService
+from schemas.events import Event
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Services:
               task_queue: str | None = None) -> Services:
         blobs = BlobStore(db)
         queue = task_queue or settings.temporal_task_queue
-        return cls(settings=settings, db=db, client=client, workspaces=WorkspaceService(db), blobs=blobs,
-                   launcher=RunLauncher(client, settings, blobs, queue), admin_token=admin_token,
-                   task_queue=queue)
+        launcher = RunLauncher(client, settings, blobs, queue)
+
+        async def dispatch(workspace_id: str, events: list[Event]) -> None:
+            await launcher.dispatch(workspace_id, events)
+
+        return cls(settings=settings, db=db, client=client, workspaces=WorkspaceService(db, dispatch), blobs=blobs,
+                   launcher=launcher, admin_token=admin_token, task_queue=queue)

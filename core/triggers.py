@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from core.errors import ObjectNotFoundError
+from core.errors import ForbiddenError, InvalidEventError, ObjectNotFoundError, PayloadTooLargeError
 from core.runs import RunOutcome
 from core.services import Services
+from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
 from schemas.runs import Trigger
+from workflows.interpreter.events import EVENT_NAME
 
 
 async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, *, method: str,
@@ -48,16 +52,6 @@ async def send_events(services: Services, workspace_id: str, events: list[dict[s
                       allow_native: bool = False) -> list[dict[str, Any]]:
     """Accept user-sent events: validated, then handed to one DispatchWorkflow (the durable
     hand-off: nothing is written unless that start succeeds). Returns the events with ids."""
-    import uuid
-    from datetime import UTC, datetime
-
-    from temporalio.common import WorkflowIDReusePolicy
-    from temporalio.service import RPCError
-
-    from core.errors import ForbiddenError, InvalidEventError, PayloadTooLargeError, ServiceUnavailableError
-    from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
-    from workflows.interpreter.events import EVENT_NAME
-
     await services.workspaces.get_row(workspace_id)
     if not isinstance(events, list) or not events:
         raise InvalidEventError("Body must be {\"events\": [{type, payload?, target?, options?}, ...]}")
@@ -87,11 +81,5 @@ async def send_events(services: Services, workspace_id: str, events: list[dict[s
             createdAt=datetime.now(UTC), size=size,
             source=EventSource(workspaceId=workspace_id, correlationId=correlation_id, userId=user_id,
                                sessionId=session_id or user_id or correlation_id, serviceTopic=EMIT_TOPIC, ip=ip)))
-    try:
-        await services.client.start_workflow(
-            "DispatchWorkflow", args=[workspace_id, built], id=f"dispatch-{built[0].id}",
-            task_queue=services.task_queue, memo=services.launcher.memo,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-    except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
-        raise ServiceUnavailableError(f"Events not accepted: Temporal is unavailable ({exc})") from None
+    await services.launcher.dispatch(workspace_id, built)
     return [e.to_public() for e in built]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +22,17 @@ from sqlmodel import col, select
 
 from core.config import interpolate_config
 from core.db import Database
-from core.errors import AlreadyUsedError, InvalidWorkspaceError, ObjectNotFoundError
+from core.errors import (
+    AlreadyUsedError,
+    InvalidWorkspaceError,
+    ObjectNotFoundError,
+    ServiceUnavailableError,
+)
 from core.eventstore import insert_events
 from core.models import Workspace, WorkspaceRevision
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource, endpoint_name
-from schemas.events import Event, EventSource, json_size
+from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
 from workflows.interpreter.secrets import find_secret_paths, find_secret_values
@@ -34,6 +41,9 @@ ALIASED_INTERACTIONS = {"endpoint": "runtime.webhooks.triggered", "schedule": "r
 # Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
 CONTEXT_REFERENCE = re.compile(
     r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
+
+log = logging.getLogger("tideway.workspaces")
+Dispatcher = Callable[[str, list[Event]], Awaitable[None]]
 
 INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
                 "secrets", "registerWorkspace", "repositories", "blocks")
@@ -82,8 +92,9 @@ class CompiledWorkspace:
 
 
 class WorkspaceService:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, dispatcher: Dispatcher | None = None):
         self.db = db
+        self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
 
@@ -228,8 +239,12 @@ class WorkspaceService:
             raise InvalidWorkspaceError(f"Unknown workspace field(s): {', '.join(unknown)}",
                                         [{"path": f"body.{k}", "message": "unknown field"} for k in unknown])
         src = await self.source(workspace_id)
+        old_config = src.index.get("config")
         src.index.update({k: v for k, v in patch.items() if k != "id"})
-        await self.replace(workspace_id, src, actor=actor, event="workspaces.updated")
+        _, changed = await self.replace(workspace_id, src, actor=actor, event="workspaces.updated")
+        if changed and "config" in patch and patch["config"] != old_config:
+            await self._record(workspace_id, "workspaces.configured",
+                               {"config": patch["config"], "oldConfig": old_config}, actor)
         return await self.detail(workspace_id)
 
     async def delete(self, workspace_id: str, *, actor: str | None = None) -> None:
@@ -345,5 +360,11 @@ class WorkspaceService:
                       size=json_size(payload),
                       source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,
                                          userId=actor, serviceTopic=type_))
+        if self.dispatcher is not None and type_ in TRIGGERING_NATIVES:
+            try:
+                await self.dispatcher(workspace_id, [event])
+                return
+            except ServiceUnavailableError as exc:  # the change is made: record it, listeners can't run now
+                log.warning("%s recorded without triggering listeners: %s", type_, exc.message)
         async with self.db.session() as session:
             await insert_events(session, [event])

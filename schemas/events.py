@@ -10,6 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 EMIT_TOPIC = "topic:runtime:emit"
 
+# Native events that may trigger automations (spec §6.3); custom (emit-topic) events always may.
+TRIGGERING_NATIVES = frozenset({
+    "workspaces.configured", "workspaces.apps.configured", "workspaces.apps.installed",
+    "workspaces.apps.uninstalled", "workspaces.deleted", "apps.deleted", "apps.published", "runtime.fetch.failed",
+    "runtime.interactions.triggered", "workspaces.pages.permissions.shared", "workspaces.pages.permissions.deleted",
+    "workspaces.versions.published", "workspaces.versions.deleted", "workspaces.duplicated",
+})
+
 
 class HttpSource(BaseModel):
     model_config = ConfigDict(extra="allow")

