@@ -79,6 +79,7 @@ class Event(SQLModel, table=True):
         Index("ix_events_ws_created", "workspace_id", "created_at"),
         Index("ix_events_ws_type", "workspace_id", "type"),
         Index("ix_events_ws_correlation", "workspace_id", "correlation_id"),
+        Index("ix_events_ws_seq", "workspace_id", "seq"),
     )
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
@@ -148,6 +149,41 @@ class RateBucket(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=32)
     tokens: float = Field(sa_column=Column(Float, nullable=False))
     updated: float = Field(sa_column=Column(Float, nullable=False))  # epoch seconds
+
+
+class App(SQLModel, table=True):
+    """A published workspace. The slug is frozen after the first publish (DECISIONS 17)."""
+
+    __tablename__ = "apps"
+    __table_args__ = (
+        Index("ux_apps_workspace_live", "workspace_id", unique=True,
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+    )
+
+    slug: str = Field(primary_key=True, max_length=200)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    photo: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    labels: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class AppVersion(SQLModel, table=True):
+    """An immutable copy of the source workspace's definition at publish time."""
+
+    __tablename__ = "app_versions"
+    __table_args__ = (Index("ux_app_versions_name", "app_slug", "name", unique=True),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    app_slug: str = Field(sa_column=Column(String(200), nullable=False))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    workspace_revision: int = 0
+    document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
 
 
 class Blob(SQLModel, table=True):
