@@ -76,7 +76,7 @@ async def serve(settings: Settings) -> int:
         services = Services.build(settings, db, client, admin_token=token)
         services.launcher.eager = True  # api and worker share this process
         curl = await import_examples(services, Path("examples"))
-        worker, fetch = build_worker(client, settings, db, services.workspaces)
+        worker, resources = build_worker(client, settings, db, services.workspaces)
         config = uvicorn.Config(create_app(services), host=settings.tideway_host, port=settings.tideway_port,
                                 log_level="warning", lifespan="off")
         api = uvicorn.Server(config)
@@ -95,7 +95,7 @@ async def serve(settings: Settings) -> int:
         await worker.shutdown()
         with contextlib.suppress(Exception):
             await worker_task
-        await fetch.aclose()
+        await resources.aclose()
         await db.dispose()
         return 0
     finally:

@@ -23,12 +23,12 @@ async def run_worker() -> int:
     if added:
         print(f"registered search attributes: {', '.join(added)}")
     db = Database(settings.resolved_database_url)
-    worker, fetch = build_worker(client, settings, db, WorkspaceService(db))
+    worker, resources = build_worker(client, settings, db, WorkspaceService(db))
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
     try:
         await worker.run()
     finally:
-        await fetch.aclose()
+        await resources.aclose()
         await db.dispose()
     return 0
 

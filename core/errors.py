@@ -88,6 +88,14 @@ class StepBudgetExceededError(TidewayError):
     default_message = "Run exceeded its step budget"
 
 
+class MissingFieldError(TidewayError):
+    default_message = "Missing field"
+
+
+class InvalidVersionError(TidewayError):
+    default_message = "Invalid version"
+
+
 class ServiceUnavailableError(TidewayError):
     status = 503
     default_message = "Service unavailable"

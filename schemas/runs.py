@@ -27,6 +27,21 @@ class WorkspaceRef(BaseModel):
     secrets: list[str] = Field(default_factory=list)  # values redacted from native events
 
 
+class InstanceInfo(BaseModel):
+    """Where an automation runs: the root workspace (full_slug '') or an app instance."""
+
+    full_slug: str = ""
+    slug: str = ""
+    app_slug: str | None = None
+    version: str | None = None
+    depth: int = 0  # number of app ancestors (1 = direct import)
+    parent_app_slug: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)  # merged, interpolated config
+    secrets: list[str] = Field(default_factory=list)
+    children: list[str] = Field(default_factory=list)  # slugs of its enabled imports
+    scope: str = ""  # key of its persisted global/user/session contexts
+
+
 class RunInput(BaseModel):
     workspace: WorkspaceRef
     automation_slug: str
@@ -41,6 +56,8 @@ class RunInput(BaseModel):
     http_response: bool = False  # $http is available (the webhook-started automation)
     depth: int = 0  # depth of the emitting automation for event-triggered runs
     after_seq: int = 0  # sequence of the triggering event: waits match events after it
+    instance: str = ""  # full slug of the app instance the automation belongs to ('' = root)
+    versions: dict[str, str] = Field(default_factory=dict)  # {instance full slug: app version} pin
     record_interaction: bool = True  # runtime.interactions.triggered (not for automation emits)
 
 

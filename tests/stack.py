@@ -14,7 +14,6 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.fetch import FetchActivities
 from api.app import create_app
 from core.db import Database, migrate_async
 from core.services import Services
@@ -55,7 +54,7 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
     db = Database(database_url)
     services = Services.build(settings, db, client, admin_token=ADMIN_TOKEN,
                               task_queue=f"tq-{uuid.uuid4().hex[:10]}")
-    worker, fetch = build_worker(client, settings, db, services.workspaces, task_queue=services.task_queue)
+    worker, resources = build_worker(client, settings, db, services.workspaces, task_queue=services.task_queue)
     task = asyncio.create_task(worker.run())
     transport = httpx.ASGITransport(app=create_app(services))
     http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=60)
@@ -66,5 +65,5 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
         await worker.shutdown()
         with contextlib.suppress(Exception):
             await task
-        await FetchActivities.aclose(fetch)
+        await resources.aclose()
         await db.dispose()

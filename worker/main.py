@@ -13,6 +13,7 @@ from activities.fetch import FetchActivities
 from activities.runtime import RuntimeActivities
 from core.blobs import BlobStore
 from core.db import Database
+from core.eventwriter import EventWriter
 from core.ratelimits import default_buckets
 from core.settings import Settings
 from core.workspaces import WorkspaceService
@@ -20,14 +21,27 @@ from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow
 
 
+class WorkerResources:
+    """What a worker holds besides the Temporal worker itself; closed at shutdown."""
+
+    def __init__(self, fetch: FetchActivities, writer: EventWriter):
+        self.fetch = fetch
+        self.writer = writer
+
+    async def aclose(self) -> None:
+        await self.fetch.aclose()
+        await self.writer.close()
+
+
 def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
-                 task_queue: str | None = None) -> tuple[Worker, FetchActivities]:
+                 task_queue: str | None = None) -> tuple[Worker, WorkerResources]:
     buckets = None if settings.rate_limit_disabled else default_buckets(
         (settings.rate_limit_automations, settings.rate_limit_automations_burst),
         (settings.rate_limit_emits, settings.rate_limit_emits_burst),
         (settings.rate_limit_fetchs, settings.rate_limit_fetchs_burst),
         (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
-    runtime = RuntimeActivities(db, workspaces, buckets=buckets)
+    writer = EventWriter(db)  # one batching writer per process
+    runtime = RuntimeActivities(db, workspaces, writer=writer, buckets=buckets)
     fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds)
     # Workflow code is deterministic by construction (no I/O, clock or randomness outside
     # `workflow`); passing modules through keeps the determinism checks on workflow code
@@ -47,4 +61,4 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         # After a crash, runs parked on the dead worker's sticky queue move on within seconds.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
-    return worker, fetch
+    return worker, WorkerResources(fetch, writer)
