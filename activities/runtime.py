@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from temporalio import activity
 
 from core import ratelimits, waits
+from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.contexts import apply_writes, load_contexts
 from core.db import Database
@@ -20,7 +21,7 @@ from core.models import Wait
 from core.ratelimits import Bucket
 from core.workspaces import WorkspaceService
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
-from schemas.runs import ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
+from schemas.runs import CallRequest, CallTarget, ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
 from workflows import activity_names as names
 
 log = logging.getLogger("tideway.activities")
@@ -48,9 +49,10 @@ def triggers(event: Event) -> bool:
 
 
 class RuntimeActivities:
-    def __init__(self, db: Database, workspaces: WorkspaceService, writer: EventSink | None = None,
-                 buckets: dict[str, Bucket] | None = None):
+    def __init__(self, db: Database, workspaces: WorkspaceService, trees: TreeService,
+                 writer: EventSink | None = None, buckets: dict[str, Bucket] | None = None):
         self.db = db
+        self.trees = trees
         self.buckets = buckets or {}
         self.workspaces = workspaces
         self.blobs = BlobStore(db)
@@ -83,18 +85,22 @@ class RuntimeActivities:
         if not candidates:
             return result
         try:
-            compiled = await self.workspaces.compiled(request.workspace_id)
+            # A deleted workspace starts nothing but the lifecycle listeners of its deletion.
+            closing = all(e.type in ("workspaces.deleted", "workspaces.apps.uninstalled") for e in candidates)
+            compiled, tree = await self.trees.current(request.workspace_id, include_deleted=closing)
         except ObjectNotFoundError:
             return result  # a deleted workspace starts nothing
         for candidate in candidates:
             payload = candidate.payload if isinstance(candidate.payload, dict) else {}
             trigger = payload.get("trigger")
             trigger_type = trigger.get("type") if isinstance(trigger, dict) else None
-            for slug in compiled.listeners_for(candidate.type, trigger_type):
-                result.triggers.append(TriggerSpec(event_id=candidate.id, automation_slug=slug))
+            for instance, slug in tree.listeners(candidate.type, candidate.source.appInstanceFullSlug, trigger_type):
+                result.triggers.append(TriggerSpec(event_id=candidate.id, automation_slug=slug, instance=instance))
         if result.triggers:
             result.workspace = compiled.ref()
             result.seqs = {t.event_id: seqs[t.event_id] for t in result.triggers}
+            result.versions = tree.versions
+            result.instances = {t.instance: tree.nodes[t.instance].info for t in result.triggers if t.instance}
         return result
 
     async def _signal(self, workflow_id: str, wait_id: str, event: dict[str, Any]) -> None:
@@ -123,11 +129,17 @@ class RuntimeActivities:
         async with self.db.session() as session:
             await waits.cancel(session, wait_id)
 
-    @activity.defn(name=names.LOAD_AUTOMATION)
-    async def load_automation(self, workspace_id: str, revision: int, slug: str) -> dict[str, Any] | None:
-        doc = await self.workspaces.document(workspace_id, revision)
-        automation = (doc.get("automations") or {}).get(slug)
-        return automation if isinstance(automation, dict) else None
+    @activity.defn(name=names.RESOLVE_CALL)
+    async def resolve_call(self, request: CallRequest) -> CallTarget | None:
+        """The automation a name designates from inside an instance, in the run's pinned tree."""
+        tree = await self.trees.pinned(request.workspace_id, request.revision, request.versions)
+        found = tree.resolve_call(request.caller, request.name)
+        if found is None:
+            return None
+        instance, slug = found
+        node = tree.nodes[instance]
+        automation = node.automations.get(slug)
+        return CallTarget(instance=node.info, slug=slug, automation=automation if isinstance(automation, dict) else None)
 
     @activity.defn(name=names.LOAD_BLOB_CHUNK)
     async def load_blob_chunk(self, blob_id: str, index: int) -> str:
@@ -138,5 +150,5 @@ class RuntimeActivities:
         await self.blobs.store_chunk(blob_id, index, text)
 
     def all(self) -> list[Any]:
-        return [self.flush, self.load_contexts, self.register_wait, self.cancel_wait, self.load_automation,
+        return [self.flush, self.load_contexts, self.register_wait, self.cancel_wait, self.resolve_call,
                 self.load_blob_chunk, self.store_blob_chunk]

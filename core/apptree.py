@@ -9,6 +9,7 @@ are cached by (app, version, parent config); the map ``{full slug: version}`` pi
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,12 @@ def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_
     return {**app_env_config(app_slug), **own, **rendered}
 
 
+def mentions_contexts(automations: Any) -> bool:
+    from core.workspaces import CONTEXT_REFERENCE
+
+    return bool(CONTEXT_REFERENCE.search(json.dumps(automations or {})))
+
+
 def secrets_of(document: dict[str, Any], config: dict[str, Any]) -> list[str]:
     config_doc = document.get("config")
     schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
@@ -150,6 +157,16 @@ class AppTree:
                 current, remaining = child, rest
                 continue
             break
+        if event_type in BROADCAST_TO_IMPORTS:
+            # The root's lifecycle reaches its direct imports (spec §6.3): a deleted workspace
+            # also runs each instance's `workspaces.apps.uninstalled` listeners.
+            for child in self.nodes[""].info.children:
+                node = self.nodes[child]
+                names = [event_type, *(["workspaces.apps.uninstalled"] if event_type == "workspaces.deleted" else [])]
+                for name in names:
+                    for slug in node.listeners.get(name, ()):
+                        if (child, slug) not in found:
+                            found.append((child, slug))
         if source_instance and source_instance in self.nodes and not event_type.startswith(source_instance + "."):
             # Native lifecycle events (workspaces.apps.*, apps.*) reach the instance itself.
             node = self.nodes[source_instance]
@@ -160,6 +177,7 @@ class AppTree:
 
 
 ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
+BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted", "apps.published", "apps.deleted"})
 
 
 def root_node(document: dict[str, Any], config: dict[str, Any], info: InstanceInfo) -> Node:
@@ -204,7 +222,8 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                 info = InstanceInfo(
                     full_slug=full, slug=slug, app_slug=app_slug, version=version, depth=parent.info.depth + 1,
                     parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config),
-                    children=[], scope=f"{root.info.scope}:{full}")
+                    children=[], scope=f"{root.info.scope}:{full}",
+                    uses_contexts=mentions_contexts(document.get("automations")))
                 endpoints, listeners = index_automations(document.get("automations") or {})
                 node = Node(info=info, document=document, endpoints=endpoints, listeners=listeners)
                 nodes[full] = node
@@ -213,3 +232,41 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                 following.append((full, node, (*ancestors, app_slug)))
         level = following
     return AppTree(root, versions, nodes)
+
+
+class TreeService:
+    """Instance trees of workspaces: the current one (latest versions, when a run starts or an
+    event is dispatched) and pinned ones (a run's ``{full slug: version}`` map, in the worker)."""
+
+    def __init__(self, workspaces: Any, apps: Any):
+        self.workspaces = workspaces  # core.workspaces.WorkspaceService
+        self.apps = apps  # core.apps.AppService
+        self._pinned: dict[tuple[str, int, str, tuple[tuple[str, str], ...]], AppTree] = {}
+
+    def _root(self, compiled: Any) -> Node:
+        info = InstanceInfo(full_slug="", config=compiled.config, secrets=compiled.secrets, scope=compiled.id,
+                            uses_contexts=compiled.uses_contexts)
+        return root_node(compiled.document, compiled.config, info)
+
+    async def current(self, workspace_id: str, *, include_deleted: bool = False) -> tuple[Any, AppTree]:
+        compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted)
+        if not compiled.document.get("imports"):
+            return compiled, await self._cached(compiled, {})
+        tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions)
+        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(tree.versions.items())))
+        return compiled, self._pinned.setdefault(key, tree)
+
+    async def pinned(self, workspace_id: str, revision: int, versions: Mapping[str, str]) -> AppTree:
+        row = await self.workspaces.compiled_revision(workspace_id, revision)
+        return await self._cached(row, versions)
+
+    async def _cached(self, compiled: Any, versions: Mapping[str, str]) -> AppTree:
+        # The digest keeps a purged and re-created workspace from reusing a stale tree.
+        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(versions.items())))
+        tree = self._pinned.get(key)
+        if tree is None:
+            tree = await build_tree(self._root(compiled), self.apps.version_document, None, pinned=versions)
+            if len(self._pinned) > 500:
+                self._pinned.clear()
+            self._pinned[key] = tree
+        return tree

@@ -15,6 +15,7 @@ from core.blobs import BlobStore
 from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
 from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+from core.apptree import AppTree
 from core.workspaces import CompiledWorkspace
 from schemas.events import Event, json_size
 from schemas.runs import RunInput, RunResult, Trigger
@@ -64,20 +65,26 @@ class RunLauncher:
 
     async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
-                  http_response: bool = False, correlation_id: str | None = None) -> RunOutcome:
-        automation = ws.automations.get(slug)
+                  http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
+                  instance: str = "") -> RunOutcome:
+        node = tree.nodes.get(instance) if tree is not None else None
+        automations = node.automations if node is not None else ws.automations
+        automation = automations.get(slug)
         if automation is None or automation.get("disabled"):
-            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
+            where = f" in app instance '{instance}'" if instance else ""
+            raise ObjectNotFoundError(f"Automation '{slug}' not found{where}", {"slug": slug})
         correlation_id = correlation_id or uuid.uuid4().hex
         run = RunInput(
             workspace=ws.ref(),
             automation_slug=slug, automation=automation, payload=payload, trigger=trigger,
             correlation_id=correlation_id, user_id=user_id, session_id=session_id or correlation_id,
-            http=http, http_response=http_response)
+            http=http, http_response=http_response, instance=instance,
+            instance_info=node.info if node is not None and instance else None,
+            versions=tree.versions if tree is not None else {})
         if json_size(payload) > self.settings.inline_value_bytes:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
-        workflow_id = f"{ws.id}/{slug}/{uuid.uuid4().hex}"
+        workflow_id = f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
         try:
             result: RunResult = await self.client.execute_workflow(
                 "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,

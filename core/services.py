@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
+from core.app_instances import AppInstanceService
+from core.apps import AppService
+from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.db import Database
 from core.runs import RunLauncher
@@ -24,6 +27,14 @@ class Services:
     launcher: RunLauncher
     admin_token: str | None = None
     task_queue: str = field(default="tideway")
+    apps: AppService = field(init=False)
+    app_instances: AppInstanceService = field(init=False)
+    trees: TreeService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.apps = AppService(self.db, self.workspaces)
+        self.app_instances = AppInstanceService(self.workspaces, self.apps)  # also hooks import checks
+        self.trees = TreeService(self.workspaces, self.apps)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, client: Client, *, admin_token: str | None,

@@ -18,23 +18,28 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
                           headers: dict[str, str], query: dict[str, Any], body: Any,
                           user_id: str | None = None, session_id: str | None = None,
                           http: dict[str, Any] | None = None, correlation_id: str | None = None) -> RunOutcome:
-    """Run the automation behind ``endpoint`` (spec §2.3) and return its outcome."""
-    compiled = await services.workspaces.compiled(workspace_id)
-    slug = compiled.endpoints.get(endpoint)
-    if slug is None:
+    """Run the automation behind ``endpoint`` (spec §2.3; ``instance.name`` for app endpoints)."""
+    compiled, tree = await services.trees.current(workspace_id)
+    found = tree.resolve_endpoint(endpoint)
+    if found is None:
         raise ObjectNotFoundError(f"No endpoint '{endpoint}' in workspace '{workspace_id}'", {"endpoint": endpoint})
+    instance, slug = found
     payload: dict[str, Any] = {"workspaceId": compiled.id, "automationSlug": slug, "method": method,
                                "headers": headers, "query": query, "body": body}
     return await services.launcher.run(
         compiled, slug, payload, Trigger(type="endpoint", value=endpoint), user_id=user_id,
-        session_id=session_id, http=http, http_response=True, correlation_id=correlation_id)
+        session_id=session_id, http=http, http_response=True, correlation_id=correlation_id, tree=tree,
+        instance=instance)
 
 
 async def trigger_test(services: Services, workspace_id: str, slug: str, payload: dict[str, Any], *,
                        user_id: str | None = None, session_id: str | None = None) -> RunOutcome:
-    compiled = await services.workspaces.compiled(workspace_id)
-    return await services.launcher.run(compiled, slug, payload, Trigger(type="test", value=slug),
-                                       user_id=user_id, session_id=session_id)
+    compiled, tree = await services.trees.current(workspace_id)
+    instance, _, automation = slug.rpartition(".")
+    if instance and instance not in tree.nodes:
+        raise ObjectNotFoundError(f"No app instance '{instance}' in workspace '{workspace_id}'", {"slug": slug})
+    return await services.launcher.run(compiled, automation, payload, Trigger(type="test", value=slug),
+                                       user_id=user_id, session_id=session_id, tree=tree, instance=instance)
 
 
 NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")

@@ -7,6 +7,7 @@ edit as soon as the workspace row's revision moves.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from core.apptree import index_automations
 from core.config import interpolate_config
 from core.db import Database
 from core.errors import (
@@ -28,10 +30,11 @@ from core.errors import (
     ObjectNotFoundError,
     ServiceUnavailableError,
 )
+from core.events_index import automation_events
 from core.eventstore import insert_events
 from core.models import Workspace, WorkspaceRevision
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
-from schemas.dsul import WorkspaceSource, endpoint_name
+from schemas.dsul import WorkspaceSource
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
@@ -44,6 +47,9 @@ CONTEXT_REFERENCE = re.compile(
 
 log = logging.getLogger("tideway.workspaces")
 Dispatcher = Callable[[str, list[Event]], Awaitable[None]]
+# Checks the app instances of a source being stored: (workspace id or None, source, the
+# previous imports). Set by core.app_instances (unknown apps, configs, cycles).
+ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitable[None]]
 
 INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
                 "secrets", "registerWorkspace", "repositories", "blocks")
@@ -72,6 +78,7 @@ class CompiledWorkspace:
     listeners: dict[str, list[str]] = field(default_factory=dict)  # event type -> automation slugs
     uses_contexts: bool = True
     secrets: list[str] = field(default_factory=list)  # config values declared secret in config.schema
+    digest: str = ""  # of the document
 
     def ref(self) -> WorkspaceRef:
         return WorkspaceRef(id=self.id, slug=self.slug, name=self.name, revision=self.revision, config=self.config,
@@ -97,12 +104,13 @@ class WorkspaceService:
         self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
+        self.import_checker: ImportChecker | None = None
 
     # -- reads ------------------------------------------------------------------------
-    async def get_row(self, workspace_id: str) -> Workspace:
+    async def get_row(self, workspace_id: str, *, include_deleted: bool = False) -> Workspace:
         async with self.db.session() as session:
             row = await session.get(Workspace, workspace_id)
-        if row is None or row.deleted_at is not None:
+        if row is None or (row.deleted_at is not None and not include_deleted):
             raise ObjectNotFoundError(f"Workspace '{workspace_id}' not found", {"workspaceId": workspace_id})
         return row
 
@@ -120,33 +128,34 @@ class WorkspaceService:
             self._documents[key] = doc
         return doc
 
-    async def compiled(self, workspace_id: str) -> CompiledWorkspace:
-        row = await self.get_row(workspace_id)
-        key = (row.id, row.revision)
+    async def compiled(self, workspace_id: str, *, include_deleted: bool = False) -> CompiledWorkspace:
+        row = await self.get_row(workspace_id, include_deleted=include_deleted)
+        return await self._compile(row.id, row.revision, row.slug, row.name)
+
+    async def compiled_revision(self, workspace_id: str, revision: int) -> CompiledWorkspace:
+        """A given revision (runs are pinned to one), even of a deleted workspace."""
+        hit = self._compiled.get((workspace_id, revision))
+        if hit is not None:
+            return hit
+        doc = await self.document(workspace_id, revision)
+        return await self._compile(workspace_id, revision, str(doc.get("slug") or workspace_id),
+                                   str(doc.get("name") or workspace_id))
+
+    async def _compile(self, workspace_id: str, revision: int, slug: str, name: str) -> CompiledWorkspace:
+        key = (workspace_id, revision)
         hit = self._compiled.get(key)
         if hit is not None:
             return hit
-        doc = await self.document(row.id, row.revision)
-        config = (doc.get("config") or {}).get("value") if isinstance(doc.get("config"), dict) else None
-        endpoints: dict[str, str] = {}
-        listeners: dict[str, list[str]] = {}
-        for slug, automation in (doc.get("automations") or {}).items():
-            if not isinstance(automation, dict) or automation.get("disabled"):
-                continue
-            name = endpoint_name(slug, automation)
-            if name:
-                endpoints[name] = slug
-            when = automation.get("when")
-            for event_type in (when.get("events") if isinstance(when, dict) else None) or []:
-                if isinstance(event_type, str) and slug not in listeners.setdefault(event_type, []):
-                    listeners[event_type].append(slug)
-        uses = bool(CONTEXT_REFERENCE.search(json.dumps(doc.get("automations") or {})))
-        values = interpolate_config(config, slug=row.slug)
+        doc = await self.document(workspace_id, revision)
         config_doc = doc.get("config")
+        config = config_doc.get("value") if isinstance(config_doc, dict) else None
         schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
+        endpoints, listeners = index_automations(doc.get("automations") or {})
+        uses = bool(CONTEXT_REFERENCE.search(json.dumps(doc.get("automations") or {})))
+        values = interpolate_config(config, slug=slug)
         secrets = find_secret_values(values, find_secret_paths(schema))
-        compiled = CompiledWorkspace(row.id, row.slug, row.name, row.revision, doc, values, endpoints, listeners,
-                                     uses, secrets)
+        compiled = CompiledWorkspace(workspace_id, slug, name, revision, doc, values, endpoints, listeners,
+                                     uses, secrets, digest(doc))
         if len(self._compiled) > 500:
             self._compiled.clear()
         self._compiled[key] = compiled
@@ -167,6 +176,17 @@ class WorkspaceService:
         out.update(id=row.id, slug=row.slug, name=row.name, revision=row.revision,
                    createdAt=iso(row.created_at), updatedAt=iso(row.updated_at))
         return out
+
+    @staticmethod
+    def dsul_root(workspace_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """The DSUL root fields of a document (``index.yml`` plus ``id``), as events carry them."""
+        out = {k: v for k, v in doc.items() if k not in ("automations", "imports", "pages", "security")}
+        out["id"] = workspace_id
+        return out
+
+    async def dsul(self, workspace_id: str) -> dict[str, Any]:
+        row = await self.get_row(workspace_id)
+        return self.dsul_root(row.id, {**await self.document(row.id, row.revision), "slug": row.slug})
 
     async def detail(self, workspace_id: str) -> dict[str, Any]:
         row = await self.get_row(workspace_id)
@@ -194,6 +214,8 @@ class WorkspaceService:
         slug = doc.get("slug") or await self._free_slug(workspace_slug_from(doc["name"]))
         doc["slug"] = slug
         doc.pop("id", None)
+        if validate and self.import_checker is not None and source.imports:
+            await self.import_checker(workspace_id, source, {})
         async with self.db.session() as session:
             if await self._slug_owner(session, slug) is not None:
                 raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
@@ -207,9 +229,11 @@ class WorkspaceService:
         return row
 
     async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
-                      event: str = "workspaces.imported") -> tuple[Workspace, bool]:
+                      event: str = "workspaces.imported", payload: dict[str, Any] | None = None,
+                      source_fields: dict[str, Any] | None = None) -> tuple[Workspace, bool]:
         """Store ``source`` as a new revision (nothing when unchanged). Returns (row, changed).
-        An archive without ``index.yml`` keeps the current root fields."""
+        An archive without ``index.yml`` keeps the current root fields. ``payload`` replaces the
+        event's default payload, ``source_fields`` are added to its source."""
         row = await self.get_row(workspace_id)
         if not source.index:
             current_doc = await self.document(row.id, row.revision)
@@ -227,8 +251,11 @@ class WorkspaceService:
         current = await self.document(row.id, row.revision)
         if digest(current) == digest(doc):
             return row, False
+        if self.import_checker is not None and source.imports:
+            await self.import_checker(row.id, source, current.get("imports") or {})
         row = await self._write_revision(row, doc)
-        await self._record(row.id, event, {"workspace": self.summary(row, doc), "revision": row.revision}, actor)
+        body = payload if payload is not None else {"workspace": self.summary(row, doc), "revision": row.revision}
+        await self._record(row.id, event, body, actor, source=source_fields)
         return row, True
 
     async def patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
@@ -239,9 +266,15 @@ class WorkspaceService:
             raise InvalidWorkspaceError(f"Unknown workspace field(s): {', '.join(unknown)}",
                                         [{"path": f"body.{k}", "message": "unknown field"} for k in unknown])
         src = await self.source(workspace_id)
-        old_config = src.index.get("config")
+        old_config, old_slug, old_blocks = src.index.get("config"), src.index.get("slug"), src.index.get("blocks")
         src.index.update({k: v for k, v in patch.items() if k != "id"})
-        _, changed = await self.replace(workspace_id, src, actor=actor, event="workspaces.updated")
+        payload: dict[str, Any] = {"workspace": self.dsul_root(workspace_id, src.index)}
+        if src.index.get("slug") != old_slug:
+            payload["oldSlug"] = old_slug
+        row, changed = await self.replace(workspace_id, src, actor=actor, event="workspaces.updated", payload=payload)
+        if changed and "blocks" in patch and patch["blocks"] != old_blocks:
+            await self._record(workspace_id, "workspaces.blocks.updated",
+                               {"blocks": patch["blocks"], "workspaceSlug": row.slug}, actor)
         if changed and "config" in patch and patch["config"] != old_config:
             await self._record(workspace_id, "workspaces.configured",
                                {"config": patch["config"], "oldConfig": old_config}, actor)
@@ -308,7 +341,11 @@ class WorkspaceService:
             src.automations.pop(slug)
         src.automations[new_slug] = automation
         event = "workspaces.automations.created" if slug is None else "workspaces.automations.updated"
-        await self.replace(workspace_id, src, actor=actor, event=event)
+        payload: dict[str, Any] = {"slug": new_slug, "automation": automation,
+                                   "events": automation_events(automation)}
+        if slug is not None and slug != new_slug:
+            payload["oldSlug"] = slug
+        await self.replace(workspace_id, src, actor=actor, event=event, payload=payload)
         return automation
 
     async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
@@ -316,7 +353,25 @@ class WorkspaceService:
         if slug not in src.automations:
             raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
         src.automations.pop(slug)
-        await self.replace(workspace_id, src, actor=actor, event="workspaces.automations.deleted")
+        await self.replace(workspace_id, src, actor=actor, event="workspaces.automations.deleted",
+                           payload={"automationSlug": slug})
+
+    # -- duplication ------------------------------------------------------------------
+    async def duplicate(self, workspace_id: str, *, revision: int | None = None,
+                        actor: str | None = None) -> Workspace:
+        """Copy a workspace definition (current or ``revision``) under a new name and slug;
+        secrets, contexts and events stay behind. Emits ``workspaces.duplicated`` into the copy."""
+        row = await self.get_row(workspace_id)
+        doc = copy.deepcopy(await self.document(row.id, revision or row.revision))
+        doc["name"] = f"{str(doc.get('name') or row.name)[:55].rstrip()} copy"
+        for key in ("slug", "id", "customDomains"):
+            doc.pop(key, None)
+        new = await self.create(WorkspaceSource.from_document(doc), actor=actor)
+        new_doc = await self.document(new.id, new.revision)
+        await self._record(new.id, "workspaces.duplicated", {
+            "workspace": self.dsul_root(new.id, new_doc),
+            "fromWorkspace": {"name": row.name, "slug": row.slug, "id": row.id}}, actor)
+        return new
 
     # -- internals --------------------------------------------------------------------
     @staticmethod
@@ -355,11 +410,12 @@ class WorkspaceService:
                 await session.rollback()
         raise AlreadyUsedError("The workspace is being modified concurrently; retry")
 
-    async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None) -> None:
+    async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
+                      *, source: dict[str, Any] | None = None) -> None:
         event = Event(id=str(uuid.uuid4()), type=type_, payload=payload, createdAt=datetime.now(UTC),
                       size=json_size(payload),
                       source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,
-                                         userId=actor, serviceTopic=type_))
+                                         userId=actor, serviceTopic=type_, **(source or {})))
         if self.dispatcher is not None and type_ in TRIGGERING_NATIVES:
             try:
                 await self.dispatcher(workspace_id, [event])

@@ -40,6 +40,7 @@ class InstanceInfo(BaseModel):
     secrets: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)  # slugs of its enabled imports
     scope: str = ""  # key of its persisted global/user/session contexts
+    uses_contexts: bool = True  # False: none of its automations mention persisted contexts
 
 
 class RunInput(BaseModel):
@@ -57,6 +58,7 @@ class RunInput(BaseModel):
     depth: int = 0  # depth of the emitting automation for event-triggered runs
     after_seq: int = 0  # sequence of the triggering event: waits match events after it
     instance: str = ""  # full slug of the app instance the automation belongs to ('' = root)
+    instance_info: InstanceInfo | None = None  # that instance (None: the root workspace)
     versions: dict[str, str] = Field(default_factory=dict)  # {instance full slug: app version} pin
     record_interaction: bool = True  # runtime.interactions.triggered (not for automation emits)
 
@@ -92,6 +94,7 @@ class TriggerSpec(BaseModel):
 
     event_id: str
     automation_slug: str
+    instance: str = ""  # full slug of the app instance owning the automation
 
 
 class FlushRequest(BaseModel):
@@ -106,6 +109,8 @@ class FlushRequest(BaseModel):
 class FlushResult(BaseModel):
     watermark: int = 0  # highest sequence number among the persisted events
     seqs: dict[str, int] = Field(default_factory=dict)  # event id -> sequence (events with triggers)
+    versions: dict[str, str] = Field(default_factory=dict)  # app versions the listeners run with
+    instances: dict[str, InstanceInfo] = Field(default_factory=dict)  # instances of the listeners
     triggers: list[TriggerSpec] = Field(default_factory=list)
     workspace: WorkspaceRef | None = None  # current revision, set when there are triggers
     throttle_seconds: float = 0.0  # how long the run must wait (rate limits)
@@ -120,3 +125,19 @@ class WaitRequest(BaseModel):
     cancel_triggers: list[bool]
     after_seq: int
     timeout: float
+
+
+class CallRequest(BaseModel):
+    """Resolve an automation name as called from inside ``caller`` (an instance full slug)."""
+
+    workspace_id: str
+    revision: int
+    versions: dict[str, str] = Field(default_factory=dict)
+    caller: str = ""
+    name: str
+
+
+class CallTarget(BaseModel):
+    instance: InstanceInfo
+    slug: str
+    automation: dict[str, Any] | None = None

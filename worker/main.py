@@ -11,6 +11,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.fetch import FetchActivities
 from activities.runtime import RuntimeActivities
+from core.apps import AppService
+from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.db import Database
 from core.eventwriter import EventWriter
@@ -41,7 +43,8 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         (settings.rate_limit_fetchs, settings.rate_limit_fetchs_burst),
         (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
     writer = EventWriter(db)  # one batching writer per process
-    runtime = RuntimeActivities(db, workspaces, writer=writer, buckets=buckets)
+    trees = TreeService(workspaces, AppService(db, workspaces))
+    runtime = RuntimeActivities(db, workspaces, trees, writer=writer, buckets=buckets)
     fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds)
     # Workflow code is deterministic by construction (no I/O, clock or randomness outside
     # `workflow`); passing modules through keeps the determinism checks on workflow code

@@ -15,9 +15,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core.errors import TidewayError
+    from core.errors import ObjectNotFoundError, TidewayError
     from schemas.events import Event, json_size
     from schemas.runs import (
+        CallRequest,
+        CallTarget,
         ContextKeys,
         ContextWrite,
         FlushRequest,
@@ -99,11 +101,13 @@ class TemporalEffects:
             result["body"] = await self.load_blob(result["body_ref"], result["body_chunks"])
         return result
 
-    async def load_automation(self, slug: str) -> dict[str, Any] | None:
+    async def resolve_call(self, caller: str, name: str) -> CallTarget | None:
         ws = self.run.workspace
-        result: dict[str, Any] | None = await workflow.execute_local_activity(
-            names.LOAD_AUTOMATION, args=[ws.id, ws.revision, slug],
-            start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        request = CallRequest(workspace_id=ws.id, revision=ws.revision, versions=self.run.versions, caller=caller,
+                              name=name)
+        result: CallTarget | None = await workflow.execute_local_activity(
+            names.RESOLVE_CALL, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
+            result_type=CallTarget | None)  # type: ignore[arg-type]
         return result
 
     async def load_blob(self, blob_id: str, chunks: int) -> Any:
@@ -160,28 +164,27 @@ class AutomationWorkflow:
         if run.record_interaction:
             recorder.native("runtime.interactions.triggered", {
                 "workspaceId": run.workspace.id, "automation": run.automation_slug, "trigger": trigger,
-                "startedAt": started.isoformat().replace("+00:00", "Z")}, run.automation_slug, 0, user=True)
+                "startedAt": started.isoformat().replace("+00:00", "Z")}, run.automation_slug, 0, user=True,
+                instance=interpreter.start_instance)
         try:
-            await interpreter.prepare()
             payload = run.payload
             if run.payload_ref:
                 payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
-            automation = run.automation if run.automation is not None else await interpreter.resolve(
-                run.automation_slug)
-            if automation is None:
-                from core.errors import ObjectNotFoundError
-
+            start = interpreter.start_instance
+            target = await interpreter.resolve(start.full_slug, run.automation_slug)
+            if target is None or target.automation is None:
                 raise ObjectNotFoundError(f"Automation '{run.automation_slug}' not found",
                                           {"slug": run.automation_slug})
-            output = await interpreter.execute(run.automation_slug, automation, payload, run.depth, trigger,
-                                               root=True)
+            output = await interpreter.execute(run.automation_slug, target.automation, payload, run.depth, trigger,
+                                               target.instance, root=True)
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:
             body = error_body(exc)
             origin = getattr(exc, "origin", None)
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
-                            origin.depth if origin else run.depth + 1, user=True)
+                            origin.depth if origin else run.depth + 1, user=True,
+                            instance=getattr(exc, "instance", None) or interpreter.start_instance)
             await interpreter.flush()
             raise ApplicationError(exc.message, body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever

@@ -43,11 +43,12 @@ async def start_listeners(result: FlushResult, events: list[Event]) -> None:
     memo = {"settings": workflow.memo_value("settings", default={}) or {}}
     ws = result.workspace
 
-    async def start(event: Event, slug: str) -> None:
+    async def start(event: Event, slug: str, instance: str) -> None:
         public = event.to_public()
         user_sent = event.source.automationSlug is None
         run = RunInput(
-            workspace=ws, automation_slug=slug, automation=None,
+            workspace=ws, automation_slug=slug, automation=None, instance=instance,
+            instance_info=result.instances.get(instance) if instance else None, versions=result.versions,
             payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
             trigger=Trigger(type="event", value=event.type, id=event.id),
             correlation_id=event.source.correlationId,
@@ -56,7 +57,8 @@ async def start_listeners(result: FlushResult, events: list[Event]) -> None:
             record_interaction=user_sent)
         try:
             await workflow.start_child_workflow(
-                "AutomationWorkflow", run, id=listener_workflow_id(ws.id, slug, event.id),
+                "AutomationWorkflow", run, id=listener_workflow_id(ws.id, f"{instance}.{slug}" if instance else slug,
+                                                                   event.id),
                 task_queue=workflow.info().task_queue, memo=memo,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -66,7 +68,7 @@ async def start_listeners(result: FlushResult, events: list[Event]) -> None:
         except WorkflowAlreadyStartedError:
             pass  # started by an earlier attempt: exactly once
 
-    await asyncio.gather(*(start(by_id[t.event_id], t.automation_slug)
+    await asyncio.gather(*(start(by_id[t.event_id], t.automation_slug, t.instance)
                            for t in result.triggers if t.event_id in by_id))
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.bodies import content_type, parse_json, read_limited
 from api.deps import AdminDep, ServicesDep
-from core.errors import InvalidWorkspaceError
+from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.services import Services
 from schemas.archive import export_archive, parse_archive, parse_import
 from schemas.dsul import WorkspaceSource
@@ -87,6 +87,25 @@ async def patch_workspace(workspace_id: str, request: Request, services: Service
                           actor: AdminDep) -> dict[str, Any]:
     raw = await read_limited(request, services.settings.max_import_bytes)
     return await services.workspaces.patch(workspace_id, parse_json(raw) if raw else {}, actor=actor)
+
+
+@router.post("/{workspace_id}/duplicate")
+async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    row = await services.workspaces.duplicate(workspace_id, actor=actor)
+    return await services.workspaces.detail(row.id)
+
+
+@router.post("/{workspace_id}/versions/{version}/duplicate")
+async def duplicate_workspace_version(workspace_id: str, version: str, services: ServicesDep,
+                                      actor: AdminDep) -> dict[str, Any]:
+    """``version``: ``current``/``latest`` or a revision number."""
+    revision: int | None = None
+    if version not in ("current", "latest"):
+        if not version.isdigit():
+            raise ObjectNotFoundError(f"Workspace version '{version}' not found", {"version": version})
+        revision = int(version)
+    row = await services.workspaces.duplicate(workspace_id, revision=revision, actor=actor)
+    return await services.workspaces.detail(row.id)
 
 
 @router.delete("/{workspace_id}")

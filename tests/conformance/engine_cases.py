@@ -25,7 +25,6 @@ DEFAULT_SOURCE = {"userId": "unitTests", "sessionId": "mysessionId"}
 # Capabilities built so far; a case needing another one is skipped with the reason.
 NOT_BUILT = {
     "permissions": "requires 'permissions': the permission engine comes with access control (issue #6)",
-    "apps": "requires app instances: the apps capability (issue #5)",
     "secrets": "requires workspace secrets: access control and secrets (issue #6)",
 }
 
@@ -33,13 +32,24 @@ NOT_BUILT = {
 # Native CRUD events in cases become the matching service calls: the engine never treats
 # native events as commands.
 NATIVE_COMMANDS = ("workspaces.automations.created", "workspaces.automations.updated",
-                   "workspaces.automations.deleted", "workspaces.configured")
+                   "workspaces.automations.deleted", "workspaces.configured", "workspaces.apps.installed",
+                   "workspaces.apps.configured", "workspaces.apps.uninstalled", "workspaces.deleted")
 
 
-async def apply_native(stack: Stack, ws_id: str, event: dict[str, Any]) -> None:
+async def apply_native(stack: Stack, ws_id: str, event: dict[str, Any], actor: str | None = None) -> None:
     service = stack.services.workspaces
+    instances = stack.services.app_instances
     payload = event.get("payload") or {}
     kind = event["type"]
+    if kind == "workspaces.apps.installed":
+        await instances.install(ws_id, {**payload["appInstance"], "slug": payload["slug"]}, actor=actor)
+    elif kind == "workspaces.apps.configured":
+        patch = {k: v for k, v in payload["appInstance"].items() if k != "appSlug"}
+        await instances.configure(ws_id, payload["slug"], patch, actor=actor)
+    elif kind == "workspaces.apps.uninstalled":
+        await instances.uninstall(ws_id, payload["slug"], actor=actor)
+    elif kind == "workspaces.deleted":
+        await service.delete(ws_id, actor=actor)
     if kind == "workspaces.automations.created":
         await service.save_automation(ws_id, {**payload["automation"], "slug": payload["slug"]})
     elif kind == "workspaces.automations.updated":
@@ -197,6 +207,13 @@ async def run_automation_case(stack: Stack, case: dict[str, Any], shared: dict[s
         exits.callback(_restore_env, saved_env)
         services = stack.services
         await services.workspaces.purge(ws_id)
+        apps = {**(shared.get("fixtures", {}).get("apps") or {}), **(case.get("apps") or {})}
+        for app_slug, app in apps.items():
+            document = copy.deepcopy(app)
+            document.pop("id", None)
+            for automation in (document.get("automations") or {}).values():
+                automation.setdefault("do", [])
+            await services.apps.publish_document(app_slug, document)
         ws.setdefault("slug", f"conf-{ws_id.lower()}")
         await services.workspaces.create(WorkspaceSource.from_document(ws), workspace_id=ws_id, validate=False)
         exits.push_async_callback(services.workspaces.purge, ws_id)
@@ -232,7 +249,7 @@ async def _run_step(stack: Stack, ws_id: str, step: dict[str, Any], stub: HttpSt
     injector = asyncio.create_task(_inject(stack, ws_id, step.get("during") or [], source))
     try:
         if "event" in trigger and trigger["event"].get("native"):
-            await apply_native(stack, ws_id, trigger["event"])
+            await apply_native(stack, ws_id, trigger["event"], source.get("userId"))
         elif "event" in trigger:
             event = trigger["event"]
             await send_events(stack.services, ws_id, [{"type": event["type"], "payload": event.get("payload") or {}}],

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conformance import pure_cases
 from tests.conformance.corpus import Case, load_cases
+from tests.conformance.crud_cases import run_crud_case
 from tests.conformance.engine_cases import run_automation_case, skip_reason
 from tests.conformance.report import PROPERTY
 from tests.stack import Stack
@@ -31,8 +32,6 @@ PURE: dict[str, Callable[[dict[str, Any]], None]] = {
 # Whole files whose capability is not built yet.
 FILE_SKIPS = {
     "permissions.yaml": "the permission engine comes with access control (issue #6)",
-    "workspace_crud.yaml": "management operations with their native events and app catalog come with "
-                           "the events and apps capabilities (issues #4, #5)",
 }
 
 if not CASES:
@@ -44,7 +43,11 @@ def tag(record_property: Callable[[str, Any], None], request: pytest.FixtureRequ
     record_property(PROPERTY, request.node.callspec.params["case"].file)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.file != "automations.yaml"], ids=lambda c: c.id)
+# Files run against a stack rather than as pure functions.
+STACK_FILES = ("automations.yaml", "workspace_crud.yaml")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.file not in STACK_FILES], ids=lambda c: c.id)
 def test_conformance_pure(case: Case, tag: None) -> None:
     if "skip" in case.data:
         pytest.skip(f"corpus skip: {case.data['skip']}")
@@ -64,3 +67,10 @@ async def test_conformance_engine(case: Case, tag: None, sqlite_stack: Stack) ->
     if reason:
         pytest.skip(reason)
     await run_automation_case(sqlite_stack, case.data, case.shared)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.file == "workspace_crud.yaml"], ids=lambda c: c.id)
+async def test_conformance_crud(case: Case, tag: None, sqlite_stack: Stack) -> None:
+    if "skip" in case.data:
+        pytest.skip(f"corpus skip: {case.data['skip']}")
+    await run_crud_case(sqlite_stack, {**case.shared, **case.data})

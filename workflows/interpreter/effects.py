@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from schemas.events import Event
-from schemas.runs import ContextKeys, ContextWrite, FlushResult, WaitRequest
+from schemas.runs import CallTarget, ContextKeys, ContextWrite, FlushResult, WaitRequest
 from workflows.language import LanguageEnv
 
 
@@ -41,5 +41,6 @@ class Effects(Protocol):
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform an HTTP request; returns ``{status, headers, body}``."""
 
-    async def load_automation(self, slug: str) -> dict[str, Any] | None:
-        """Definition of another automation of the pinned workspace revision."""
+    async def resolve_call(self, caller: str, name: str) -> CallTarget | None:
+        """The automation ``name`` as called from instance ``caller``, in the run's pinned
+        workspace revision and app versions; None when the instance path does not exist."""

@@ -1,6 +1,8 @@
 """The interpreter: walks an automation's ``do`` list (spec §2.4, §3).
 
 Pure instructions run here, in workflow code; side effects go through ``Effects``.
+Every frame knows the app instance it runs in (``''`` = the root workspace): config,
+contexts, event names and call resolution follow from it (spec §7.4).
 """
 
 from __future__ import annotations
@@ -11,26 +13,29 @@ from datetime import timedelta
 from typing import Any
 
 from core.errors import (
+    ForbiddenError,
     InvalidInstructionError,
     ObjectNotFoundError,
     StepBudgetExceededError,
     TidewayError,
     TooManyCallError,
 )
-from schemas.events import EMIT_TOPIC, json_size
-from schemas.runs import ContextKeys, ContextWrite, RunInput, WaitRequest
+from schemas.events import EMIT_TOPIC
+from schemas.runs import CallTarget, InstanceInfo, RunInput, WaitRequest
 from workflows.interpreter.arguments import validate_arguments
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
+from workflows.interpreter.run_contexts import RunContexts
 from workflows.interpreter.scope import Scope, assign
 from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
-from workflows.interpreter.values import deep_copy, js_type_name, strip_undefined
+from workflows.interpreter.values import deep_copy, js_type_name
 from workflows.language import UNDEFINED, render
 
-RUN_BUILTINS = ("depth", "automationSlug", "trigger", "date", "correlationId")
 Handler = Callable[["Interpreter", Frame, Any, str], Awaitable[Any]]
 NATIVE: dict[str, Handler] = {}
+FRAME_RUN_KEYS = ("depth", "automationSlug", "trigger", "appSlug", "appInstanceSlug", "appInstanceFullSlug",
+                  "parentAppSlug")
 
 
 def instruction(name: str) -> Callable[[Handler], Handler]:
@@ -55,12 +60,16 @@ class Limits:
     session_ttl: float = 3600.0
 
 
-class ContextQuotaExceededError(TidewayError):
-    default_message = "Context quota exceeded"
-
-
 def location(frame: Frame, path: str | None) -> str:
-    return f"automation '{frame.slug}'" + (f" at {path}" if path else "")
+    where = f"automation '{frame.slug}'" + (f" of app instance '{frame.instance.full_slug}'"
+                                           if frame.instance.full_slug else "")
+    return where + (f" at {path}" if path else "")
+
+
+def root_instance(run: RunInput) -> InstanceInfo:
+    ws = run.workspace
+    return InstanceInfo(full_slug="", config=ws.config, secrets=ws.secrets, scope=ws.id,
+                        uses_contexts=ws.uses_contexts)
 
 
 class Interpreter:
@@ -71,79 +80,33 @@ class Interpreter:
         self.events = recorder
         self.steps = 0
         self.http = HttpResponseState()
-        self.user_id = run.user_id
-        self.session_id = run.session_id or run.user_id or run.correlation_id
-        self.writes: list[ContextWrite] = []
+        self.ctx = RunContexts(run, effects, limits.context_quota, limits.run_ttl, limits.session_ttl)
         self.charges: dict[str, int] = {}
         self.throttled_ms = 0
         self.watermark = 0
         self.secrets: set[str] = set(run.workspace.secrets)
-        self.contexts: dict[str, Any] = self._initial_contexts({})
-        self._automations: dict[str, dict[str, Any] | None] = {}
         self.frames: list[Frame] = []
+        self.start_instance = run.instance_info or root_instance(run)
+        self._calls: dict[tuple[str, str], CallTarget] = {}
         if run.automation is not None:
-            self._automations[run.automation_slug] = run.automation
+            self._calls[(self.start_instance.full_slug, run.automation_slug)] = CallTarget(
+                instance=self.start_instance, slug=run.automation_slug, automation=run.automation)
 
-    # -- set-up -----------------------------------------------------------------------
-    def _initial_contexts(self, stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        ws = self.run.workspace
-        return {
-            "config": deep_copy(ws.config),  # run-local: `set config.x` never leaks (DECISIONS 11)
-            "$workspace": {"id": ws.id, "slug": ws.slug, "name": ws.name, "config": {"value": ws.config}},
-            "global": {**stored.get("global", {}), "workspaceId": ws.id, "workspaceName": ws.name,
-                       "workspaceSlug": ws.slug},
-            "user": self._user_context(stored.get("user", {})),
-            "session": {**stored.get("session", {}), "id": self.session_id},
-            "socket": {},
-            "run": {**stored.get("run", {}), "correlationId": self.run.correlation_id},
-        }
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def user_id(self) -> str | None:
+        return self.ctx.user_id
 
-    def _user_context(self, stored: dict[str, Any]) -> dict[str, Any]:
-        if not self.user_id:
-            return dict(stored)
-        return {"authData": {}, **stored, "id": self.user_id}
-
-    def context_keys(self) -> ContextKeys:
-        return ContextKeys(scope=self.run.workspace.id, user_id=self.user_id, session_key=self.session_id,
-                           correlation_id=self.run.correlation_id)
-
-    async def prepare(self) -> None:
-        """Load the persisted contexts (skipped when no automation of the workspace reads them)."""
-        if self.run.workspace.uses_contexts:
-            await self.reload_contexts()
-
-    async def reload_contexts(self) -> None:
-        stored = await self.effects.load_contexts(self.context_keys())
-        keep = {k: self.contexts["run"].get(k) for k in RUN_BUILTINS if k in self.contexts["run"]}
-        config = self.contexts["config"]
-        self.contexts = self._initial_contexts(stored)
-        self.contexts["run"].update(keep)
-        self.contexts["config"] = config
-        for frame in self.frames:
-            frame.scope.contexts = self.contexts
+    @property
+    def session_id(self) -> str:
+        return self.ctx.session_id
 
     async def switch_identity(self, kind: str, value: Any) -> None:
-        """``set user.id`` / ``set session.id`` to a new value (spec §3.1)."""
-        value = str(value)
-        self.user_id = value
-        self.session_id = value
-        self.events.session_id = value
-        await self.reload_contexts()
+        await self.ctx.switch_identity(str(value))
+        self.events.session_id = self.events.user_id = str(value)
 
-    def record_write(self, kind: str, path: list[str | int], value: Any, op: str) -> None:
-        key = {"global": "", "user": self.user_id, "session": self.session_id,
-               "run": self.run.correlation_id}.get(kind)
-        if key is None:
-            return  # user writes are not saved without a user id
-        context = self.contexts.get(kind)
-        if op != "delete" and json_size(strip_undefined(context)) > self.limits.context_quota:
-            raise ContextQuotaExceededError(
-                f"Context '{kind}' is over its quota of {self.limits.context_quota} bytes",
-                {"context": kind, "limit": self.limits.context_quota})
-        ttl = self.limits.run_ttl if kind == "run" else self.limits.session_ttl if kind == "session" else None
-        self.writes.append(ContextWrite(id=self.effects.new_id(), scope=self.run.workspace.id, kind=kind,
-                                        key=key, type=op, path=path, value=strip_undefined(deep_copy(value)),
-                                        ttl_seconds=ttl))
+    def record_write(self, frame: Frame, kind: str, path: list[str | int], value: Any, op: str) -> None:
+        self.ctx.record(frame.instance, kind, path, value, op)
 
     # -- steps --------------------------------------------------------------------------
     async def step(self) -> None:
@@ -151,17 +114,15 @@ class Interpreter:
         self.steps += 1
         if self.steps > self.limits.max_steps:
             raise StepBudgetExceededError(
-                f"Run exceeded its budget of {self.limits.max_steps} steps",
-                {"limit": self.limits.max_steps},
-            )
+                f"Run exceeded its budget of {self.limits.max_steps} steps", {"limit": self.limits.max_steps})
         if self.steps % self.limits.yield_every_steps == 0:
             await self.flush()
 
     async def flush(self, not_watermark: tuple[str, ...] = ()) -> int:
         """Persist buffered events and context writes, settle rate limits (also yields the
         activation). Returns the run's watermark."""
-        events, writes, charges = self.events.take(), self.writes, self.charges
-        self.writes, self.charges = [], {}
+        events, writes, charges = self.events.take(), self.ctx.take_writes(), self.charges
+        self.charges = {}
         for event in events:
             if event.source.serviceTopic != EMIT_TOPIC and self.secrets:
                 event.payload = redact(event.payload, self.secrets)
@@ -176,30 +137,37 @@ class Interpreter:
         self.charges[kind] = self.charges.get(kind, 0) + tokens
 
     def render(self, frame: Frame, value: Any, exclude: tuple[str, ...] = ()) -> Any:
-        self.contexts["run"]["date"] = self.effects.now().isoformat().replace("+00:00", "Z")
+        self.ctx.shared_run["date"] = self.effects.now().isoformat().replace("+00:00", "Z")
         return render(value, frame.scope, env=self.effects.env, exclude=exclude)
 
     # -- automations --------------------------------------------------------------------
-    async def execute(self, slug: str, automation: dict[str, Any], payload: dict[str, Any],
-                      parent_depth: int, trigger: dict[str, Any], *, root: bool = False) -> Any:
+    async def execute(self, slug: str, automation: dict[str, Any], payload: dict[str, Any], parent_depth: int,
+                      trigger: dict[str, Any], instance: InstanceInfo, *, root: bool = False) -> Any:
         """Run one automation to its output (spec §2.4)."""
         if automation.get("validateArguments") and automation.get("arguments"):
             validate_arguments(automation["arguments"], payload)
         if parent_depth > self.limits.max_call_depth:
             raise TooManyCallError(
                 f"Too many successive automation calls (more than {self.limits.max_call_depth})",
-                {"limit": self.limits.max_call_depth},
-            )
+                {"limit": self.limits.max_call_depth})
         depth = parent_depth + 1
         self.charge("automations")
+        self.secrets.update(instance.secrets)
         secret_paths = find_secret_paths(automation.get("arguments"))
         if secret_paths:
             self.secrets.update(find_secret_values(payload, secret_paths))
-        local_vars = payload
-        run_ctx = self.contexts["run"]
-        saved = {k: run_ctx.get(k, UNDEFINED) for k in ("depth", "automationSlug", "trigger")}
+        contexts = await self.ctx.enter(instance)
+        run_ctx = self.ctx.shared_run
+        saved = {k: run_ctx.get(k, UNDEFINED) for k in FRAME_RUN_KEYS}
+        for key in FRAME_RUN_KEYS:
+            run_ctx.pop(key, None)
         run_ctx.update(depth=depth, automationSlug=slug, trigger=trigger)
-        frame = Frame(slug, automation, local_vars, depth, trigger, Scope(self.contexts, local_vars),
+        if instance.full_slug:
+            run_ctx.update(appSlug=instance.app_slug, appInstanceSlug=instance.slug,
+                           appInstanceFullSlug=instance.full_slug)
+            if instance.parent_app_slug:
+                run_ctx["parentAppSlug"] = instance.parent_app_slug
+        frame = Frame(slug, automation, payload, depth, trigger, Scope(contexts, payload), instance,
                       http_response=root and self.run.http_response)
         self.frames.append(frame)
         started = self.effects.now()
@@ -215,10 +183,10 @@ class Interpreter:
         except TidewayError as exc:
             if getattr(exc, "origin", None) is None:
                 exc.origin = ErrorOrigin(slug, getattr(exc, "instruction", None), depth)  # type: ignore[attr-defined]
+                exc.instance = instance  # type: ignore[attr-defined]
             raise
         finally:
             self.frames.remove(frame)
-            run_ctx = self.contexts["run"]
             for key, value in saved.items():
                 if value is UNDEFINED:
                     run_ctx.pop(key, None)
@@ -234,8 +202,7 @@ class Interpreter:
             {"slug": slug, "payload": executed_payload, "output": output, "duration": duration,
              "startedAt": started.isoformat().replace("+00:00", "Z"), "trigger": trigger,
              "break": broke is not None, **({"throttled": self.throttled_ms} if self.throttled_ms else {})},
-            slug, depth, user=True, workflow=True,
-        )
+            slug, depth, user=True, workflow=True, instance=instance)
         if broke is not None and broke.scope == "all" and not root:
             raise broke
         return output
@@ -269,9 +236,10 @@ class Interpreter:
                 self.events.native("error", {
                     "error": "InvalidOutputError",
                     "message": f"Output variable name must be a string, received {js_type_name(target)}",
-                    "details": {"instruction": path, "output": target}}, frame.slug, frame.depth)
+                    "details": {"instruction": path, "output": target}}, frame.slug, frame.depth,
+                    instance=frame.instance)
             else:
-                assign(self.contexts, frame.locals, target, result)
+                assign(frame.scope.contexts, frame.locals, target, result)
 
     def _located(self, exc: TidewayError, frame: Frame, path: str) -> TidewayError:
         if getattr(exc, "instruction", None) is None:
@@ -289,7 +257,7 @@ class Interpreter:
                      "timeout": timeout}
         pending = self.events.native("runtime.waits.pending", {
             "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
-            frame.slug, frame.depth)
+            frame.slug, frame.depth, instance=frame.instance)
         # The wait's own pending event is persisted now but is not part of the watermark: a reply
         # persisted before it must still be found.
         watermark = await self.flush(not_watermark=(pending.id,)) or self.run.after_seq
@@ -299,27 +267,37 @@ class Interpreter:
                               timeout=timeout)
         event = await self.effects.wait_for_event(request)
         if event is not None:
-            self.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug, frame.depth)
-            if self.run.workspace.uses_contexts:
-                await self.reload_contexts()  # other runs may have changed the shared contexts
+            self.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug,
+                               frame.depth, instance=frame.instance)
+            await self.ctx.reload()  # other runs may have changed the shared contexts
         return event
 
     # -- calls --------------------------------------------------------------------------
-    async def resolve(self, name: str) -> dict[str, Any] | None:
-        if name not in self._automations:
-            self._automations[name] = await self.effects.load_automation(name)
-        return self._automations[name]
+    async def resolve(self, caller: str, name: str) -> CallTarget | None:
+        key = (caller, name)
+        if key not in self._calls:
+            target = await self.effects.resolve_call(caller, name)
+            if target is None:
+                return None
+            self._calls[key] = target
+        return self._calls[key]
 
     async def call(self, frame: Frame, name: str, arg: Any, path: str) -> Any:
         args = self.render(frame, arg)
         if not isinstance(args, dict):
             raise InvalidInstructionError(
                 f"Arguments of the call to '{name}' must be an object", {"automation": name})
-        automation = None if "." in name else await self.resolve(name)
-        if automation is None or automation.get("disabled"):
+        target = await self.resolve(frame.instance.full_slug, name)
+        automation = target.automation if target is not None else None
+        if target is None or automation is None or automation.get("disabled"):
             raise ObjectNotFoundError(
                 f"Automation '{name}' not found (called from {location(frame, path)})",
                 {"slug": name, "automation": frame.slug, "instruction": path})
+        if automation.get("private") and target.instance.full_slug != frame.instance.full_slug:
+            raise ForbiddenError(
+                f"Automation '{name}' is private to its app: only that app's automations can call it "
+                f"(called from {location(frame, path)})", {"slug": name, "instruction": path})
         payload = {k: deep_copy(v) for k, v in args.items() if v is not UNDEFINED}
-        return await self.execute(name, automation, payload, frame.depth,
-                                  {"type": "automation", "value": frame.slug})
+        caller = f"{frame.instance.full_slug}.{frame.slug}" if frame.instance.full_slug else frame.slug
+        return await self.execute(target.slug, automation, payload, frame.depth,
+                                  {"type": "automation", "value": caller}, target.instance)

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import InvalidEventError, TidewayError
 from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
-from schemas.runs import RunInput
+from schemas.runs import InstanceInfo, RunInput
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.values import strip_undefined
 
@@ -32,14 +32,21 @@ class EventRecorder:
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.session_id = run.session_id
+        self.user_id = run.user_id
 
     def source(self, automation_slug: str | None, depth: int | None, *, user: bool = False,
-               topic: str | None = None, workflow: bool = False) -> EventSource:
+               topic: str | None = None, workflow: bool = False, instance: InstanceInfo | None = None) -> EventSource:
         run = self.run
-        return EventSource(
+        app: dict[str, Any] = {}
+        if instance is not None and instance.full_slug:
+            app = {"appSlug": instance.app_slug, "appInstanceSlug": instance.slug,
+                   "appInstanceFullSlug": instance.full_slug, "appInstanceDepth": instance.depth}
+            if instance.parent_app_slug:
+                app["parentAppSlug"] = instance.parent_app_slug
+        return EventSource(**app,
             workspaceId=run.workspace.id,
             correlationId=run.correlation_id,
-            userId=run.user_id if user else None,
+            userId=self.user_id if user else None,
             sessionId=self.session_id,
             automationSlug=automation_slug,
             automationDepth=depth,
@@ -68,8 +75,8 @@ class EventRecorder:
         return event
 
     def native(self, type_: str, payload: Any, automation_slug: str | None, depth: int | None, *,
-               user: bool = False, workflow: bool = False) -> Event:
-        source = self.source(automation_slug, depth, user=user, topic=type_, workflow=workflow)
+               user: bool = False, workflow: bool = False, instance: InstanceInfo | None = None) -> Event:
+        source = self.source(automation_slug, depth, user=user, topic=type_, workflow=workflow, instance=instance)
         event = self.make(type_, payload, source)
         if event.size > self.max_size:
             # A native event is never dropped: its payload is replaced by a marker.
@@ -77,10 +84,13 @@ class EventRecorder:
             event.size = json_size(event.payload)
         return self.record(event)
 
-    def custom(self, name: Any, payload: Any, automation_slug: str, depth: int, target: Any, options: Any) -> Event:
+    def custom(self, name: Any, payload: Any, automation_slug: str, depth: int, target: Any, options: Any,
+               instance: InstanceInfo | None = None) -> Event:
         if not isinstance(name, str) or not EVENT_NAME.match(name):
             raise InvalidEventError(f"Invalid event name {name!r}", {"event": name})
-        event = self.make(name, payload, self.source(automation_slug, depth, topic=EMIT_TOPIC),
+        if instance is not None and instance.full_slug:
+            name = f"{instance.full_slug}.{name}"  # emits inside an app are prefixed (spec §7.4)
+        event = self.make(name, payload, self.source(automation_slug, depth, topic=EMIT_TOPIC, instance=instance),
                           target=target, options=options)
         if event.size > self.max_size:
             raise EventTooLargeError(

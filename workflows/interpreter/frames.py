@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.runs import InstanceInfo
 from workflows.interpreter.scope import Scope
 
 
@@ -26,6 +27,7 @@ class Frame:
     depth: int
     trigger: dict[str, Any]
     scope: Scope
+    instance: InstanceInfo
     http_response: bool = False  # $http is writable only in the webhook-started automation
 
 

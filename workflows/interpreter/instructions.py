@@ -35,9 +35,9 @@ async def run_set(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         if str(value) != current:
             await it.switch_identity(str(var_path[0]), value)
         return UNDEFINED
-    assign_path(it.contexts, frame.locals, var_path, value, kind)
+    assign_path(frame.scope.contexts, frame.locals, var_path, value, kind)
     if var_path[0] in PERSISTED_CONTEXTS:
-        it.record_write(str(var_path[0]), var_path[1:], value, kind)
+        it.record_write(frame, str(var_path[0]), var_path[1:], value, kind)
     return UNDEFINED
 
 
@@ -61,9 +61,9 @@ def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
 async def run_delete(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     args = _require_object("delete", it.render(frame, arg))
     var_path, _ = split_name(args.get("name"))
-    remove_path(it.contexts, frame.locals, var_path)
+    remove_path(frame.scope.contexts, frame.locals, var_path)
     if var_path[0] in PERSISTED_CONTEXTS:
-        it.record_write(str(var_path[0]), var_path[1:], None, "delete")
+        it.record_write(frame, str(var_path[0]), var_path[1:], None, "delete")
     return UNDEFINED
 
 

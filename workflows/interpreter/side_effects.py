@@ -22,13 +22,15 @@ async def run_emit(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         payload = {}
     if not isinstance(payload, dict):
         # Reported, not thrown: the automation goes on (spec §3.7).
-        it.events.native("error", {
+        error_type = f"{frame.instance.full_slug}.error" if frame.instance.full_slug else "error"
+        it.events.native(error_type, {
             "error": "InvalidEventError",
             "message": f"Event payload must be an object, received {js_type_name(payload)}",
             "details": {"event": name, "payload": strip_undefined(payload)},
-        }, frame.slug, frame.depth)
+        }, frame.slug, frame.depth, instance=frame.instance)
         return UNDEFINED
-    event = it.events.custom(name, payload, frame.slug, frame.depth, args.get("target"), args.get("options"))
+    event = it.events.custom(name, payload, frame.slug, frame.depth, args.get("target"), args.get("options"),
+                             frame.instance)
     it.charge("emits")
     return event.to_public()
 
@@ -56,7 +58,7 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     request["correlationId"] = it.run.correlation_id
     request["workspaceId"] = it.run.workspace.id
     it.charge("fetchs")
-    if it.events.buffer or it.writes:
+    if it.events.buffer or it.ctx.writes:
         await it.flush()  # listeners of earlier emits start now, not after a slow request
     response = await it.effects.fetch(request)
     status = response.get("status", 0)
@@ -67,7 +69,7 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         it.events.native("runtime.fetch.failed", {
             "request": shown,
             "response": {"status": status, "body": response.get("body"), "headers": response.get("headers")},
-        }, frame.slug, frame.depth)
+        }, frame.slug, frame.depth, instance=frame.instance)
     mode = args.get("outputMode") or "body"
     if mode == "detailed_response":
         return {"headers": response.get("headers"), "status": status, "body": response.get("body"),
@@ -92,7 +94,10 @@ async def run_wait(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     for index, entry in enumerate(one_of):
         if not isinstance(entry, dict) or not isinstance(entry.get("event"), str) or not entry["event"]:
             raise InvalidInstructionError(f"wait.oneOf[{index}] needs an event name", {"entry": entry})
-        types.append(entry["event"])
+        event_type = entry["event"]
+        if frame.instance.full_slug and event_type != "runtime.automations.executed":
+            event_type = f"{frame.instance.full_slug}.{event_type}"  # waits inside an app hear prefixed names
+        types.append(event_type)
         filters.append(entry.get("filters") if isinstance(entry.get("filters"), dict) else None)
         cancels.append(entry.get("cancelTriggers") is True)
     timeout = args.get("timeout")
@@ -101,6 +106,7 @@ async def run_wait(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     wait = {"oneOf": one_of, "timeout": timeout}
     event = await it.wait_for(types, filters, cancels, float(timeout), frame)
     if event is None:
-        it.events.native("runtime.waits.timeout", {"wait": wait}, frame.slug, frame.depth)  # DECISIONS 2
+        it.events.native("runtime.waits.timeout", {"wait": wait}, frame.slug, frame.depth,  # DECISIONS 2
+                         instance=frame.instance)
         return UNDEFINED
     return event

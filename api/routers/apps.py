@@ -1,0 +1,54 @@
+"""Apps: publish a workspace, browse the catalogue, delete (spec §7.1, §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.bodies import parse_json, read_limited
+from api.deps import AdminDep, ServicesDep
+from core.errors import InvalidWorkspaceError, MissingFieldError
+
+router = APIRouter(prefix="/v2/apps", tags=["apps"])
+
+
+async def json_object(request: Request, limit: int) -> dict[str, Any]:
+    raw = await read_limited(request, limit)
+    body = parse_json(raw) if raw else {}
+    if not isinstance(body, dict):
+        raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
+    return body
+
+
+@router.post("")
+async def publish_app(request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    body = await json_object(request, services.settings.max_import_bytes)
+    workspace_id = body.get("workspaceId")
+    if not isinstance(workspace_id, str) or not workspace_id:
+        raise MissingFieldError("'workspaceId' is required", {"fields": ["workspaceId"]})
+    return await services.apps.publish(workspace_id, slug=body.get("slug"), name=body.get("name"),
+                                       description=body.get("description"),
+                                       workspace_version=body.get("workspaceVersion"), actor=actor)
+
+
+@router.get("")
+async def list_apps(services: ServicesDep, _: AdminDep, text: str | None = None, labels: str | None = None,
+                    workspaceId: str | None = None, page: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    wanted = [label.strip() for label in labels.split(",")] if labels else None
+    return await services.apps.search(text=text, labels=wanted, workspace_id=workspaceId, page=page, limit=limit)
+
+
+@router.get("/{slug:path}/versions")
+async def list_versions(slug: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+    return await services.apps.versions(slug)
+
+
+@router.get("/{slug:path}")
+async def get_app(slug: str, services: ServicesDep, _: AdminDep, version: str | None = None) -> dict[str, Any]:
+    return await services.apps.get(slug, version)
+
+
+@router.delete("/{slug:path}")
+async def delete_app(slug: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    return await services.apps.delete(slug, actor=actor)
