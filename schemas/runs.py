@@ -103,6 +103,7 @@ class FlushRequest(BaseModel):
     writes: list[ContextWrite] = Field(default_factory=list)
     charges: dict[str, int] = Field(default_factory=dict)  # rate-limit tokens used since the last flush
     not_watermark: list[str] = Field(default_factory=list)  # event ids left out of the watermark
+    user_id: str | None = None  # the emitting run's user: its listener runs act for the same user
     dispatch: bool = True
 
 

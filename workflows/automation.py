@@ -61,11 +61,12 @@ class TemporalEffects:
         return str(workflow.uuid4())
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str]) -> FlushResult:
+                    not_watermark: list[str], user_id: str | None = None) -> FlushResult:
         # Called with nothing to write too: the local activity ends the activation, so a long
         # pure loop never trips the SDK's 2 s deadlock detector.
         return await flush_and_dispatch(FlushRequest(workspace_id=self.run.workspace.id, events=events,
-                                                     writes=writes, charges=charges, not_watermark=not_watermark))
+                                                     writes=writes, charges=charges, not_watermark=not_watermark,
+                                                     user_id=user_id))
 
     async def sleep(self, seconds: float) -> None:
         await workflow.sleep(timedelta(seconds=seconds))

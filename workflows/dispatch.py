@@ -35,7 +35,7 @@ def listener_workflow_id(workspace_id: str, slug: str, event_id: str) -> str:
     return f"{workspace_id}/{slug}/evt-{event_id}"
 
 
-async def start_listeners(result: FlushResult, events: list[Event]) -> None:
+async def start_listeners(result: FlushResult, events: list[Event], user_id: str | None = None) -> None:
     """Start every listener of ``result`` as an abandoned child workflow, in parallel."""
     if not result.triggers or result.workspace is None:
         return
@@ -52,7 +52,8 @@ async def start_listeners(result: FlushResult, events: list[Event]) -> None:
             payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
             trigger=Trigger(type="event", value=event.type, id=event.id),
             correlation_id=event.source.correlationId,
-            user_id=event.source.userId if user_sent else None, session_id=event.source.sessionId,
+            # Events never carry the user of a run, but the listeners act for it (spec §6.1 cases).
+            user_id=event.source.userId if user_sent else user_id, session_id=event.source.sessionId,
             depth=event.source.automationDepth or 0, after_seq=result.seqs.get(event.id, 0),
             record_interaction=user_sent)
         try:
@@ -75,7 +76,7 @@ async def start_listeners(result: FlushResult, events: list[Event]) -> None:
 async def flush_and_dispatch(request: FlushRequest) -> FlushResult:
     result: FlushResult = await workflow.execute_local_activity(
         names.FLUSH, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY, result_type=FlushResult)
-    await start_listeners(result, request.events)
+    await start_listeners(result, request.events, request.user_id)
     return result
 
 

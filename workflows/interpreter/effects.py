@@ -25,7 +25,7 @@ class Effects(Protocol):
     def new_id(self) -> str: ...
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str]) -> FlushResult:
+                    not_watermark: list[str], user_id: str | None = None) -> FlushResult:
         """Apply context writes, take rate-limit tokens, persist events (idempotent) and start
         their listeners. Also yields the workflow activation."""
 

@@ -126,7 +126,7 @@ class Interpreter:
         for event in events:
             if event.source.serviceTopic != EMIT_TOPIC and self.secrets:
                 event.payload = redact(event.payload, self.secrets)
-        result = await self.effects.flush(events, writes, charges, list(not_watermark))
+        result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id)
         self.watermark = max(self.watermark, result.watermark)
         if result.throttle_seconds > 0:
             await self.effects.sleep(result.throttle_seconds)
