@@ -268,7 +268,17 @@ class AppService:
                                 workspace_revision=revision)
         result = {**self.summary(app), "versions": await self.version_list(app_slug)}
         await self.workspaces._record(ws.id, "apps.published", {"app": result}, actor)
+        await self._announce(app_slug, "apps.published", {"app": result}, actor)
         return result
+
+    async def _announce(self, app_slug: str, type_: str, payload: dict[str, Any], actor: str | None) -> None:
+        """Deliver an app's lifecycle event to every instance of it (spec §7.1): recorded in each
+        importing workspace with the instance as its source, so the instance's listeners run."""
+        if self.workspaces is None:
+            return
+        for workspace_id, instance in await self.workspaces.importers(app_slug):
+            await self.workspaces._record(workspace_id, type_, payload, actor,
+                                          source={"appSlug": app_slug, "appInstanceFullSlug": instance})
 
     async def publish_document(self, slug: str, document: dict[str, Any], *, version: str | None = None,
                                description: Any = None) -> dict[str, Any]:
@@ -330,4 +340,5 @@ class AppService:
             except ObjectNotFoundError:
                 return {"id": slug}
             await self.workspaces._record(app.workspace_id, "apps.deleted", {"appSlug": slug}, actor)
+        await self._announce(slug, "apps.deleted", {"appSlug": slug}, actor)
         return {"id": slug}

@@ -177,7 +177,7 @@ class AppTree:
 
 
 ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
-BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted", "apps.published", "apps.deleted"})
+BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted"})  # app lifecycle events target their instances
 
 
 def root_node(document: dict[str, Any], config: dict[str, Any], info: InstanceInfo) -> Node:

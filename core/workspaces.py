@@ -161,6 +161,18 @@ class WorkspaceService:
         self._compiled[key] = compiled
         return compiled
 
+    async def importers(self, app_slug: str) -> list[tuple[str, str]]:
+        """(workspace id, instance slug) of every live workspace installing ``app_slug``."""
+        async with self.db.session() as session:
+            rows = (await session.exec(select(Workspace).where(col(Workspace.deleted_at).is_(None)))).all()
+        found: list[tuple[str, str]] = []
+        for row in rows:
+            doc = await self.document(row.id, row.revision)
+            for slug, instance in (doc.get("imports") or {}).items():
+                if isinstance(instance, dict) and instance.get("appSlug") == app_slug and not instance.get("disabled"):
+                    found.append((row.id, slug))
+        return found
+
     async def list(self, *, slug: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         stmt = select(Workspace).where(col(Workspace.deleted_at).is_(None))
         if slug:
