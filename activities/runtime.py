@@ -21,7 +21,15 @@ from core.models import Wait
 from core.ratelimits import Bucket
 from core.workspaces import WorkspaceService
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
-from schemas.runs import CallRequest, CallTarget, ContextKeys, FlushRequest, FlushResult, TriggerSpec, WaitRequest
+from schemas.runs import (
+    CallRequest,
+    CallTarget,
+    ContextKeys,
+    FlushRequest,
+    FlushResult,
+    TriggerSpec,
+    WaitRequest,
+)
 from workflows import activity_names as names
 
 log = logging.getLogger("tideway.activities")

@@ -161,7 +161,17 @@ class AppInstanceService:
         return instance.get("config") if instance.get("config") is not None else {}
 
     # -- writes -------------------------------------------------------------------------
+    # Read-modify-write of the workspace document: serialized and retried on conflicts.
     async def install(self, workspace_id: str, body: Any, *, actor: str | None = None) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._install, workspace_id, body, actor=actor)  # type: ignore[no-any-return]
+
+    async def configure(self, workspace_id: str, slug: str, patch: Any, **kwargs: Any) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._configure, workspace_id, slug, patch, **kwargs)  # type: ignore[no-any-return]
+
+    async def uninstall(self, workspace_id: str, slug: str, *, actor: str | None = None) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._uninstall, workspace_id, slug, actor=actor)  # type: ignore[no-any-return]
+
+    async def _install(self, workspace_id: str, body: Any, *, actor: str | None = None) -> dict[str, Any]:
         instance = self._body(body, partial=False)
         slug = instance["slug"]
         self._check_slug(slug)
@@ -180,7 +190,7 @@ class AppInstanceService:
             source_fields={"appSlug": instance["appSlug"], "appInstanceFullSlug": slug})
         return instance
 
-    async def configure(self, workspace_id: str, slug: str, patch: Any, *,
+    async def _configure(self, workspace_id: str, slug: str, patch: Any, *,
                         actor: str | None = None) -> dict[str, Any]:
         """Partial update (``slug`` renames); returns ``{…instance, config: {value}}``."""
         changes = self._body(patch, partial=True)
@@ -233,7 +243,7 @@ class AppInstanceService:
         merged = {**(current if isinstance(current, dict) else {}), **patch}
         return await self.configure(workspace_id, slug, {"config": merged}, actor=actor)
 
-    async def uninstall(self, workspace_id: str, slug: str, *, actor: str | None = None) -> dict[str, Any]:
+    async def _uninstall(self, workspace_id: str, slug: str, *, actor: str | None = None) -> dict[str, Any]:
         """Drop the instance. The event carries the removed ``appInstance`` and ``revision``, the
         last workspace revision that still has it (its uninstall listeners run from there)."""
         source = await self.workspaces.source(workspace_id)

@@ -50,6 +50,13 @@ class PayloadTooLargeError(TidewayError):
     default_message = "Payload too large"
 
 
+class ConflictError(TidewayError):
+    """The resource changed between read and write; the caller may retry."""
+
+    status = 409
+    default_message = "Conflict"
+
+
 class AlreadyUsedError(TidewayError):
     default_message = "Already used"
 
@@ -107,6 +114,7 @@ STATUS_BY_NAME: dict[str, int] = {
     "ForbiddenError": 403,
     "UnauthorizedError": 401,
     "PayloadTooLargeError": 413,
+    "ConflictError": 409,
     "ServiceUnavailableError": 503,
 }
 

@@ -194,3 +194,33 @@ class Blob(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = _ts()
+
+
+class ScheduleEntry(SQLModel, table=True):
+    """A Temporal Schedule created for a cron of an automation (DECISIONS 4, 21): the registry
+    reconciliation compares with the wanted set, so nothing is duplicated or left behind."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_workspace", "workspace_id"),)
+
+    id: str = Field(sa_column=Column(String(400), primary_key=True))  # the Temporal schedule id
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    instance: str = Field(default="", sa_column=Column(String(300), nullable=False))  # '' = root
+    automation: str = Field(sa_column=Column(String(200), nullable=False))
+    cron: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+
+
+class WorkspaceVersion(SQLModel, table=True):
+    """A named snapshot of a workspace definition (spec §10 versions routes)."""
+
+    __tablename__ = "workspace_versions"
+    __table_args__ = (Index("ux_workspace_versions_name", "workspace_id", "name", unique=True),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    revision: int = 0  # the workspace revision it was taken from
+    document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()

@@ -11,11 +11,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from core.apptree import AppTree
 from core.blobs import BlobStore
 from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
 from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
-from core.apptree import AppTree
 from core.workspaces import CompiledWorkspace
 from schemas.events import Event, json_size
 from schemas.runs import RunInput, RunResult, Trigger

@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     worker_activity_pollers: int = 10
     worker_max_concurrent_workflow_tasks: int = 50
 
+    # Schedules (DECISIONS 4, 21): one Temporal Schedule per (workspace, instance, automation, cron)
+    schedule_min_interval_minutes: int = 15  # a cron that can fire more often is refused (400)
+
+    # Retention (DECISIONS 3): a RetentionWorkflow on a Temporal Schedule; -1 turns a rule off
+    retention_enabled: bool = True
+    retention_cron: str = "0 3 * * *"  # UTC, daily
+    events_retention_days: int = 3 * 365  # events older than this are deleted
+    events_cleanup_workspace_inactivity_days: int = 15  # with ...
+    events_cleanup_workspace_max_events: int = 100  # ... fewer events than this: all deleted
+    events_scheduled_deletion_days: int = 180  # events of a deleted workspace kept this long
+    retention_batch_size: int = 5000  # rows per delete statement (one heartbeat each)
+
+    # Workspace versions (spec §10)
+    maximum_workspace_version: int = 20  # versions kept per workspace, the oldest go first
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

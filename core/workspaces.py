@@ -8,9 +8,11 @@ edit as soon as the workspace row's revision moves.
 from __future__ import annotations
 
 import copy
+import asyncio
 import hashlib
 import json
 import logging
+import random
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from core.apptree import index_automations
@@ -26,6 +29,7 @@ from core.config import interpolate_config
 from core.db import Database
 from core.errors import (
     AlreadyUsedError,
+    ConflictError,
     InvalidWorkspaceError,
     ObjectNotFoundError,
     ServiceUnavailableError,
@@ -102,6 +106,7 @@ class WorkspaceService:
     def __init__(self, db: Database, dispatcher: Dispatcher | None = None):
         self.db = db
         self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
+        self._locks: dict[str, asyncio.Lock] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
         self.import_checker: ImportChecker | None = None
@@ -213,7 +218,9 @@ class WorkspaceService:
     async def source(self, workspace_id: str) -> WorkspaceSource:
         row = await self.get_row(workspace_id)
         doc = await self.document(row.id, row.revision)
-        return WorkspaceSource.from_document({**doc, "slug": row.slug, "name": row.name})
+        source = WorkspaceSource.from_document({**doc, "slug": row.slug, "name": row.name})
+        source.base_revision = row.revision
+        return source
 
     # -- writes -----------------------------------------------------------------------
     async def create(self, source: WorkspaceSource, *, actor: str | None = None,
@@ -265,12 +272,38 @@ class WorkspaceService:
             return row, False
         if self.import_checker is not None and source.imports:
             await self.import_checker(row.id, source, current.get("imports") or {})
-        row = await self._write_revision(row, doc)
+        row = await self._write_revision(row, doc, source.base_revision)
         body = payload if payload is not None else {"workspace": self.summary(row, doc), "revision": row.revision}
         await self._record(row.id, event, body, actor, source=source_fields)
         return row, True
 
     async def patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
+        return await self._retrying(self._patch, workspace_id, patch, actor=actor)  # type: ignore[no-any-return]
+
+    async def save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
+                              actor: str | None = None) -> dict[str, Any]:
+        return await self._retrying(  # type: ignore[no-any-return]
+            self._save_automation, workspace_id, automation, slug=slug, actor=actor)
+
+    async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
+        await self._retrying(self._delete_automation, workspace_id, slug, actor=actor)
+
+    async def _retrying(self, operation: Callable[..., Awaitable[Any]], workspace_id: str, *args: Any,
+                        **kwargs: Any) -> Any:
+        """Read-modify-write operations: serialized per workspace in this process, and re-read and
+        retried when a writer in another process got in between."""
+        lock = self._locks.setdefault(workspace_id, asyncio.Lock())
+        async with lock:
+            for attempt in range(8):
+                try:
+                    return await operation(workspace_id, *args, **kwargs)
+                except ConflictError:
+                    if attempt == 7:
+                        raise
+                    await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+        return None
+
+    async def _patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
         if not isinstance(patch, dict):
             raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
         unknown = sorted(set(patch) - set(INDEX_FIELDS) - {"id"})
@@ -332,7 +365,7 @@ class WorkspaceService:
         return await self.create(source, actor=actor), "created"
 
     # -- automations ------------------------------------------------------------------
-    async def save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
+    async def _save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
                               actor: str | None = None) -> dict[str, Any]:
         """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
         src = await self.source(workspace_id)
@@ -360,7 +393,7 @@ class WorkspaceService:
         await self.replace(workspace_id, src, actor=actor, event=event, payload=payload)
         return automation
 
-    async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
+    async def _delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
         src = await self.source(workspace_id)
         if slug not in src.automations:
             raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
@@ -404,23 +437,34 @@ class WorkspaceService:
                 slug, n = f"{base}-{n}", n + 1
         return slug
 
-    async def _write_revision(self, row: Workspace, doc: dict[str, Any]) -> Workspace:
-        """Append a revision; the revision check makes concurrent writers retry, not overwrite."""
+    async def _write_revision(self, row: Workspace, doc: dict[str, Any], expected: int | None = None) -> Workspace:
+        """Append a revision. With ``expected`` (the revision the change was based on) a concurrent
+        write in between is a ConflictError; without it (whole imports) the newest import wins."""
         for _ in range(5):
             async with self.db.session() as session:
                 fresh = await session.get(Workspace, row.id)
                 assert fresh is not None
-                nxt = fresh.revision + 1
-                session.add(WorkspaceRevision(workspace_id=row.id, revision=nxt, digest=digest(doc), document=doc))
-                result = await session.exec(  # type: ignore[call-overload]
-                    update(Workspace).where(col(Workspace.id) == row.id, col(Workspace.revision) == fresh.revision)
-                    .values(revision=nxt, slug=doc["slug"], name=doc.get("name", fresh.name),
-                            updated_at=datetime.now(UTC)))
-                if result.rowcount == 1:
-                    await session.commit()
-                    return await self.get_row(row.id)
+                base = fresh.revision if expected is None else expected
+                if fresh.revision != base:
+                    break
+                nxt = base + 1
+                try:
+                    session.add(WorkspaceRevision(workspace_id=row.id, revision=nxt, digest=digest(doc),
+                                                  document=doc))
+                    result = await session.exec(  # type: ignore[call-overload]
+                        update(Workspace).where(col(Workspace.id) == row.id, col(Workspace.revision) == base)
+                        .values(revision=nxt, slug=doc["slug"], name=doc.get("name", fresh.name),
+                                updated_at=datetime.now(UTC)))
+                    if result.rowcount == 1:
+                        await session.commit()
+                        return await self.get_row(row.id)
+                except IntegrityError:
+                    pass  # another writer took revision `nxt`
                 await session.rollback()
-        raise AlreadyUsedError("The workspace is being modified concurrently; retry")
+            if expected is not None:
+                break
+        raise ConflictError("The workspace was modified concurrently; reload it and retry",
+                            {"workspaceId": row.id})
 
     async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
                       *, source: dict[str, Any] | None = None) -> None:

@@ -136,6 +136,9 @@ class WorkspaceSource:
     security: dict[str, Any] | None = None
     pages: dict[str, dict[str, Any]] = field(default_factory=dict)
     origin: Literal["archive", "document"] = field(default="archive", compare=False)
+    # The workspace revision this source was read from: a write based on it fails (409) if
+    # another writer got in between, instead of silently undoing that writer's change.
+    base_revision: int | None = field(default=None, compare=False)
     paths: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def locate(

@@ -63,7 +63,7 @@ async def test_chatbot_nlu_french(sqlite_stack: Stack) -> None:
                 {"nlu.french.run": {"text": "direct", "output": "b"}},
                 {"nlu.french.process": {"text": "emitted"}}],
                 "output": {"viaNlu": "{{a.nlu}}", "direct": "{{b.said}}", "leak": "{{b.chatbotToken}}"}},
-            "onProcessed": {"name": "onProcessed", "when": {"events": [f"nlu.french.processed"]}, "do": [],
+            "onProcessed": {"name": "onProcessed", "when": {"events": ["nlu.french.processed"]}, "do": [],
                             "output": "heard {{payload.text}}"},
             "private": {"name": "private", "when": {"endpoint": True}, "do": [{"nlu.internal": {}}]},
             "versions": {"name": "versions", "when": {"endpoint": True}, "do": [

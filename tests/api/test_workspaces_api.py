@@ -147,3 +147,15 @@ async def test_missing_workspace_is_not_found(stack: Stack) -> None:
                          ("POST", "/v2/workspaces/nope123/webhooks/x")):
         response = await stack.http.request(method, path, json={}, headers=stack.auth)
         assert response.status_code == 404 and response.json()["error"] == "ObjectNotFoundError", path
+
+
+async def test_concurrent_automation_saves_lose_nothing(stack: Stack) -> None:
+    import asyncio
+
+    ws = await stack.import_workspace(workspace_doc({"echo": ECHO}))
+    base = f"/v2/workspaces/{ws['id']}/automations"
+    responses = await asyncio.gather(*(stack.http.post(base, json={"slug": f"a{i}", "name": f"a{i}", "do": []},
+                                                       headers=stack.auth) for i in range(8)))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    listed = (await stack.http.get(base, headers=stack.auth)).json()
+    assert set(listed) == {"echo", *(f"a{i}" for i in range(8))}

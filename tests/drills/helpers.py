@@ -1,0 +1,112 @@
+"""Shared pieces of the failure drills (issue 9).
+
+``make test`` runs every drill in a reduced form; ``make drills`` (TIDEWAY_DRILLS=full)
+runs them at full size. Each drill records one line (``runs 100/100 exactly once``)
+printed in the pytest summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from core.db import Database, migrate_async
+from core.eventstore import query_events
+from core.services import Services
+from core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = os.environ.get("TIDEWAY_DRILLS", "").lower() == "full"
+FIGURES: list[str] = []
+
+
+def scale(reduced: int, full: int) -> int:
+    return full if FULL else reduced
+
+
+def figure(drill: str, line: str) -> None:
+    """Record (and print) a drill's one-line figure."""
+    text = f"{drill}: {line}"
+    FIGURES.append(text)
+    print(f"\nDRILL {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class WorkerProcess:
+    """``tideway worker`` as its own OS process, so it can be SIGKILLed."""
+
+    def __init__(self, address: str, database_url: str, task_queue: str, log: Path, **env: str):
+        self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
+                    "TEMPORAL_TASK_QUEUE": task_queue, "RATE_LIMIT_DISABLED": "true", **env}
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=self.env,
+                                            stdout=out, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@asynccontextmanager
+async def worker_services(client: Client, tmp: Path, database_url: str | None = None,
+                          **worker_env: str) -> AsyncIterator[tuple[Services, WorkerProcess]]:
+    """Services in this process (API side) and a worker process on a fresh task queue."""
+    url = database_url or f"sqlite:///{tmp / 'drill.db'}"
+    await migrate_async(url)
+    db = Database(url)
+    queue = f"drill-{uuid.uuid4().hex[:8]}"
+    services = Services.build(Settings(database_url=url, rate_limit_disabled=True), db, client, admin_token="x",
+                              task_queue=queue)
+    worker = WorkerProcess(client.service_client.config.target_host, url, queue, tmp / "worker.log", **worker_env)
+    try:
+        yield services, worker
+    finally:
+        worker.stop()
+        await db.dispose()
+
+
+async def events_of(services: Services, ws: str, *types: str) -> list[dict[str, Any]]:
+    async with services.db.session() as session:
+        return await query_events(session, ws, types=list(types), limit=100_000)
+
+
+async def wait_until(predicate: Any, timeout: float, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:.0f} s")
+        await asyncio.sleep(0.25)
