@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,10 +40,13 @@ async def take(session: AsyncSession, workspace_id: str, charges: dict[str, int]
         bucket = buckets[kind]
         if bucket.rate <= 0:
             continue  # a rate of 0 turns that limit off
+        # Create the bucket full if missing; concurrent creators do not collide.
+        insert = pg_insert if postgres else sqlite_insert
+        await session.exec(insert(RateBucket).values(  # type: ignore[call-overload]
+            workspace_id=workspace_id, kind=kind, tokens=bucket.burst, updated=now).on_conflict_do_nothing(
+            index_elements=["workspace_id", "kind"]))
         stmt = select(RateBucket).where(RateBucket.workspace_id == workspace_id, RateBucket.kind == kind)
-        row = (await session.exec(stmt.with_for_update() if postgres else stmt)).first()
-        if row is None:
-            row = RateBucket(workspace_id=workspace_id, kind=kind, tokens=bucket.burst, updated=now)
+        row = (await session.exec(stmt.with_for_update() if postgres else stmt)).one()
         tokens = min(bucket.burst, row.tokens + max(0.0, now - row.updated) * bucket.rate) - charges[kind]
         row.tokens, row.updated = tokens, now
         session.add(row)

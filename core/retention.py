@@ -64,6 +64,7 @@ class RetentionPolicy:
 class WorkspacePlan:
     inactive: dict[str, int] = field(default_factory=dict)  # workspace id -> events
     deleted: dict[str, int] = field(default_factory=dict)
+    max_seq: int = 0  # events written after the plan are never deleted by rules 2 and 3
 
 
 def utc(moment: datetime) -> datetime:
@@ -120,6 +121,7 @@ async def plan_workspaces(db: Any, policy: RetentionPolicy, now: datetime) -> Wo
     expired = policy.expired_before(now)
     kept = EVENTS.c.created_at >= expired if expired is not None else None
     async with db.engine.connect() as conn:
+        plan.max_seq = int((await conn.execute(select(func.max(EVENTS.c.seq)))).scalar() or 0)
         deleted_ids = set((await conn.execute(
             select(WORKSPACES.c.id).where(WORKSPACES.c.deleted_at.is_not(None)))).scalars().all())
         if policy.inactivity_days >= 0 and policy.max_events != -1:
@@ -148,7 +150,7 @@ async def plan_workspaces(db: Any, policy: RetentionPolicy, now: datetime) -> Wo
 
 
 async def delete_workspace_events(db: Any, workspace_ids: list[str], policy: RetentionPolicy, *,
-                                  resume: dict[str, Any] | None = None,
+                                  max_seq: int | None = None, resume: dict[str, Any] | None = None,
                                   progress: Progress | None = None) -> dict[str, int]:
     """Delete every event of each workspace, by ``(workspace_id, seq)`` batches."""
     state: dict[str, Any] = {"counts": {}, "current": None, "cursor": 0, **(resume or {})}
@@ -160,6 +162,8 @@ async def delete_workspace_events(db: Any, workspace_ids: list[str], policy: Ret
         state["current"], state["cursor"] = workspace_id, cursor
         counts.setdefault(workspace_id, 0)
         condition = EVENTS.c.workspace_id == workspace_id
+        if max_seq is not None:
+            condition = and_(condition, EVENTS.c.seq <= max_seq)
         while True:
             found = await _delete_batch(db, condition, cursor, policy.batch_size)
             if found is None:
@@ -226,8 +230,8 @@ async def run_retention(db: Any, policy: RetentionPolicy, *, now: datetime | Non
     else:
         expired = await delete_expired(db, policy, now)
         plan = await plan_workspaces(db, policy, now)
-        inactive = await delete_workspace_events(db, sorted(plan.inactive), policy)
-        deleted = await delete_workspace_events(db, sorted(plan.deleted), policy)
+        inactive = await delete_workspace_events(db, sorted(plan.inactive), policy, max_seq=plan.max_seq)
+        deleted = await delete_workspace_events(db, sorted(plan.deleted), policy, max_seq=plan.max_seq)
         result = report(expired, plan, dry_run=False, started=now, full=full, inactive=inactive, deleted=deleted)
         if record:
             await record_cleaned(db, result)

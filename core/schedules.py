@@ -48,7 +48,8 @@ from core.models import ScheduleEntry, Wait, Workspace
 from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, WORKSPACE_ID
 from schemas.dsul import WorkspaceSource
-from workflows.schedules import RETENTION_SCHEDULE_ID, RetentionInput, ScheduledRun
+from workflows.retention import RetentionInput
+from workflows.schedules import RETENTION_SCHEDULE_ID, ScheduledRun
 
 log = logging.getLogger("tideway.schedules")
 

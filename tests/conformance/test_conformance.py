@@ -15,6 +15,7 @@ from tests.conformance import pure_cases
 from tests.conformance.corpus import Case, load_cases
 from tests.conformance.crud_cases import run_crud_case
 from tests.conformance.engine_cases import run_automation_case, skip_reason
+from tests.conformance.permissions_cases import run_permissions
 from tests.conformance.report import PROPERTY
 from tests.stack import Stack
 
@@ -27,11 +28,11 @@ PURE: dict[str, Callable[[dict[str, Any]], None]] = {
     "wait_filters.yaml": pure_cases.run_wait_filter,
     "secrets.yaml": pure_cases.run_secrets,
     "event_filters.yaml": pure_cases.run_event_filter,
+    "permissions.yaml": run_permissions,
 }
 
 # Whole files whose capability is not built yet.
 FILE_SKIPS = {
-    "permissions.yaml": "the permission engine comes with access control (issue #6)",
 }
 
 if not CASES:
