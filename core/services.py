@@ -12,7 +12,9 @@ from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.db import Database
 from core.runs import RunLauncher
+from core.schedules import ScheduleService
 from core.settings import Settings
+from core.versions import VersionService
 from core.workspaces import WorkspaceService
 from schemas.events import Event
 
@@ -30,11 +32,19 @@ class Services:
     apps: AppService = field(init=False)
     app_instances: AppInstanceService = field(init=False)
     trees: TreeService = field(init=False)
+    schedules: ScheduleService = field(init=False)
+    versions: VersionService = field(init=False)
 
     def __post_init__(self) -> None:
         self.apps = AppService(self.db, self.workspaces)
         self.app_instances = AppInstanceService(self.workspaces, self.apps)  # also hooks import checks
         self.trees = TreeService(self.workspaces, self.apps)
+        # Schedules follow every revision and delete (core/schedules.py); crons are checked on save.
+        self.schedules = ScheduleService(self.db, self.client, self.trees, self.workspaces, self.settings,
+                                         self.task_queue)
+        self.workspaces.validators.append(self.schedules.validate_source)
+        self.workspaces.on_change.append(self.schedules.workspace_changed)
+        self.versions = VersionService(self.workspaces, self.settings.maximum_workspace_version)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, client: Client, *, admin_token: str | None,

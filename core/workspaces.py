@@ -54,6 +54,12 @@ Dispatcher = Callable[[str, list[Event]], Awaitable[None]]
 # Checks the app instances of a source being stored: (workspace id or None, source, the
 # previous imports). Set by core.app_instances (unknown apps, configs, cycles).
 ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitable[None]]
+# Extra checks of a source being stored (e.g. schedules: core.schedules); raise a TidewayError.
+SourceValidator = Callable[[WorkspaceSource], None]
+# Called with the workspace id after every new revision, a delete, a purge, and when an app the
+# workspace imports is published or deleted (e.g. schedule reconciliation). Errors are logged.
+ChangeHook = Callable[[str], Awaitable[None]]
+TREE_EVENTS = frozenset({"apps.published", "apps.deleted"})
 
 INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
                 "secrets", "registerWorkspace", "repositories", "blocks")
@@ -110,6 +116,8 @@ class WorkspaceService:
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
         self.import_checker: ImportChecker | None = None
+        self.validators: list[SourceValidator] = []
+        self.on_change: list[ChangeHook] = []
 
     # -- reads ------------------------------------------------------------------------
     async def get_row(self, workspace_id: str, *, include_deleted: bool = False) -> Workspace:
@@ -229,6 +237,8 @@ class WorkspaceService:
         internal callers (the conformance runner loads reference runtime models as they are)."""
         if validate:
             validate_workspace(source)
+            for validator in self.validators:
+                validator(source)
         doc = self._document_of(source)
         slug = doc.get("slug") or await self._free_slug(workspace_slug_from(doc["name"]))
         doc["slug"] = slug
@@ -245,6 +255,7 @@ class WorkspaceService:
             await session.commit()
             await session.refresh(row)
         await self._record(row.id, "workspaces.created", {"workspace": self.summary(row, doc)}, actor)
+        await self._changed(row.id)
         return row
 
     async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
@@ -259,6 +270,8 @@ class WorkspaceService:
             source.index = {k: v for k, v in current_doc.items()
                             if k not in ("automations", "imports", "pages", "security")}
         validate_workspace(source)
+        for validator in self.validators:
+            validator(source)
         doc = self._document_of(source)
         doc["slug"] = doc.get("slug") or row.slug
         doc.pop("id", None)
@@ -275,6 +288,7 @@ class WorkspaceService:
         row = await self._write_revision(row, doc, source.base_revision)
         body = payload if payload is not None else {"workspace": self.summary(row, doc), "revision": row.revision}
         await self._record(row.id, event, body, actor, source=source_fields)
+        await self._changed(row.id)
         return row, True
 
     async def patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
@@ -332,12 +346,13 @@ class WorkspaceService:
                                .values(deleted_at=datetime.now(UTC)))
             await session.commit()
         await self._record(row.id, "workspaces.deleted", {"workspaceId": row.id, "workspaceSlug": row.slug}, actor)
+        await self._changed(row.id)
 
     async def purge(self, workspace_id: str) -> None:
         """Hard delete: the workspace, its revisions, events, contexts and waits (retention, tests)."""
         from sqlalchemy import delete
 
-        from core.models import Context, Wait
+        from core.models import Context, Wait, WorkspaceVersion
         from core.models import Event as EventRow
 
         async with self.db.session() as session:
@@ -347,11 +362,14 @@ class WorkspaceService:
                 (col(Context.workspace_id) == workspace_id) | col(Context.workspace_id).startswith(f"{workspace_id}:")))
             await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]
                 col(WorkspaceRevision.workspace_id) == workspace_id))
+            await session.exec(delete(WorkspaceVersion).where(  # type: ignore[call-overload]
+                col(WorkspaceVersion.workspace_id) == workspace_id))
             await session.exec(delete(Workspace).where(col(Workspace.id) == workspace_id))  # type: ignore[call-overload]
             await session.commit()
         for cache in (self._documents, self._compiled):
             for key in [k for k in cache if k[0] == workspace_id]:
                 cache.pop(key, None)
+        await self._changed(workspace_id)
 
     async def upsert(self, source: WorkspaceSource, *, actor: str | None = None) -> tuple[Workspace, str]:
         """Create by slug, or store a new revision if it changed: 'created' | 'updated' | 'unchanged'."""
@@ -466,8 +484,22 @@ class WorkspaceService:
         raise ConflictError("The workspace was modified concurrently; reload it and retry",
                             {"workspaceId": row.id})
 
+    async def _changed(self, workspace_id: str) -> None:
+        for hook in self.on_change:
+            try:
+                await hook(workspace_id)
+            except Exception as exc:  # noqa: BLE001 - the change is made; the hook catches up later
+                log.warning("change hook %s failed for workspace %s: %s", getattr(hook, "__qualname__", hook),
+                            workspace_id, exc)
+
     async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
                       *, source: dict[str, Any] | None = None) -> None:
+        await self._store_event(workspace_id, type_, payload, actor, source=source)
+        if type_ in TREE_EVENTS:  # an imported app changed: the workspace's tree may have too
+            await self._changed(workspace_id)
+
+    async def _store_event(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
+                           *, source: dict[str, Any] | None = None) -> None:
         event = Event(id=str(uuid.uuid4()), type=type_, payload=payload, createdAt=datetime.now(UTC),
                       size=json_size(payload),
                       source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,
