@@ -95,7 +95,12 @@ class RuntimeActivities:
         try:
             # A deleted workspace starts nothing but the lifecycle listeners of its deletion.
             closing = all(e.type in ("workspaces.deleted", "workspaces.apps.uninstalled") for e in candidates)
-            compiled, tree = await self.trees.current(request.workspace_id, include_deleted=closing)
+            # An uninstalled instance is gone from the current revision: its uninstall listeners
+            # run in the last revision that still had it (spec §7.4).
+            revision = next((e.payload.get("revision") for e in candidates if e.type == "workspaces.apps.uninstalled"
+                             and isinstance(e.payload, dict) and isinstance(e.payload.get("revision"), int)), None)
+            compiled, tree = await self.trees.current(request.workspace_id, include_deleted=closing,
+                                                      revision=revision)
         except ObjectNotFoundError:
             return result  # a deleted workspace starts nothing
         for candidate in candidates:

@@ -93,3 +93,30 @@ async def test_chatbot_nlu_french(sqlite_stack: Stack) -> None:
     await _publish(stack, french_ws, french_slug, "v2")
     after = await stack.http.post(f"/v2/workspaces/{chatbot}/webhooks/versions", json={})
     assert after.json() == {"pinned": "Bonjour x", "live": "Salut x"}
+
+
+async def test_instance_lifecycle_listeners_run_including_uninstall(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    suffix = uuid.uuid4().hex[:6]
+    app_ws = await _import(stack, {
+        "name": "Life", "slug": f"life-{suffix}", "description": "d", "photo": PHOTO,
+        "config": {"value": {"who": "app"}},
+        "automations": {f"on{kind}": {"name": f"on{kind}", "when": {"events": [f"workspaces.apps.{kind}"]},
+                                      "do": [], "output": f"{kind} {{{{config.who}}}}"}
+                        for kind in ("installed", "configured", "uninstalled")}})
+    await _publish(stack, app_ws, f"life{suffix}")
+    host = await _import(stack, {"name": "Host", "slug": f"host-{suffix}", "automations": {}})
+    base = f"/v2/workspaces/{host}/apps"
+    assert (await stack.http.post(base, json={"appSlug": f"life{suffix}", "slug": "life"},
+                                  headers=stack.auth)).status_code == 200
+    assert (await stack.http.patch(f"{base}/life/config", json={"who": "host"},
+                                   headers=stack.auth)).status_code == 200
+    assert (await stack.http.delete(f"{base}/life", headers=stack.auth)).status_code == 200
+    outputs: set[str] = set()
+    for _ in range(150):
+        executed = await stack.events(host, types="runtime.automations.executed", limit=50)
+        outputs = {e["payload"]["output"] for e in executed}
+        if len(outputs) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert outputs == {"installed app", "configured host", "uninstalled host"}
