@@ -143,26 +143,87 @@ class ConditionError(ValueError):
     """A condition object is not a valid query."""
 
 
-def _neutral(value: Any, key: str) -> Any:
-    """Replace placeholders by type-correct samples so a query can be syntax-checked."""
-    if isinstance(value, Mapping):
-        return {PLACEHOLDER.sub("x", k): _neutral(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_neutral(v, "") for v in value]
-    if isinstance(value, str) and PLACEHOLDER.search(value):
-        whole = PLACEHOLDER.fullmatch(value) is not None
-        return [] if whole and key in (*_ARRAY_OPERATORS, "$all") else PLACEHOLDER.sub("x", value)
-    return value
+_LOGICAL = frozenset({"$and", "$or", "$nor"})
+_FIELD_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex",
+                              "$options", "$not", "$elemMatch", "$size", "$all"})
+
+
+def _is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and PLACEHOLDER.fullmatch(value) is not None
+
+
+def _regex_problem(pattern: Any, options: Any) -> str | None:
+    if not isinstance(pattern, str):
+        return "$regex expects a string"
+    if options is not None and not isinstance(options, str):
+        return "$options expects a string"
+    if PLACEHOLDER.search(pattern):
+        return None
+    try:
+        jsonmatch({}, {"x": {"$regex": pattern, **({"$options": options} if options else {})}})
+    except ExpressionError as exc:
+        return str(getattr(exc, "message", exc))
+    return None
+
+
+def _field_problems(path: str, cond: Any, depth: int) -> list[str]:
+    if not isinstance(cond, Mapping) or not any(isinstance(k, str) and k.startswith("$") for k in cond):
+        return []  # a value compared for equality
+    if not all(isinstance(k, str) and k.startswith("$") for k in cond):
+        return [f"{path}: operators and fields cannot be mixed"]
+    out: list[str] = []
+    for op, arg in cond.items():
+        if op not in _FIELD_OPERATORS:
+            out.append(f"{path}: unknown operator {op}")
+        elif op in ("$in", "$nin", "$all") and not (isinstance(arg, list) or _is_placeholder(arg)):
+            out.append(f"{path}: {op} expects an array")
+        elif op == "$regex":
+            problem = _regex_problem(arg, cond.get("$options"))
+            if problem:
+                out.append(f"{path}: {problem}")
+        elif op == "$size" and (isinstance(arg, bool) or not isinstance(arg, int | float)):
+            out.append(f"{path}: $size expects a number")
+        elif op == "$not":
+            if isinstance(arg, str):
+                problem = _regex_problem(arg, None)
+                out.extend([f"{path}: {problem}"] if problem else [])
+            elif not isinstance(arg, Mapping):
+                out.append(f"{path}: $not expects an operator object")
+            else:
+                out.extend(_field_problems(path, arg, depth + 1))
+        elif op == "$elemMatch":
+            if not isinstance(arg, Mapping):
+                out.append(f"{path}: $elemMatch expects an object")
+            elif all(isinstance(k, str) and k.startswith("$") and k not in _LOGICAL for k in arg):
+                out.extend(_field_problems(path, arg, depth + 1))
+            else:
+                out.extend(_query_problems(arg, depth + 1))
+    return out
+
+
+def _query_problems(query: Mapping[str, Any], depth: int) -> list[str]:
+    if depth > 32:
+        return ["conditions nested too deeply"]
+    out: list[str] = []
+    for key, value in query.items():
+        if not isinstance(key, str) or not key:
+            out.append("condition keys must be non-empty strings")
+        elif key in _LOGICAL:
+            if not isinstance(value, list) or not all(isinstance(q, Mapping) for q in value):
+                out.append(f"{key} expects an array of objects")
+            else:
+                for sub in value:
+                    out.extend(_query_problems(sub, depth + 1))
+        elif key.startswith("$"):
+            out.append(f"unknown operator {key}")
+        else:
+            out.extend(_field_problems(key, value, depth + 1))
+    return out
 
 
 def condition_problems(conditions: Any) -> list[str]:
-    """Why a condition object is not a valid query (empty when it is)."""
+    """Why a condition object is not a valid query (empty when it is). Whole-value placeholders
+    are accepted where a list is expected (``$in: '${user.topics}'``)."""
     if not isinstance(conditions, Mapping):
         return ["conditions must be an object"]
-    if not all(isinstance(k, str) and k for k in conditions):
-        return ["condition keys must be non-empty strings"]
-    try:
-        jsonmatch({}, _neutral(conditions, ""))
-    except ExpressionError as exc:
-        return [str(getattr(exc, "message", exc))]
-    return []
+    return _query_problems(conditions, 0)

@@ -100,9 +100,11 @@ class Permissions:
         return self.ability.rules
 
     def _add_rules(self, rules: Iterable[Rule]) -> None:
+        before = len(self._rules)
         for rule in rules:
             self._rules.append(rule.with_seq(len(self._rules)))
-        self._ability = None
+        if len(self._rules) != before:
+            self._ability = None
 
     def load_rules(self, rules: Sequence[RawRule], subject: Mapping[str, Any] | None = None) -> None:
         """Add rules, placeholders resolved for this user (and ``subject``); invalid ones dropped."""
