@@ -16,12 +16,15 @@ from core.contexts import apply_writes, load_contexts
 from core.db import Database
 from core.errors import ObjectNotFoundError
 from core.eventstore import insert_events
+from core.members import MemberService
 from core.models import Event as EventRow
 from core.models import Wait
+from core.permissions.checks import automation_executable, workspace_permissions
 from core.ratelimits import Bucket
 from core.workspaces import WorkspaceService
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
 from schemas.runs import (
+    AuthorizeRequest,
     CallRequest,
     CallTarget,
     ContextKeys,
@@ -33,6 +36,7 @@ from schemas.runs import (
 from workflows import activity_names as names
 
 log = logging.getLogger("tideway.activities")
+SUPERADMIN_ACTOR = "admin"  # the identity of the TIDEWAY_ADMIN_TOKEN bearer
 
 class EventSink(Protocol):
     async def write(self, events: list[Event]) -> dict[str, int]: ...
@@ -61,6 +65,7 @@ class RuntimeActivities:
                  writer: EventSink | None = None, buckets: dict[str, Bucket] | None = None):
         self.db = db
         self.trees = trees
+        self.members = MemberService(db)
         self.buckets = buckets or {}
         self.workspaces = workspaces
         self.blobs = BlobStore(db)
@@ -142,6 +147,18 @@ class RuntimeActivities:
         async with self.db.session() as session:
             await waits.cancel(session, wait_id)
 
+    @activity.defn(name=names.AUTHORIZE)
+    async def authorize_execute(self, request: AuthorizeRequest) -> bool:
+        compiled = await self.workspaces.compiled_revision(request.workspace_id, request.revision)
+        role = await self.members.role_of(request.workspace_id, request.user_id)
+        user: dict[str, Any] = {"id": request.user_id or "anonymous"}
+        if request.user_id == SUPERADMIN_ACTOR:
+            user["role"] = "superadmin"
+        workspace = {"id": request.workspace_id,
+                     "permissions": {request.user_id: {"role": role}} if role and request.user_id else {}}
+        perms = workspace_permissions(user, workspace, compiled.document.get("security"))
+        return automation_executable(perms, request.automation, request.workspace_id)
+
     @activity.defn(name=names.RESOLVE_CALL)
     async def resolve_call(self, request: CallRequest) -> CallTarget | None:
         """The automation a name designates from inside an instance, in the run's pinned tree."""
@@ -164,4 +181,5 @@ class RuntimeActivities:
 
     def all(self) -> list[Any]:
         return [self.flush, self.load_contexts, self.register_wait, self.cancel_wait, self.resolve_call,
+                self.authorize_execute,
                 self.load_blob_chunk, self.store_blob_chunk]

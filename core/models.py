@@ -224,3 +224,14 @@ class WorkspaceVersion(SQLModel, table=True):
     revision: int = 0  # the workspace revision it was taken from
     document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
     created_at: datetime = _ts()
+
+
+class WorkspaceMember(SQLModel, table=True):
+    """A user's role on a workspace (owner, editor or a custom role of its security.yml)."""
+
+    __tablename__ = "workspace_members"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = _ts()

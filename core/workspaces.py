@@ -7,8 +7,8 @@ edit as soon as the workspace row's revision moves.
 
 from __future__ import annotations
 
-import copy
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -352,12 +352,14 @@ class WorkspaceService:
         """Hard delete: the workspace, its revisions, events, contexts and waits (retention, tests)."""
         from sqlalchemy import delete
 
-        from core.models import Context, Wait, WorkspaceVersion
+        from core.models import Context, Wait, WorkspaceMember, WorkspaceVersion
         from core.models import Event as EventRow
 
         async with self.db.session() as session:
             await session.exec(delete(EventRow).where(col(EventRow.workspace_id) == workspace_id))  # type: ignore[call-overload]
             await session.exec(delete(Wait).where(col(Wait.workspace_id) == workspace_id))  # type: ignore[call-overload]
+            await session.exec(delete(WorkspaceMember).where(  # type: ignore[call-overload]
+                col(WorkspaceMember.workspace_id) == workspace_id))
             await session.exec(delete(Context).where(  # type: ignore[call-overload]
                 (col(Context.workspace_id) == workspace_id) | col(Context.workspace_id).startswith(f"{workspace_id}:")))
             await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]

@@ -128,6 +128,16 @@ class WaitRequest(BaseModel):
     timeout: float
 
 
+class AuthorizeRequest(BaseModel):
+    """May ``user_id`` execute ``automation`` (spec §8.4)? Asked only for automations with an
+    ``authorizations.action``: every other automation is executable by anyone."""
+
+    workspace_id: str
+    revision: int
+    user_id: str | None = None
+    automation: dict[str, Any]
+
+
 class CallRequest(BaseModel):
     """Resolve an automation name as called from inside ``caller`` (an instance full slug)."""
 

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from core.errors import ObjectNotFoundError, TidewayError
     from schemas.events import Event, json_size
     from schemas.runs import (
+        AuthorizeRequest,
         CallRequest,
         CallTarget,
         ContextKeys,
@@ -101,6 +102,14 @@ class TemporalEffects:
         if result.get("body_ref"):
             result["body"] = await self.load_blob(result["body_ref"], result["body_chunks"])
         return result
+
+    async def may_execute(self, automation: dict[str, Any], user_id: str | None) -> bool:
+        ws = self.run.workspace
+        allowed: bool = await workflow.execute_local_activity(
+            names.AUTHORIZE, AuthorizeRequest(workspace_id=ws.id, revision=ws.revision, user_id=user_id,
+                                              automation=automation),
+            start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+        return allowed
 
     async def resolve_call(self, caller: str, name: str) -> CallTarget | None:
         ws = self.run.workspace

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from core.errors import TidewayError
+from core.members import MemberService
 from core.models import Event as EventRow
 from core.triggers import send_events, trigger_test, trigger_webhook
 from schemas.dsul import WorkspaceSource
@@ -24,7 +25,6 @@ DEFAULT_SOURCE = {"userId": "unitTests", "sessionId": "mysessionId"}
 
 # Capabilities built so far; a case needing another one is skipped with the reason.
 NOT_BUILT = {
-    "permissions": "requires 'permissions': the permission engine comes with access control (issue #6)",
     "secrets": "requires workspace secrets: access control and secrets (issue #6)",
 }
 
@@ -215,7 +215,16 @@ async def run_automation_case(stack: Stack, case: dict[str, Any], shared: dict[s
                 automation.setdefault("do", [])
             await services.apps.publish_document(app_slug, document)
         ws.setdefault("slug", f"conf-{ws_id.lower()}")
+        permissions = case.get("permissions") or {}
+        if permissions.get("custom_roles"):
+            roles = permissions["custom_roles"]
+            ws["security"] = {"authorizations": {
+                "roles": {name: {} for name in roles},
+                "rules": [{"role": name, **rule} for name, role in roles.items() for rule in role.get("rules") or []]}}
         await services.workspaces.create(WorkspaceSource.from_document(ws), workspace_id=ws_id, validate=False)
+        members = MemberService(services.db)
+        for user_id, role in (permissions.get("members") or {}).items():
+            await members.set_role(ws_id, user_id, role)
         exits.push_async_callback(services.workspaces.purge, ws_id)
         for index, step in enumerate(_steps(case)):
             await _run_step(stack, ws_id, step, stub, f"step {index}")

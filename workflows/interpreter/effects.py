@@ -41,6 +41,9 @@ class Effects(Protocol):
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform an HTTP request; returns ``{status, headers, body}``."""
 
+    async def may_execute(self, automation: dict[str, Any], user_id: str | None) -> bool:
+        """Whether ``user_id`` may execute an automation that has ``authorizations.action``."""
+
     async def resolve_call(self, caller: str, name: str) -> CallTarget | None:
         """The automation ``name`` as called from instance ``caller``, in the run's pinned
         workspace revision and app versions; None when the instance path does not exist."""

@@ -150,6 +150,12 @@ class Interpreter:
             raise TooManyCallError(
                 f"Too many successive automation calls (more than {self.limits.max_call_depth})",
                 {"limit": self.limits.max_call_depth})
+        authorizations = automation.get("authorizations")
+        if isinstance(authorizations, dict) and authorizations.get("action") and not await self.effects.may_execute(
+                automation, self.user_id):
+            raise ForbiddenError(
+                f"Not allowed to execute automation '{slug}' (it requires the permission "
+                f"'{authorizations['action']}')", {"automation": slug, "action": authorizations["action"]})
         depth = parent_depth + 1
         self.charge("automations")
         self.secrets.update(instance.secrets)
