@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench bench-peers drills clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -26,6 +26,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/language_bench.py
+	$(PY) bench/run_all.py
+
+bench-peers: $(STAMP)
+	$(PY) bench/peers.py install
+
+drills: $(STAMP)
+	TIDEWAY_DRILLS=full $(PY) -m pytest -q -rs tests/drills
 
 clean:
 	rm -rf $(VENV) .data

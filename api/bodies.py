@@ -42,6 +42,8 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidBodyError(f"Malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise InvalidBodyError("JSON body nested too deeply") from None
 
 
 def _spread(value: Any) -> Any:
@@ -66,7 +68,7 @@ async def webhook_body(request: Request, limit: int) -> Any:
     if not ctype:
         try:
             return _spread(json.loads(text))
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
     return text
 

@@ -132,7 +132,10 @@ class Tideway(System):
                "TEMPORAL_ADDRESS": self.server.address, "RATE_LIMIT_DISABLED": "true", **self.extra_env}
         env.pop("DATABASE_URL", None)
         log = self.folder / "tideway.log"
-        self.process = _spawn([str(Path(sys.executable).parent / "tideway"), "run"], log, env)
+        # ``python -m cli.main run`` is ``tideway run``; BENCH_TIDEWAY_ROOT runs another checkout
+        # (e.g. ``git archive HEAD``) with this venv, for measuring while the tree is mid-edit.
+        root = Path(os.environ.get("BENCH_TIDEWAY_ROOT", ROOT))
+        self.process = _spawn([sys.executable, "-m", "cli.main", "run"], log, env, cwd=root)
         _wait_port(port, self.process, log)
         time.sleep(0.5)
         text = log.read_text()

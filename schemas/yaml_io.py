@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 MAX_NODES = 2_000_000
-MAX_DEPTH = 500
+MAX_DEPTH = 200  # each level costs the normalizer two Python frames
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -93,7 +93,10 @@ def load_yaml(text: str) -> Any:
         raise YamlDocumentError(f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
         raise YamlDocumentError("invalid YAML: nested too deeply") from exc
-    return _Normalizer()(data)
+    try:
+        return _Normalizer()(data)
+    except RecursionError:  # a recursive alias or absurd nesting: a clear 400, never a 500
+        raise YamlDocumentError(f"document nested deeper than {MAX_DEPTH} levels (or recursive alias)") from None
 
 
 def dump_yaml(value: Any) -> str:
