@@ -42,7 +42,7 @@ class RetentionActivities:
     async def expired(self, step: RetentionStep) -> int:
         now = datetime.fromisoformat(step.now)
         if step.dry_run:
-            return await count_expired(self.db, self.policy, now)
+            return await count_expired(self.db, self.policy, now, progress=activity.heartbeat)
         return await delete_expired(self.db, self.policy, now, resume=_resume(), progress=activity.heartbeat)
 
     @activity.defn(name=RETENTION_PLAN)
@@ -59,5 +59,5 @@ class RetentionActivities:
     async def record(self, request: CleanedRecord) -> str:
         return await record_cleaned(self.db, request.report, request.event_id)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Any]:
         return [self.expired, self.plan, self.delete_workspaces, self.record]

@@ -21,7 +21,7 @@ from core.models import Event as EventRow
 from core.models import Wait
 from core.permissions.checks import automation_executable, workspace_permissions
 from core.ratelimits import Bucket
-from core.workspaces import WorkspaceService
+from core.workspaces import ROW_TTL, WorkspaceService
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
 from schemas.runs import (
     AuthorizeRequest,
@@ -105,7 +105,7 @@ class RuntimeActivities:
             revision = next((e.payload.get("revision") for e in candidates if e.type == "workspaces.apps.uninstalled"
                              and isinstance(e.payload, dict) and isinstance(e.payload.get("revision"), int)), None)
             compiled, tree = await self.trees.current(request.workspace_id, include_deleted=closing,
-                                                      revision=revision)
+                                                      revision=revision, max_age=ROW_TTL)
         except ObjectNotFoundError:
             return result  # a deleted workspace starts nothing
         for candidate in candidates:

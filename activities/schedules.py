@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from temporalio import activity
 
@@ -42,5 +43,5 @@ class ScheduleActivities:
         except Exception as exc:  # noqa: BLE001 - the next reconciliation will do it
             log.warning("stale schedule %s not removed: %s", job.schedule_id, exc)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Any]:
         return [self.resolve_schedule]

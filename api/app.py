@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import app_instances, apps, automations, emit, events, health, runs, workspaces
+from api.routers import (
+    app_instances,
+    apps,
+    automations,
+    emit,
+    events,
+    health,
+    platform_events,
+    runs,
+    versions,
+    workspaces,
+)
 from core.services import Services
 
 
@@ -14,6 +25,7 @@ def create_app(services: Services) -> FastAPI:
                   description="Prisme.ai-style workspaces run as durable Temporal workflows")
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, workspaces, automations, apps, app_instances, runs, events, emit):
+    for module in (health, workspaces, automations, apps, app_instances, runs, events, emit, versions,
+                   platform_events):
         app.include_router(module.router)
     return app

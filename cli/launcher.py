@@ -15,6 +15,7 @@ from api.app import create_app
 from cli.examples import import_examples
 from core.db import Database, migrate_async
 from core.devserver import DevServer, port_busy
+from core.schedules import start_time_services
 from core.services import Services
 from core.settings import Settings
 from core.temporal import connect, register_search_attributes
@@ -85,6 +86,7 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         worker_task = asyncio.create_task(worker.run())
+        time_task = asyncio.create_task(start_time_services(services.schedules))  # schedules + retention
         api_task = asyncio.create_task(api.serve())
         ui = f"http://127.0.0.1:{settings.temporal_ui_port}" if server else None
         print(banner(settings, token, generated, curl, ui), flush=True)
@@ -92,6 +94,7 @@ async def serve(settings: Settings) -> int:
         print("Stopping…", flush=True)
         api.should_exit = True
         await api_task
+        time_task.cancel()
         await worker.shutdown()
         with contextlib.suppress(Exception):
             await worker_task

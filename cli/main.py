@@ -25,6 +25,10 @@ async def run_worker() -> int:
     db = Database(settings.resolved_database_url)
     worker, resources = build_worker(client, settings, db, WorkspaceService(db))
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
+    from core.schedules import start_time_services
+
+    assert resources.schedules is not None
+    time_services = asyncio.create_task(start_time_services(resources.schedules))  # noqa: F841 - runs beside
     try:
         await worker.run()
     finally:
@@ -63,6 +67,37 @@ async def register_only() -> int:
     return 0
 
 
+async def run_retention_command(dry_run: bool, as_json: bool) -> int:
+    """``tideway retention [--dry-run]``: the retention pass in this process (same rules and
+    code as the scheduled RetentionWorkflow); a dry run prints what would go."""
+    import json
+
+    from core.db import Database, migrate_async
+    from core.retention import RetentionPolicy, run_retention
+
+    settings = get_settings()
+    await migrate_async(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    try:
+        result = await run_retention(db, RetentionPolicy.from_settings(settings), dry_run=dry_run, full=True)
+    finally:
+        await db.dispose()
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return 0
+    verb = "would delete" if dry_run else "deleted"
+    print(f"retention ({'dry run' if dry_run else 'applied'} at {result['startedAt']}):")
+    print(f"  {verb} {result['expiredEvents']} event(s) older than {settings.events_retention_days} days")
+    for key, label in (("inactiveWorkspaces", "inactive small workspace(s)"),
+                       ("deletedWorkspaces", "workspace(s) deleted more than "
+                                             f"{settings.events_scheduled_deletion_days} days ago")):
+        part = result[key]
+        print(f"  {verb} {part['events']} event(s) of {part['workspaces']} {label}"
+              + (f": {', '.join(part['ids'])}" if part["ids"] else ""))
+    print(f"  total: {result['total']} event(s) in {result['durationMs']} ms")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tideway", description="Tideway workflow-automation backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="a worker only (registers search attributes first)")
     sub.add_parser("register-search-attributes", help="register WorkspaceId/AutomationSlug/CorrelationId")
     sub.add_parser("migrate", help="apply database migrations")
+    retention = sub.add_parser("retention", help="apply the events retention rules now (see docs/time.md)")
+    retention.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+    retention.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.command == "run":
         from cli.launcher import serve
@@ -82,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         code = asyncio.run(run_worker())
     elif args.command == "register-search-attributes":
         code = asyncio.run(register_only())
+    elif args.command == "retention":
+        code = asyncio.run(run_retention_command(args.dry_run, args.json))
     else:
         from core.db import migrate
 

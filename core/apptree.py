@@ -249,13 +249,13 @@ class TreeService:
         return root_node(compiled.document, compiled.config, info)
 
     async def current(self, workspace_id: str, *, include_deleted: bool = False,
-                      revision: int | None = None) -> tuple[Any, AppTree]:
+                      revision: int | None = None, max_age: float = 0.0) -> tuple[Any, AppTree]:
         """The tree with the latest app versions, of the current revision or of ``revision``
         (an uninstalled instance's listeners run in the last revision that had it)."""
         if revision is not None:
             compiled = await self.workspaces.compiled_revision(workspace_id, revision)
         else:
-            compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted)
+            compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted, max_age=max_age)
         if not compiled.document.get("imports"):
             return compiled, await self._cached(compiled, {})
         tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions)

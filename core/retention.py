@@ -72,14 +72,32 @@ def utc(moment: datetime) -> datetime:
 
 
 # -- rule 1 -------------------------------------------------------------------------------
-async def count_expired(db: Any, policy: RetentionPolicy, now: datetime) -> int:
+# Rule 1 walks the primary key in windows of WINDOW_BATCHES batches of seqs, so no statement
+# scans more than that many rows, however few match (each window is one heartbeat).
+WINDOW_BATCHES = 40
+
+
+async def _top_seq(db: Any) -> int:
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(select(func.max(EVENTS.c.seq)))).scalar() or 0)
+
+
+async def count_expired(db: Any, policy: RetentionPolicy, now: datetime, *,
+                        progress: Progress | None = None) -> int:
     before = policy.expired_before(utc(now))
     if before is None:
         return 0
-    async with db.engine.connect() as conn:
-        value = (await conn.execute(select(func.count()).select_from(EVENTS)
-                                    .where(EVENTS.c.created_at < before))).scalar()
-    return int(value or 0)
+    top, cursor, total = await _top_seq(db), 0, 0
+    window = policy.batch_size * WINDOW_BATCHES
+    while cursor < top:
+        end = min(cursor + window, top)
+        async with db.engine.connect() as conn:
+            total += int((await conn.execute(select(func.count()).select_from(EVENTS).where(
+                EVENTS.c.seq > cursor, EVENTS.c.seq <= end, EVENTS.c.created_at < before))).scalar() or 0)
+        cursor = end
+        if progress is not None:
+            progress({"counted": total, "cursor": cursor})
+    return total
 
 
 async def delete_expired(db: Any, policy: RetentionPolicy, now: datetime, *, resume: dict[str, Any] | None = None,
@@ -90,10 +108,11 @@ async def delete_expired(db: Any, policy: RetentionPolicy, now: datetime, *, res
         return 0
     state = {"done": 0, "cursor": 0, **(resume or {})}
     condition = EVENTS.c.created_at < before
-    while True:
-        found = await _delete_batch(db, condition, int(state["cursor"]), policy.batch_size)
-        if found is None:
-            break
+    top = await _top_seq(db)
+    window = policy.batch_size * WINDOW_BATCHES
+    while int(state["cursor"]) < top:
+        cursor = int(state["cursor"])
+        found = await _delete_batch(db, condition, cursor, policy.batch_size, until=min(cursor + window, top))
         state["cursor"], deleted = found
         state["done"] += deleted
         if progress is not None:
@@ -101,14 +120,24 @@ async def delete_expired(db: Any, policy: RetentionPolicy, now: datetime, *, res
     return int(state["done"])
 
 
-async def _delete_batch(db: Any, condition: Any, cursor: int, size: int) -> tuple[int, int] | None:
-    """Delete the next ``size`` rows matching ``condition`` above ``cursor``: (new cursor, count)."""
+async def _delete_batch(db: Any, condition: Any, cursor: int, size: int, *,
+                        until: int | None = None) -> tuple[int, int]:
+    """Delete the next ``size`` rows matching ``condition`` above ``cursor`` (and up to ``until``):
+    (new cursor, count). The cursor reaches ``until`` when fewer rows match; without ``until`` it
+    stays put when nothing is left."""
     async with db.engine.begin() as conn:
-        seqs = (await conn.execute(select(EVENTS.c.seq).where(condition, EVENTS.c.seq > cursor)
-                                   .order_by(EVENTS.c.seq).limit(size))).scalars().all()
+        stmt = select(EVENTS.c.seq).where(condition, EVENTS.c.seq > cursor)
+        if until is not None:
+            stmt = stmt.where(EVENTS.c.seq <= until)
+        seqs = (await conn.execute(stmt.order_by(EVENTS.c.seq).limit(size))).scalars().all()
+        if len(seqs) < size and until is not None:
+            high = until
+        elif not seqs:
+            return cursor, 0
+        else:
+            high = int(seqs[-1])
         if not seqs:
-            return None
-        high = int(seqs[-1])
+            return high, 0
         result = await conn.execute(delete(EVENTS).where(condition, EVENTS.c.seq > cursor, EVENTS.c.seq <= high))
         return high, int(result.rowcount or 0)
 
@@ -165,10 +194,9 @@ async def delete_workspace_events(db: Any, workspace_ids: list[str], policy: Ret
         if max_seq is not None:
             condition = and_(condition, EVENTS.c.seq <= max_seq)
         while True:
-            found = await _delete_batch(db, condition, cursor, policy.batch_size)
-            if found is None:
+            cursor, deleted = await _delete_batch(db, condition, cursor, policy.batch_size)
+            if not deleted:
                 break
-            cursor, deleted = found
             counts[workspace_id] += deleted
             state["cursor"] = cursor
             if progress is not None:

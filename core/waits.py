@@ -71,11 +71,10 @@ async def match(session: AsyncSession, workspace_id: str,
         return [], set()
     types = {e["type"] for _, e in events}
     ids = [e["id"] for _, e in events]
-    pending = (await session.exec(select(Wait).where(Wait.workspace_id == workspace_id,
-                                                     col(Wait.status) == "pending"))).all()
-    done = (await session.exec(select(Wait).where(Wait.workspace_id == workspace_id, col(Wait.status) == "fulfilled",
-                                                  col(Wait.event_id).in_(ids)))).all()
-    waits = [*pending, *done]
+    waits = (await session.exec(select(Wait).where(
+        Wait.workspace_id == workspace_id,
+        (col(Wait.status) == "pending") | ((col(Wait.status) == "fulfilled") & col(Wait.event_id).in_(ids)))
+    )).all()
     signals: list[tuple[str, str, dict[str, Any]]] = []
     cancelled: set[str] = set()
     by_id = {e["id"]: e for _, e in events}

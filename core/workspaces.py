@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ CONTEXT_REFERENCE = re.compile(
     r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
 
 log = logging.getLogger("tideway.workspaces")
+ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
 Dispatcher = Callable[[str, list[Event]], Awaitable[None]]
 # Checks the app instances of a source being stored: (workspace id or None, source, the
 # previous imports). Set by core.app_instances (unknown apps, configs, cycles).
@@ -113,6 +115,7 @@ class WorkspaceService:
         self.db = db
         self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
         self._locks: dict[str, asyncio.Lock] = {}
+        self._rows: dict[str, tuple[float, Workspace]] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
         self.import_checker: ImportChecker | None = None
@@ -120,9 +123,19 @@ class WorkspaceService:
         self.on_change: list[ChangeHook] = []
 
     # -- reads ------------------------------------------------------------------------
-    async def get_row(self, workspace_id: str, *, include_deleted: bool = False) -> Workspace:
-        async with self.db.session() as session:
-            row = await session.get(Workspace, workspace_id)
+    async def get_row(self, workspace_id: str, *, include_deleted: bool = False, max_age: float = 0.0) -> Workspace:
+        # ``max_age`` allows a cached row: the worker asks for the current revision at every
+        # flush. Writes in this process invalidate it at once; other processes see them within
+        # ``max_age`` seconds. The API reads the database (an outage must answer 503 at once).
+        cached = self._rows.get(workspace_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < max_age:
+            row: Workspace | None = cached[1]
+        else:
+            async with self.db.session() as session:
+                row = await session.get(Workspace, workspace_id)
+            if row is not None:
+                self._rows[workspace_id] = (now, row)
         if row is None or (row.deleted_at is not None and not include_deleted):
             raise ObjectNotFoundError(f"Workspace '{workspace_id}' not found", {"workspaceId": workspace_id})
         return row
@@ -141,8 +154,9 @@ class WorkspaceService:
             self._documents[key] = doc
         return doc
 
-    async def compiled(self, workspace_id: str, *, include_deleted: bool = False) -> CompiledWorkspace:
-        row = await self.get_row(workspace_id, include_deleted=include_deleted)
+    async def compiled(self, workspace_id: str, *, include_deleted: bool = False,
+                       max_age: float = 0.0) -> CompiledWorkspace:
+        row = await self.get_row(workspace_id, include_deleted=include_deleted, max_age=max_age)
         return await self._compile(row.id, row.revision, row.slug, row.name)
 
     async def compiled_revision(self, workspace_id: str, revision: int) -> CompiledWorkspace:
@@ -345,6 +359,7 @@ class WorkspaceService:
             await session.exec(update(Workspace).where(col(Workspace.id) == row.id)  # type: ignore[call-overload]
                                .values(deleted_at=datetime.now(UTC)))
             await session.commit()
+        self._rows.pop(row.id, None)
         await self._record(row.id, "workspaces.deleted", {"workspaceId": row.id, "workspaceSlug": row.slug}, actor)
         await self._changed(row.id)
 
@@ -352,6 +367,7 @@ class WorkspaceService:
         """Hard delete: the workspace, its revisions, events, contexts and waits (retention, tests)."""
         from sqlalchemy import delete
 
+        self._rows.pop(workspace_id, None)
         from core.models import Context, Wait, WorkspaceMember, WorkspaceVersion
         from core.models import Event as EventRow
 
@@ -477,12 +493,14 @@ class WorkspaceService:
                                 updated_at=datetime.now(UTC)))
                     if result.rowcount == 1:
                         await session.commit()
+                        self._rows.pop(row.id, None)
                         return await self.get_row(row.id)
                 except IntegrityError:
                     pass  # another writer took revision `nxt`
                 await session.rollback()
             if expected is not None:
                 break
+        self._rows.pop(row.id, None)  # a retry must read the newest revision
         raise ConflictError("The workspace was modified concurrently; reload it and retry",
                             {"workspaceId": row.id})
 

@@ -49,6 +49,8 @@ class Stack:
 
 @asynccontextmanager
 async def open_stack(client: Client, database_url: str, backend: str, **overrides: Any) -> AsyncIterator[Stack]:
+    # Tests always run workflow code in the sandbox: it catches non-deterministic changes.
+    overrides.setdefault("tideway_workflow_sandbox", True)
     settings = Settings(database_url=database_url, tideway_admin_token=ADMIN_TOKEN, **overrides)
     await migrate_async(database_url)
     db = Database(database_url)

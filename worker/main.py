@@ -6,29 +6,36 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.fetch import FetchActivities
+from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
+from activities.schedules import ScheduleActivities
 from core.apps import AppService
 from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.db import Database
 from core.eventwriter import EventWriter
 from core.ratelimits import default_buckets
+from core.retention import RetentionPolicy
+from core.schedules import ScheduleService
 from core.settings import Settings
 from core.workspaces import WorkspaceService
 from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow
+from workflows.retention import RetentionWorkflow
+from workflows.schedules import ScheduledRunWorkflow
 
 
 class WorkerResources:
     """What a worker holds besides the Temporal worker itself; closed at shutdown."""
 
-    def __init__(self, fetch: FetchActivities, writer: EventWriter):
+    def __init__(self, fetch: FetchActivities, writer: EventWriter, schedules: ScheduleService | None = None):
         self.fetch = fetch
         self.writer = writer
+        self.schedules = schedules  # reconcile_all / ensure_retention_schedule at worker start
 
     async def aclose(self) -> None:
         await self.fetch.aclose()
@@ -46,16 +53,23 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
     trees = TreeService(workspaces, AppService(db, workspaces))
     runtime = RuntimeActivities(db, workspaces, trees, writer=writer, buckets=buckets)
     fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds)
+    queue = task_queue or settings.temporal_task_queue
+    schedules = ScheduleService(db, client, trees, workspaces, settings, queue)
+    scheduled = ScheduleActivities(trees, schedules)
+    retention = RetentionActivities(db, RetentionPolicy.from_settings(settings))
     # Workflow code is deterministic by construction (no I/O, clock or randomness outside
-    # `workflow`); passing modules through keeps the determinism checks on workflow code
-    # while avoiding a re-import per run (halves worker CPU per workflow, measured).
-    restrictions = SandboxRestrictions.default.with_passthrough_all_modules()
+    # `workflow`). The sandbox re-checks that at run time; with every module passed through it
+    # costs ~16 % of the process's CPU per run (issue 9 profile), so deployments may turn it off
+    # (TIDEWAY_WORKFLOW_SANDBOX=false). The test suite always runs sandboxed.
+    runner: WorkflowRunner = (
+        SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+        if settings.tideway_workflow_sandbox else UnsandboxedWorkflowRunner())
     worker = Worker(
         client,
-        task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[AutomationWorkflow, DispatchWorkflow],
-        activities=[*runtime.all(), fetch.fetch],
-        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        task_queue=queue,
+        workflows=[AutomationWorkflow, DispatchWorkflow, ScheduledRunWorkflow, RetentionWorkflow],
+        activities=[*runtime.all(), fetch.fetch, *scheduled.all(), *retention.all()],
+        workflow_runner=runner,
         activity_executor=ThreadPoolExecutor(max_workers=8),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_workflow_task_polls=settings.worker_workflow_pollers,
@@ -64,4 +78,4 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         # After a crash, runs parked on the dead worker's sticky queue move on within seconds.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
-    return worker, WorkerResources(fetch, writer)
+    return worker, WorkerResources(fetch, writer, schedules)

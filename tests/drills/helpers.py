@@ -53,7 +53,8 @@ class WorkerProcess:
 
     def __init__(self, address: str, database_url: str, task_queue: str, log: Path, **env: str):
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
-                    "TEMPORAL_TASK_QUEUE": task_queue, "RATE_LIMIT_DISABLED": "true", **env}
+                    "TEMPORAL_TASK_QUEUE": task_queue, "RATE_LIMIT_DISABLED": "true",
+                    "TIDEWAY_WORKFLOW_SANDBOX": "true", **env}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -32,7 +32,7 @@ class WorkerProcess:
 
     def __init__(self, address: str, database_url: str, task_queue: str, log: Path):
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
-                    "TEMPORAL_TASK_QUEUE": task_queue}
+                    "TEMPORAL_TASK_QUEUE": task_queue, "TIDEWAY_WORKFLOW_SANDBOX": "true"}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 

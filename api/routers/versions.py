@@ -1,0 +1,43 @@
+"""Workspace versions (spec §10): publish, list, pull, export, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.bodies import parse_json, read_limited
+from api.deps import AdminDep, ServicesDep
+
+router = APIRouter(prefix="/v2/workspaces/{workspace_id}/versions", tags=["versions"])
+
+
+@router.get("")
+async def list_versions(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+    return await services.versions.list(workspace_id)
+
+
+@router.post("")
+async def publish_version(workspace_id: str, request: Request, services: ServicesDep,
+                          actor: AdminDep) -> dict[str, Any]:
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    await services.workspaces.get_row(workspace_id)
+    return await services.versions.publish(workspace_id, parse_json(raw) if raw else {}, actor=actor)
+
+
+@router.post("/{version}/pull")
+async def pull_version(workspace_id: str, version: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    return await services.versions.pull(workspace_id, version, actor=actor)
+
+
+@router.api_route("/{version}/export", methods=["GET", "POST"])
+async def export_version(workspace_id: str, version: str, services: ServicesDep, _: AdminDep) -> Response:
+    data, filename = await services.versions.export(workspace_id, version)
+    return Response(data, media_type="application/zip",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+@router.delete("/{version}")
+async def delete_version(workspace_id: str, version: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    return await services.versions.delete(workspace_id, version, actor=actor)
