@@ -15,7 +15,8 @@ from core.devserver import DevServer
 from core.temporal import connect
 from core.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
-from tests.drills.helpers import FULL, events_of, figure, free_port, wait_until, worker_services
+from tests.conformance.http_stub import free_port
+from tests.drills.helpers import FULL, events_of, figure, wait_until, worker_services
 
 
 def drill_workspace() -> dict[str, object]:

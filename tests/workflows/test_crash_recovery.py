@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -23,36 +19,9 @@ from core.services import Services
 from core.settings import Settings
 from core.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
+from tests.drills.helpers import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class WorkerProcess:
-    """``tideway worker`` as a separate OS process on the test's Temporal server."""
-
-    def __init__(self, address: str, database_url: str, task_queue: str, log: Path):
-        self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
-                    "TEMPORAL_TASK_QUEUE": task_queue, "TIDEWAY_WORKFLOW_SANDBOX": "true"}
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @asynccontextmanager
