@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.bodies import content_type, parse_json, read_limited
 from api.deps import AdminDep, ServicesDep
-from core.errors import InvalidWorkspaceError, ObjectNotFoundError
+from core.errors import InvalidWorkspaceError
 from core.services import Services
 from schemas.archive import export_archive, parse_archive, parse_import
 from schemas.dsul import WorkspaceSource
@@ -98,12 +98,12 @@ async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: A
 @router.post("/{workspace_id}/versions/{version}/duplicate")
 async def duplicate_workspace_version(workspace_id: str, version: str, services: ServicesDep,
                                       actor: AdminDep) -> dict[str, Any]:
-    """``version``: ``current``/``latest`` or a revision number."""
+    """``version``: ``current``, a version name (``latest`` = the newest version) or a revision number."""
     revision: int | None = None
-    if version not in ("current", "latest"):
-        if not version.isdigit():
-            raise ObjectNotFoundError(f"Workspace version '{version}' not found", {"version": version})
+    if version.isdigit():
         revision = int(version)
+    elif version != "current":
+        revision = (await services.versions.get(workspace_id, version)).revision
     row = await services.workspaces.duplicate(workspace_id, revision=revision, actor=actor)
     return await services.workspaces.detail(row.id)
 

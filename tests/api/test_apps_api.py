@@ -305,6 +305,12 @@ async def test_duplicate_workspace(stack: Stack) -> None:
     assert old.status_code == 200 and old.json()["slug"] not in (original["slug"], body["slug"])
     missing = await stack.http.post(f"/v2/workspaces/{original['id']}/versions/zz/duplicate", headers=stack.auth)
     assert_error(missing, 404, "ObjectNotFoundError")
+    snap = await stack.http.post(f"/v2/workspaces/{original['id']}/versions", json={"name": "snap1",
+                                                                                  "description": "d"},
+                                 headers=stack.auth)
+    assert snap.status_code == 200, snap.text
+    named = await stack.http.post(f"/v2/workspaces/{original['id']}/versions/snap1/duplicate", headers=stack.auth)
+    assert named.status_code == 200 and set(named.json()["automations"]) == {"a"}
 
 
 async def test_publish_document_and_version_lookup(sqlite_stack: Stack) -> None:
