@@ -79,6 +79,7 @@ async def serve(settings: Settings) -> int:
         curl = await import_examples(services, Path("examples"))
         worker, resources = build_worker(client, settings, db, services.workspaces)
         config = uvicorn.Config(create_app(services), host=settings.tideway_host, port=settings.tideway_port,
+                                http="httptools",
                                 log_level="warning", lifespan="off")
         api = uvicorn.Server(config)
         stop = asyncio.Event()

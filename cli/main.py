@@ -98,6 +98,15 @@ async def run_retention_command(dry_run: bool, as_json: bool) -> int:
     return 0
 
 
+def fast_event_loop() -> None:
+    """uvloop when installed (it is a dependency): a cheaper event loop for the API and worker."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tideway", description="Tideway workflow-automation backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     retention.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
     retention.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    if args.command in ("run", "api", "worker"):
+        fast_event_loop()
     if args.command == "run":
         from cli.launcher import serve
 
