@@ -47,6 +47,22 @@ class Stack:
         return events
 
 
+async def _wait_for_pollers(client: Client, task_queue: str, timeout: float = 15.0) -> None:
+    """A stack is ready once its worker polls (what /healthz checks too)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+        if described.pollers:
+            return
+        await asyncio.sleep(0.05)
+
+
 @asynccontextmanager
 async def open_stack(client: Client, database_url: str, backend: str, **overrides: Any) -> AsyncIterator[Stack]:
     # Tests always run workflow code in the sandbox: it catches non-deterministic changes.
@@ -58,6 +74,7 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
                               task_queue=f"tq-{uuid.uuid4().hex[:10]}")
     worker, resources = build_worker(client, settings, db, services.workspaces, task_queue=services.task_queue)
     task = asyncio.create_task(worker.run())
+    await _wait_for_pollers(client, services.task_queue)
     transport = httpx.ASGITransport(app=create_app(services))
     http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=60)
     try:
