@@ -14,6 +14,7 @@ from api.routers import (
     health,
     platform_events,
     runs,
+    security,
     versions,
     workspaces,
 )
@@ -26,6 +27,6 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     for module in (health, workspaces, automations, apps, app_instances, runs, events, emit, versions,
-                   platform_events):
+                   platform_events, security):
         app.include_router(module.router)
     return app

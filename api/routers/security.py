@@ -1,0 +1,82 @@
+"""Workspace security (security.yml) and sharing (members and their roles), spec §8.1–8.3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.bodies import parse_json, read_limited
+from api.deps import AdminDep, ServicesDep
+from core.errors import InvalidWorkspaceError, ObjectNotFoundError
+from core.members import MemberService
+from core.permissions.defaults import OWNER, initial_security
+from core.permissions.dsul import validate_security
+
+router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])
+
+
+@router.get("/security")
+async def get_security(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    source = await services.workspaces.source(workspace_id)
+    security: dict[str, Any] = source.security if source.security is not None else initial_security()
+    return security
+
+
+@router.put("/security")
+async def put_security(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    raw = await read_limited(request, services.settings.max_import_bytes)
+    security = parse_json(raw) if raw else {}
+    problems = validate_security(security)
+    if problems:
+        first = problems[0]
+        raise InvalidWorkspaceError(f"Invalid security: {first['path']}: {first['message']}", problems,
+                                    name="InvalidSecurity")
+
+    async def save(ws: str) -> None:
+        source = await services.workspaces.source(ws)
+        source.security = security
+        await services.workspaces.replace(ws, source, actor=actor, event="workspaces.security.updated",
+                                          payload={"security": security})
+
+    await services.workspaces._retrying(save, workspace_id)
+    result: dict[str, Any] = security
+    return result
+
+
+@router.get("/permissions")
+async def list_permissions(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    members = await MemberService(services.db).list(workspace_id)
+    return {"result": [{"target": {"id": user}, "permissions": {"role": role}} for user, role in members.items()]}
+
+
+@router.post("/permissions")
+async def share(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    """``{target: {id}, permissions: {role}}``: give a user a role (owner, editor or a custom role)."""
+    await services.workspaces.get_row(workspace_id)
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    body = parse_json(raw) if raw else {}
+    target = body.get("target") if isinstance(body, dict) else None
+    role = (body.get("permissions") or {}).get("role") if isinstance(body, dict) else None
+    if not isinstance(target, dict) or not isinstance(target.get("id"), str) or not isinstance(role, str):
+        raise InvalidWorkspaceError("Body must be {target: {id}, permissions: {role}}",
+                                    [{"path": "body", "message": "target.id and permissions.role are required"}])
+    source = await services.workspaces.source(workspace_id)
+    security = source.security if source.security is not None else initial_security()
+    declared = set((security.get("authorizations") or {}).get("roles") or {}) | {OWNER, "editor"}
+    if role not in declared:
+        raise InvalidWorkspaceError(f"Unknown role '{role}' (declare it in security.yml)",
+                                    [{"path": "permissions.role", "message": f"unknown role '{role}'"}])
+    await MemberService(services.db).set_role(workspace_id, target["id"], role)
+    return {"target": {"id": target["id"]}, "permissions": {"role": role}}
+
+
+@router.delete("/permissions/{user_id}")
+async def unshare(workspace_id: str, user_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    members = MemberService(services.db)
+    if await members.role_of(workspace_id, user_id) is None:
+        raise ObjectNotFoundError(f"User '{user_id}' has no role on this workspace", {"userId": user_id})
+    await members.remove(workspace_id, user_id)
+    return {"id": user_id}
