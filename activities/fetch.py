@@ -6,6 +6,7 @@ restart on its own.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -20,6 +21,9 @@ from workflows import activity_names as names
 
 USER_AGENT = "Prisme.ai Workspaces"
 INLINE_LIMIT = 200 * 1024
+RETRIES = 2  # spec §3.9: 2 retries on a connection reset
+# Failures before any response: refused/reset connections, a server closing without answering.
+RETRIED_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def _query_pairs(query: Any) -> list[tuple[str, str]]:
@@ -70,16 +74,24 @@ def build_request(req: dict[str, Any]) -> dict[str, Any]:
         headers.pop("content-type", None)  # httpx writes the boundary
         kwargs["files"] = _multipart(req["multipart"])
     elif body is not None and method != "GET":
-        ctype = headers.get("content-type", "")
-        if "x-www-form-urlencoded" in ctype and isinstance(body, dict):
+        headers.setdefault("content-type", "application/json")  # spec §3.9: whatever the body
+        if "x-www-form-urlencoded" in headers["content-type"] and isinstance(body, dict):
             kwargs["content"] = urlencode(_query_pairs(body))
         elif isinstance(body, dict | list):
-            headers.setdefault("content-type", "application/json")
             kwargs["content"] = json.dumps(body)
         else:
             kwargs["content"] = body if isinstance(body, str) else json.dumps(body)
     kwargs["headers"] = headers
     return kwargs
+
+
+def response_headers(response: httpx.Response) -> dict[str, str | list[str]]:
+    """Lower-case names; a header sent once is a string, a repeated one a list (spec §3.9)."""
+    headers: dict[str, str | list[str]] = {}
+    for name, value in response.headers.multi_items():
+        prev = headers.get(name)
+        headers[name] = value if prev is None else [*prev, value] if isinstance(prev, list) else [prev, value]
+    return headers
 
 
 def parse_body(response: httpx.Response) -> Any:
@@ -103,9 +115,21 @@ class FetchActivities:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            transport = httpx.AsyncHTTPTransport(retries=2)  # retries connection failures/resets
-            self._client = httpx.AsyncClient(timeout=self.timeout, transport=transport, follow_redirects=True)
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=True)
         return self._client
+
+    async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
+        """One request, retried RETRIES times when the connection fails or is reset before a
+        response arrives (ECONNRESET in the reference); never on a timeout or an HTTP status."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self.client.request(**kwargs)
+            except RETRIED_ERRORS:
+                if attempt == RETRIES:
+                    raise
+                activity.logger.info("fetch %s: connection reset, retry %d", kwargs.get("url"), attempt + 1)
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -114,18 +138,21 @@ class FetchActivities:
     @activity.defn(name=names.FETCH)
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = await self.client.request(**build_request(request))
+            response = await self._send(build_request(request))
         except httpx.TimeoutException:
             return {"status": 0, "error": f"Request to {request.get('url')} timed out after {self.timeout} s"}
         except (httpx.HTTPError, ValueError) as exc:
             return {"status": 0, "error": f"Request to {request.get('url')} failed: {exc}"}
-        headers = dict(response.headers.items())
-        result: dict[str, Any] = {"status": response.status_code, "headers": headers}
+        result: dict[str, Any] = {"status": response.status_code, "headers": response_headers(response)}
         if request.get("outputMode") == "data_url":
+            # The data URL is the body (so a large one travels by reference like any body).
             ctype = response.headers.get("content-type") or "application/octet-stream"
-            result["data_url"] = f"data:{ctype};base64,{base64.b64encode(response.content).decode()}"
-        body = parse_body(response)
-        if len(response.content) > INLINE_LIMIT:
+            body: Any = f"data:{ctype};base64,{base64.b64encode(response.content).decode()}"
+            result["data_url"] = True
+        else:
+            body = parse_body(response)
+        size = len(body) if result.get("data_url") else len(response.content)
+        if size > INLINE_LIMIT:
             blob_id, chunks = await self.blobs.store(body)
             result.update(body=None, body_ref=blob_id, body_chunks=chunks)
         else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.apptree import AppTree
@@ -54,6 +55,12 @@ def run_settings(settings: Settings) -> RunSettings:
         run_context_ttl=settings.run_context_ttl, session_context_ttl=settings.session_context_ttl)
 
 
+def idempotent_workflow_id(workspace_id: str, endpoint: str, key: str) -> str:
+    """The workflow id of an idempotent webhook call: a same-key retry collides with the first run."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"idem/{workspace_id}/{endpoint}/{digest}"
+
+
 class RunLauncher:
     def __init__(self, client: Client, settings: Settings, blobs: BlobStore, task_queue: str | None = None):
         self.client = client
@@ -66,7 +73,10 @@ class RunLauncher:
     async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
-                  instance: str = "") -> RunOutcome:
+                  instance: str = "", workflow_id: str | None = None) -> RunOutcome:
+        """Run one automation and wait for its result. A given ``workflow_id`` makes the call
+        idempotent: when a run with that id exists (running, completed or failed), its result
+        (or error) is returned instead of starting another one."""
         node = tree.nodes.get(instance) if tree is not None else None
         automations = node.automations if node is not None else ws.automations
         automation = automations.get(slug)
@@ -84,16 +94,21 @@ class RunLauncher:
         if json_size(payload) > self.settings.inline_value_bytes:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
-        workflow_id = f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
+        workflow_id = workflow_id or f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
         try:
-            result: RunResult = await self.client.execute_workflow(
-                "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,
-                memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
-                    SearchAttributePair(CORRELATION_ID, correlation_id)]),
-                request_eager_start=self.eager,
-            )
+            try:
+                result: RunResult = await self.client.execute_workflow(
+                    "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,
+                    memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes([
+                        SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
+                        SearchAttributePair(CORRELATION_ID, correlation_id)]),
+                    request_eager_start=self.eager,
+                )
+            except WorkflowAlreadyStartedError:
+                # Same id: an idempotent retry. REJECT_DUPLICATE keeps a closed run's id taken (for
+                # the namespace retention), so this is the first run's outcome, success or failure.
+                result = await self.client.get_workflow_handle(workflow_id, result_type=RunResult).result()
         except WorkflowFailureError as exc:
             raise self._failure(exc) from None
         except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect

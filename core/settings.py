@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     rate_limit_repeats_burst: float = 4000
 
     # HTTP limits
-    max_json_body_bytes: int = 100 * 1024
+    max_json_body_bytes: int = Field(100 * 1024, alias="MAX_JSON_BODY_BYTES")  # JSON/urlencoded (413 above)
+    uploads_max_size: int = Field(10 * 1024 * 1024, alias="UPLOADS_MAX_SIZE")  # one multipart file (413 above)
+    uploads_max_parts: int = Field(50, alias="UPLOADS_MAX_PARTS")  # fields + files of one multipart body
+    uploads_max_field_bytes: int = Field(1024 * 1024, alias="UPLOADS_MAX_FIELD_BYTES")  # one multipart field
     max_import_bytes: int = 20 * 1024 * 1024
     webhook_timeout_seconds: float = 60.0
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import ForbiddenError, InvalidEventError, ObjectNotFoundError, PayloadTooLargeError
-from core.runs import RunOutcome
+from core.runs import RunOutcome, idempotent_workflow_id
 from core.services import Services
 from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
 from schemas.runs import Trigger
@@ -17,8 +17,11 @@ from workflows.interpreter.events import EVENT_NAME
 async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, *, method: str,
                           headers: dict[str, str], query: dict[str, Any], body: Any,
                           user_id: str | None = None, session_id: str | None = None,
-                          http: dict[str, Any] | None = None, correlation_id: str | None = None) -> RunOutcome:
-    """Run the automation behind ``endpoint`` (spec §2.3; ``instance.name`` for app endpoints)."""
+                          http: dict[str, Any] | None = None, correlation_id: str | None = None,
+                          idempotency_key: str | None = None) -> RunOutcome:
+    """Run the automation behind ``endpoint`` (spec §2.3; ``instance.name`` for app endpoints).
+    With ``idempotency_key`` the run's workflow id is derived from (workspace, endpoint, key), so a
+    retried call returns the first run's result instead of running again."""
     compiled, tree = await services.trees.current(workspace_id)
     found = tree.resolve_endpoint(endpoint)
     if found is None:
@@ -29,7 +32,8 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
     return await services.launcher.run(
         compiled, slug, payload, Trigger(type="endpoint", value=endpoint), user_id=user_id,
         session_id=session_id, http=http, http_response=True, correlation_id=correlation_id, tree=tree,
-        instance=instance)
+        instance=instance,
+        workflow_id=idempotent_workflow_id(compiled.id, endpoint, idempotency_key) if idempotency_key else None)
 
 
 async def trigger_test(services: Services, workspace_id: str, slug: str, payload: dict[str, Any], *,

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.bodies import parse_json, read_limited, webhook_body, webhook_headers
+from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
 from api.deps import AdminDep, ServicesDep
 from core.errors import InvalidArgumentsError
 from core.runs import RunOutcome
@@ -25,7 +25,10 @@ def output_response(outcome: RunOutcome) -> JSONResponse:
 async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> JSONResponse:
     """Public: a missing or foreign Authorization header is just data for the automation."""
     await services.workspaces.get_row(workspace_id)
-    body = await webhook_body(request, services.settings.max_json_body_bytes)
+    settings = services.settings
+    uploads = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
+                           field_bytes=settings.uploads_max_field_bytes)
+    body = await webhook_body(request, settings.max_json_body_bytes, uploads)
     query = request.url.query
     http = {"method": request.method, "path": request.url.path,
             "originalUrl": request.url.path + (f"?{query}" if query else ""),
@@ -33,7 +36,9 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
     outcome = await trigger_webhook(
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
         headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
-        correlation_id=request.headers.get("x-correlation-id") or None)
+        correlation_id=request.headers.get("x-correlation-id") or None,
+        # A retried call with the same key returns the first run's result (spec §2.3, docs/decisions.md).
+        idempotency_key=request.headers.get("idempotency-key") or None)
     return output_response(outcome)
 
 

@@ -74,8 +74,8 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     if mode == "detailed_response":
         return {"headers": response.get("headers"), "status": status, "body": response.get("body"),
                 "stream": False}
-    if mode == "data_url":
-        return response.get("data_url")
+    if mode == "data_url":  # the activity put the data URL in the body
+        return response.get("body") if response.get("data_url") else UNDEFINED
     return response.get("body")
 
 
