@@ -22,6 +22,20 @@ from core.temporal import connect, register_search_attributes
 from worker.main import build_worker
 
 
+def secrets_key(settings: Settings) -> str:
+    """TIDEWAY_SECRETS_KEY, else .data/secrets.key (generated once; keep it with the data)."""
+    if settings.tideway_secrets_key:
+        return settings.tideway_secrets_key
+    path = settings.tideway_data_dir / "secrets.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def admin_token(settings: Settings) -> tuple[str, bool]:
     """The superadmin token: TIDEWAY_ADMIN_TOKEN, else .data/admin-token (made once)."""
     if settings.tideway_admin_token:
@@ -63,6 +77,7 @@ async def serve(settings: Settings) -> int:
               file=sys.stderr)
         return 2
     settings.tideway_data_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings.model_copy(update={"tideway_secrets_key": secrets_key(settings)})
     server = DevServer(settings.tideway_data_dir, ui_port=settings.temporal_ui_port) if dev else None
     try:
         if server:
@@ -75,6 +90,8 @@ async def serve(settings: Settings) -> int:
         await register_search_attributes(client, settings.temporal_namespace)
         token, generated = admin_token(settings)
         services = Services.build(settings, db, client, admin_token=token)
+        assert services.workspaces.secrets is not None
+        await services.workspaces.secrets.check_key()  # a lost key is a clear start-up error
         services.launcher.eager = True  # api and worker share this process
         curl = await import_examples(services, Path("examples"))
         worker, resources = build_worker(client, settings, db, services.workspaces)

@@ -7,11 +7,13 @@ import asyncio
 import os
 import sys
 
+from core.errors import TidewayError
 from core.settings import get_settings
 
 
 async def run_worker() -> int:
     from core.db import Database, migrate_async
+    from core.secrets_store import SecretStore
     from core.temporal import connect, register_search_attributes
     from core.workspaces import WorkspaceService
     from worker.main import build_worker
@@ -23,7 +25,9 @@ async def run_worker() -> int:
     if added:
         print(f"registered search attributes: {', '.join(added)}")
     db = Database(settings.resolved_database_url)
-    worker, resources = build_worker(client, settings, db, WorkspaceService(db))
+    secrets = SecretStore(db, settings.tideway_secrets_key)
+    await secrets.check_key()
+    worker, resources = build_worker(client, settings, db, WorkspaceService(db, secrets=secrets))
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
     from core.schedules import start_time_services
 
@@ -51,6 +55,8 @@ async def run_api() -> int:
     client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
     token, _ = admin_token(settings)
     services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token)
+    if services.workspaces.secrets is not None:
+        await services.workspaces.secrets.check_key()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.tideway_host,
                                            port=settings.tideway_port, log_level="info"))
     await server.serve()
@@ -121,6 +127,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command in ("run", "api", "worker"):
         fast_event_loop()
+    try:
+        code = dispatch(args)
+    except TidewayError as exc:  # e.g. a lost secrets key: a clear message, never a traceback
+        print(f"tideway: {exc.message}", file=sys.stderr)
+        code = 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A temporalio client still alive at interpreter exit can abort the process (sdk-python #300).
+    os._exit(code)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    code: int
     if args.command == "run":
         from cli.launcher import serve
 
@@ -138,9 +157,7 @@ def main(argv: list[str] | None = None) -> None:
 
         migrate(get_settings().resolved_database_url)
         code = 0
-    sys.stdout.flush()
-    # A temporalio client still alive at interpreter exit can abort the process (sdk-python #300).
-    os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -235,3 +235,17 @@ class WorkspaceMember(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=200)
     role: str = Field(sa_column=Column(String(100), nullable=False))
     created_at: datetime = _ts()
+
+
+class WorkspaceSecret(SQLModel, table=True):
+    """A workspace secret, encrypted at rest (Fernet, key from settings)."""
+
+    __tablename__ = "workspace_secrets"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=200)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted JSON
+    type: str = Field(default="string", max_length=16)
+    description: str | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -13,6 +13,7 @@ from core.blobs import BlobStore
 from core.db import Database
 from core.runs import RunLauncher
 from core.schedules import ScheduleService
+from core.secrets_store import SecretStore
 from core.settings import Settings
 from core.versions import VersionService
 from core.workspaces import WorkspaceService
@@ -56,5 +57,6 @@ class Services:
         async def dispatch(workspace_id: str, events: list[Event]) -> None:
             await launcher.dispatch(workspace_id, events)
 
-        return cls(settings=settings, db=db, client=client, workspaces=WorkspaceService(db, dispatch), blobs=blobs,
+        workspaces = WorkspaceService(db, dispatch, SecretStore(db, settings.tideway_secrets_key))
+        return cls(settings=settings, db=db, client=client, workspaces=workspaces, blobs=blobs,
                    launcher=launcher, admin_token=admin_token, task_queue=queue)

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "tideway"
     temporal_ui_port: int = 8233
     tideway_admin_token: str | None = None
+    tideway_secrets_key: str | None = None  # Fernet key encrypting workspace secrets at rest
 
     # Interpreter limits
     max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")

@@ -38,6 +38,7 @@ from core.errors import (
 from core.events_index import automation_events
 from core.eventstore import insert_events
 from core.models import Workspace, WorkspaceRevision
+from core.secrets_store import SecretStore
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
@@ -111,13 +112,14 @@ class CompiledWorkspace:
 
 
 class WorkspaceService:
-    def __init__(self, db: Database, dispatcher: Dispatcher | None = None):
+    def __init__(self, db: Database, dispatcher: Dispatcher | None = None, secrets: SecretStore | None = None):
         self.db = db
+        self.secrets = secrets  # workspace secrets: {{secret.X}} in config, redacted from native events
         self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
         self._locks: dict[str, asyncio.Lock] = {}
         self._rows: dict[str, tuple[float, Workspace]] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
-        self._compiled: dict[tuple[str, int], CompiledWorkspace] = {}
+        self._compiled: dict[tuple[str, int, str], CompiledWorkspace] = {}
         self.import_checker: ImportChecker | None = None
         self.validators: list[SourceValidator] = []
         self.on_change: list[ChangeHook] = []
@@ -157,19 +159,21 @@ class WorkspaceService:
     async def compiled(self, workspace_id: str, *, include_deleted: bool = False,
                        max_age: float = 0.0) -> CompiledWorkspace:
         row = await self.get_row(workspace_id, include_deleted=include_deleted, max_age=max_age)
-        return await self._compile(row.id, row.revision, row.slug, row.name)
+        return await self._compile(row.id, row.revision, row.slug, row.name, row.updated_at.isoformat())
 
     async def compiled_revision(self, workspace_id: str, revision: int) -> CompiledWorkspace:
         """A given revision (runs are pinned to one), even of a deleted workspace."""
-        hit = self._compiled.get((workspace_id, revision))
+        hit = self._compiled.get((workspace_id, revision, ""))
         if hit is not None:
             return hit
         doc = await self.document(workspace_id, revision)
         return await self._compile(workspace_id, revision, str(doc.get("slug") or workspace_id),
                                    str(doc.get("name") or workspace_id))
 
-    async def _compile(self, workspace_id: str, revision: int, slug: str, name: str) -> CompiledWorkspace:
-        key = (workspace_id, revision)
+    async def _compile(self, workspace_id: str, revision: int, slug: str, name: str,
+                       stamp: str = "") -> CompiledWorkspace:
+        # ``stamp`` (the row's updated_at) moves when secrets change without a new revision.
+        key = (workspace_id, revision, stamp)
         hit = self._compiled.get(key)
         if hit is not None:
             return hit
@@ -179,8 +183,10 @@ class WorkspaceService:
         schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
         endpoints, listeners = index_automations(doc.get("automations") or {})
         uses = bool(CONTEXT_REFERENCE.search(json.dumps(doc.get("automations") or {})))
-        values = interpolate_config(config, slug=slug)
+        secret_values = await self.secrets.values(workspace_id, slug) if self.secrets is not None else {}
+        values = interpolate_config(config, slug=slug, secrets=secret_values)
         secrets = find_secret_values(values, find_secret_paths(schema))
+        secrets += [v for v in secret_values.values() if isinstance(v, str) and v.strip() and v not in secrets]
         compiled = CompiledWorkspace(workspace_id, slug, name, revision, doc, values, endpoints, listeners,
                                      uses, secrets, digest(doc))
         if len(self._compiled) > 500:
@@ -384,9 +390,10 @@ class WorkspaceService:
                 col(WorkspaceVersion.workspace_id) == workspace_id))
             await session.exec(delete(Workspace).where(col(Workspace.id) == workspace_id))  # type: ignore[call-overload]
             await session.commit()
-        for cache in (self._documents, self._compiled):
-            for key in [k for k in cache if k[0] == workspace_id]:
-                cache.pop(key, None)
+        for key in [k for k in self._documents if k[0] == workspace_id]:
+            self._documents.pop(key, None)
+        for ckey in [k for k in self._compiled if k[0] == workspace_id]:
+            self._compiled.pop(ckey, None)
         await self._changed(workspace_id)
 
     async def upsert(self, source: WorkspaceSource, *, actor: str | None = None) -> tuple[Workspace, str]:

@@ -21,6 +21,7 @@ from core.settings import Settings
 from worker.main import build_worker
 
 ADMIN_TOKEN = "test-admin-token"
+TEST_SECRETS_KEY = "tG3dRHb-wi9C5sSm0p8XoQBo3fjU2nB2cXOw1SwH3Wc="  # a fixed Fernet key for tests
 
 
 @dataclass
@@ -67,6 +68,7 @@ async def _wait_for_pollers(client: Client, task_queue: str, timeout: float = 15
 async def open_stack(client: Client, database_url: str, backend: str, **overrides: Any) -> AsyncIterator[Stack]:
     # Tests always run workflow code in the sandbox: it catches non-deterministic changes.
     overrides.setdefault("tideway_workflow_sandbox", True)
+    overrides.setdefault("tideway_secrets_key", TEST_SECRETS_KEY)
     settings = Settings(database_url=database_url, tideway_admin_token=ADMIN_TOKEN, **overrides)
     await migrate_async(database_url)
     db = Database(database_url)

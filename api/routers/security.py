@@ -12,6 +12,8 @@ from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.members import MemberService
 from core.permissions.defaults import OWNER, initial_security
 from core.permissions.dsul import validate_security
+from core.secrets_store import SecretsKeyError, SecretStore
+from core.services import Services
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])
 
@@ -80,3 +82,45 @@ async def unshare(workspace_id: str, user_id: str, services: ServicesDep, _: Adm
         raise ObjectNotFoundError(f"User '{user_id}' has no role on this workspace", {"userId": user_id})
     await members.remove(workspace_id, user_id)
     return {"id": user_id}
+
+
+def _store(services: Services) -> SecretStore:
+    store = services.workspaces.secrets
+    if store is None:
+        raise SecretsKeyError("Secrets are not configured on this server")
+    return store
+
+
+@router.get("/security/secrets")
+async def list_secrets(workspace_id: str, services: ServicesDep, _: AdminDep, reveal: bool = False) -> dict[str, Any]:
+    """Names, types and descriptions; values only with an explicit ``reveal=true``."""
+    await services.workspaces.get_row(workspace_id)
+    return await _store(services).describe(workspace_id, reveal=reveal)
+
+
+async def _write_secrets(workspace_id: str, request: Request, services: Services, actor: str, *,
+                         replace_all: bool) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    changes = await _store(services).write(workspace_id, parse_json(raw) if raw else {}, replace_all=replace_all)
+    await services.workspaces._record(workspace_id, "workspaces.secrets.updated", changes, actor)  # names only
+    return await _store(services).describe(workspace_id)
+
+
+@router.put("/security/secrets")
+async def put_secrets(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    return await _write_secrets(workspace_id, request, services, actor, replace_all=True)
+
+
+@router.patch("/security/secrets")
+async def patch_secrets(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    return await _write_secrets(workspace_id, request, services, actor, replace_all=False)
+
+
+@router.delete("/security/secrets/{name}")
+async def delete_secret(workspace_id: str, name: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    await _store(services).remove(workspace_id, name)
+    await services.workspaces._record(workspace_id, "workspaces.secrets.updated",
+                                      {"created": [], "updated": [], "deleted": [name]}, actor)
+    return {"secretName": name}

@@ -1,0 +1,144 @@
+"""Workspace secrets, encrypted at rest with Fernet (spec §8.6).
+
+Values are readable only through ``values()`` (config interpolation: ``{{secret.X}}``) and,
+on explicit request, by the routes; every value is redacted from native events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import update
+from sqlmodel import col, delete, select
+
+from core.db import Database
+from core.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
+from core.models import Workspace, WorkspaceSecret
+
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+class SecretsKeyError(TidewayError):
+    """The encryption key is missing or does not match the stored secrets (a startup error)."""
+
+    status = 500
+    default_message = "Secrets key error"
+
+
+def env_secrets(slug: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``WORKSPACE_SECRET_{slug without spaces}_{KEY}`` environment variables."""
+    environ = os.environ if environ is None else environ
+    prefix = f"WORKSPACE_SECRET_{slug.replace(' ', '')}_"
+    return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
+
+
+class SecretStore:
+    def __init__(self, db: Database, key: str | None):
+        self.db = db
+        self._fernet: Fernet | None = None
+        if key:
+            try:
+                self._fernet = Fernet(key.encode())
+            except (ValueError, TypeError) as exc:
+                raise SecretsKeyError(f"TIDEWAY_SECRETS_KEY is not a valid Fernet key: {exc}") from None
+
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            raise SecretsKeyError("Secrets need TIDEWAY_SECRETS_KEY (a Fernet key); `make run` generates one "
+                                  "in .data/secrets.key")
+        return self._fernet
+
+    def _decrypt(self, row: WorkspaceSecret) -> Any:
+        try:
+            return json.loads(self.fernet.decrypt(row.value))
+        except InvalidToken:
+            raise SecretsKeyError(
+                f"TIDEWAY_SECRETS_KEY cannot decrypt secret '{row.name}' of workspace '{row.workspace_id}': "
+                "the key changed or was lost") from None
+
+    async def check_key(self) -> None:
+        """At start-up: a stored secret must decrypt with the configured key (never silent garbage)."""
+        async with self.db.session() as session:
+            row = (await session.exec(select(WorkspaceSecret).limit(1))).first()
+        if row is not None:
+            self._decrypt(row)
+
+    async def values(self, workspace_id: str, slug: str) -> dict[str, Any]:
+        """Environment secrets under the stored ones (the stored value wins)."""
+        async with self.db.session() as session:
+            rows = (await session.exec(select(WorkspaceSecret).where(
+                WorkspaceSecret.workspace_id == workspace_id))).all()
+        stored = {row.name: self._decrypt(row) for row in rows} if rows else {}
+        return {**env_secrets(slug), **stored}
+
+    async def describe(self, workspace_id: str, *, reveal: bool = False) -> dict[str, Any]:
+        async with self.db.session() as session:
+            rows = (await session.exec(select(WorkspaceSecret).where(
+                WorkspaceSecret.workspace_id == workspace_id).order_by(col(WorkspaceSecret.name)))).all()
+        out: dict[str, Any] = {}
+        for row in rows:
+            item: dict[str, Any] = {"type": row.type, "description": row.description,
+                                    "createdAt": row.created_at.isoformat(), "updatedAt": row.updated_at.isoformat()}
+            if reveal:
+                item["value"] = self._decrypt(row)
+            out[row.name] = item
+        return out
+
+    async def write(self, workspace_id: str, secrets: Any, *, replace_all: bool) -> dict[str, list[str]]:
+        """PUT (``replace_all``: secrets not listed are deleted) or PATCH (upsert). Returns the names
+        created, updated and deleted (the ``workspaces.secrets.updated`` payload)."""
+        if not isinstance(secrets, dict) or not all(
+                isinstance(v, dict) and "value" in v for v in secrets.values()):
+            raise InvalidWorkspaceError("Body must be {name: {value, description?}}",
+                                        [{"path": "body", "message": "every secret needs a value"}])
+        bad = [n for n in secrets if not n or not set(n) <= NAME_CHARS]
+        if bad:
+            raise InvalidWorkspaceError(f"Invalid secret name(s): {', '.join(map(repr, bad))}",
+                                        [{"path": f"body.{n}", "message": "letters, digits, _ - . only"} for n in bad])
+        now = datetime.now(UTC)
+        changes: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
+        async with self.db.session() as session:
+            existing = {r.name: r for r in (await session.exec(select(WorkspaceSecret).where(
+                WorkspaceSecret.workspace_id == workspace_id))).all()}
+            for name, spec in secrets.items():
+                value = spec["value"]
+                token = self.fernet.encrypt(json.dumps(value).encode())
+                kind = "object" if isinstance(value, dict | list) else "string"
+                row = existing.get(name)
+                if row is None:
+                    session.add(WorkspaceSecret(workspace_id=workspace_id, name=name, value=token, type=kind,
+                                                description=spec.get("description"), created_at=now, updated_at=now))
+                    changes["created"].append(name)
+                else:
+                    row.value, row.type, row.updated_at = token, kind, now
+                    row.description = spec.get("description", row.description)
+                    session.add(row)
+                    changes["updated"].append(name)
+            if replace_all:
+                for name in sorted(set(existing) - set(secrets)):
+                    await session.delete(existing[name])
+                    changes["deleted"].append(name)
+            await self._touch(session, workspace_id, now)
+            await session.commit()
+        return changes
+
+    async def remove(self, workspace_id: str, name: str) -> None:
+        async with self.db.session() as session:
+            result = await session.exec(delete(WorkspaceSecret).where(  # type: ignore[call-overload]
+                col(WorkspaceSecret.workspace_id) == workspace_id, col(WorkspaceSecret.name) == name))
+            if result.rowcount == 0:
+                raise ObjectNotFoundError(f"Secret '{name}' not found", {"secretName": name})
+            await self._touch(session, workspace_id, datetime.now(UTC))
+            await session.commit()
+
+    @staticmethod
+    async def _touch(session: Any, workspace_id: str, now: datetime) -> None:
+        # Compiled workspaces are cached by (revision, updated_at): every process recompiles its
+        # config with the new secrets.
+        await session.exec(update(Workspace).where(col(Workspace.id) == workspace_id).values(updated_at=now))
