@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import activity_names as names
     from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
     from workflows.interpreter import load_instructions
-    from workflows.interpreter.engine import Interpreter, Limits
+    from workflows.interpreter.engine import Interpreter
     from workflows.interpreter.events import EventRecorder
     from workflows.interpreter.frames import BreakSignal
     from workflows.interpreter.values import strip_undefined
@@ -165,10 +165,7 @@ class AutomationWorkflow:
         effects = TemporalEffects(run, settings, self.fulfilled)
         info = workflow.info()
         recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
-        limits = Limits(settings.max_call_depth, settings.yield_every_steps, settings.max_steps_per_run,
-                        settings.max_event_size, settings.context_quota_bytes, settings.wait_default_timeout,
-                        settings.run_context_ttl, settings.session_context_ttl)
-        interpreter = Interpreter(run, effects, limits, recorder)
+        interpreter = Interpreter(run, effects, settings, recorder)
         started = effects.now()
         trigger = run.trigger.model_dump(exclude_none=True)
         if run.record_interaction:

@@ -8,7 +8,6 @@ contexts, event names and call resolution follow from it (spec §7.4).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +30,7 @@ from workflows.interpreter.scope import Scope, assign
 from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
 from workflows.interpreter.values import deep_copy, js_type_name
 from workflows.language import UNDEFINED, render
+from workflows.settings import RunSettings
 
 Handler = Callable[["Interpreter", Frame, Any, str], Awaitable[Any]]
 NATIVE: dict[str, Handler] = {}
@@ -48,18 +48,6 @@ def instruction(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-@dataclass(slots=True)
-class Limits:
-    max_call_depth: int = 20
-    yield_every_steps: int = 500
-    max_steps: int = 100_000
-    max_event_size: int = 100_000
-    context_quota: int = 100_000
-    wait_default_timeout: float = 20.0
-    run_ttl: float = 60.0
-    session_ttl: float = 3600.0
-
-
 def location(frame: Frame, path: str | None) -> str:
     where = f"automation '{frame.slug}'" + (f" of app instance '{frame.instance.full_slug}'"
                                            if frame.instance.full_slug else "")
@@ -73,14 +61,15 @@ def root_instance(run: RunInput) -> InstanceInfo:
 
 
 class Interpreter:
-    def __init__(self, run: RunInput, effects: Effects, limits: Limits, recorder: EventRecorder):
+    def __init__(self, run: RunInput, effects: Effects, limits: RunSettings, recorder: EventRecorder):
         self.run = run
         self.effects = effects
         self.limits = limits
         self.events = recorder
         self.steps = 0
         self.http = HttpResponseState()
-        self.ctx = RunContexts(run, effects, limits.context_quota, limits.run_ttl, limits.session_ttl)
+        self.ctx = RunContexts(run, effects, limits.context_quota_bytes, limits.run_context_ttl,
+                               limits.session_context_ttl)
         self.charges: dict[str, int] = {}
         self.throttled_ms = 0
         self.watermark = 0
@@ -112,9 +101,9 @@ class Interpreter:
     async def step(self) -> None:
         """Count one step; yield the workflow activation every N steps (never timed)."""
         self.steps += 1
-        if self.steps > self.limits.max_steps:
+        if self.steps > self.limits.max_steps_per_run:
             raise StepBudgetExceededError(
-                f"Run exceeded its budget of {self.limits.max_steps} steps", {"limit": self.limits.max_steps})
+                f"Run exceeded its budget of {self.limits.max_steps_per_run} steps", {"limit": self.limits.max_steps_per_run})
         if self.steps % self.limits.yield_every_steps == 0:
             await self.flush()
 
