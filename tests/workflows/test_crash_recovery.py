@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import Database, migrate_async
@@ -109,7 +110,7 @@ async def test_events_are_refused_with_503_when_temporal_is_down(tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'down.db'}"
     await migrate_async(url)
     db = Database(url)
-    client = await Client.connect("127.0.0.1:1", lazy=True)
+    client = await Client.connect("127.0.0.1:1", lazy=True, data_converter=pydantic_data_converter)
     services = Services.build(Settings(database_url=url), db, client, admin_token="t", task_queue="none")
     doc = {"name": "Down", "slug": "down", "automations": {
         "hook": {"name": "hook", "when": {"endpoint": True, "events": ["e"]}, "do": []}}}
