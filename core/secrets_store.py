@@ -23,6 +23,11 @@ from core.models import Workspace, WorkspaceSecret
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
+def utc_iso(ts: datetime) -> str:
+    """SQLite returns naive datetimes: they are UTC."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
+
+
 class SecretsKeyError(TidewayError):
     """The encryption key is missing or does not match the stored secrets (a startup error)."""
 
@@ -84,7 +89,7 @@ class SecretStore:
         out: dict[str, Any] = {}
         for row in rows:
             item: dict[str, Any] = {"type": row.type, "description": row.description,
-                                    "createdAt": row.created_at.isoformat(), "updatedAt": row.updated_at.isoformat()}
+                                    "createdAt": utc_iso(row.created_at), "updatedAt": utc_iso(row.updated_at)}
             if reveal:
                 item["value"] = self._decrypt(row)
             out[row.name] = item
