@@ -30,6 +30,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(ts: datetime) -> str:
+    """The public timestamp form: ISO 8601 in UTC with ``Z`` (SQLite returns naive UTC datetimes)."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.isoformat().replace("+00:00", "Z")
+
+
 def _ts(nullable: bool = False) -> Any:
     return Field(
         default_factory=utcnow if not nullable else None,
@@ -249,3 +256,29 @@ class WorkspaceSecret(SQLModel, table=True):
     description: str | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    """A registered user (issue 6, identity); passwords are argon2 hashes (core/identity.py)."""
+
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=32)
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    password_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+    is_superadmin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+
+
+class AccessToken(SQLModel, table=True):
+    """A named personal access token: its id is the ``jti`` of the signed token, checked on each use."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_user", "user_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -18,14 +18,9 @@ from sqlmodel import col, delete, select
 
 from core.db import Database
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
-from core.models import Workspace, WorkspaceSecret
+from core.models import Workspace, WorkspaceSecret, iso
 
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-
-
-def utc_iso(ts: datetime) -> str:
-    """SQLite returns naive datetimes: they are UTC."""
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
 
 
 class SecretsKeyError(TidewayError):
@@ -89,7 +84,7 @@ class SecretStore:
         out: dict[str, Any] = {}
         for row in rows:
             item: dict[str, Any] = {"type": row.type, "description": row.description,
-                                    "createdAt": utc_iso(row.created_at), "updatedAt": utc_iso(row.updated_at)}
+                                    "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at)}
             if reveal:
                 item["value"] = self._decrypt(row)
             out[row.name] = item

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # Workspace versions (spec §10)
     maximum_workspace_version: int = 20  # versions kept per workspace, the oldest go first
 
+    # Identity (issue 6): signed session and access tokens (HS256 JWTs)
+    tideway_jwt_secret: str | None = None  # signing key; unset: derived from TIDEWAY_ADMIN_TOKEN
+    tideway_session_ttl_seconds: int = 30 * 24 * 3600  # login and anonymous sessions
+    tideway_access_token_ttl_seconds: int = 365 * 24 * 3600  # personal access tokens
+    tideway_password_min_length: int = 8
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

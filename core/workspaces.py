@@ -37,7 +37,7 @@ from core.errors import (
 )
 from core.events_index import automation_events
 from core.eventstore import insert_events
-from core.models import Workspace, WorkspaceRevision
+from core.models import Workspace, WorkspaceRevision, iso
 from core.secrets_store import SecretStore
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource
@@ -71,12 +71,6 @@ AUTOMATION_SUMMARY = ("name", "description", "arguments", "private", "disabled",
 
 def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def iso(ts: datetime) -> str:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
