@@ -8,6 +8,7 @@ from api.errors import install_error_handlers
 from api.routers import (
     app_instances,
     apps,
+    auth,
     automations,
     emit,
     events,
@@ -27,6 +28,6 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     for module in (health, workspaces, automations, apps, app_instances, runs, events, emit, versions,
-                   platform_events, security):
+                   platform_events, security, auth):
         app.include_router(module.router)
     return app

@@ -104,6 +104,29 @@ async def run_retention_command(dry_run: bool, as_json: bool) -> int:
     return 0
 
 
+async def create_user_command(email: str, password: str | None, superadmin: bool = False) -> int:
+    """``tideway users create <email> [--password P]``: prints the new user's id."""
+    from core.db import Database, migrate_async
+    from core.identity import IdentityService
+
+    if password is None:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("tideway: the passwords differ", file=sys.stderr)
+            return 2
+    settings = get_settings()
+    await migrate_async(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    try:
+        user = await IdentityService(db, settings).create_user(email, password, superadmin=superadmin)
+    finally:
+        await db.dispose()
+    print(user.id)
+    return 0
+
+
 def fast_event_loop() -> None:
     """uvloop when installed (it is a dependency): a cheaper event loop for the API and worker."""
     try:
@@ -124,6 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     retention = sub.add_parser("retention", help="apply the events retention rules now (see docs/time.md)")
     retention.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
     retention.add_argument("--json", action="store_true", help="print the report as JSON")
+    users = sub.add_parser("users", help="manage users (issue 6)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_create = users_sub.add_parser("create", help="create a user and print its id")
+    users_create.add_argument("email")
+    users_create.add_argument("--password", help="the password (prompted when not given)")
+    users_create.add_argument("--superadmin", action="store_true", help="make the user a superadmin")
     args = parser.parse_args(argv)
     if args.command in ("run", "api", "worker"):
         fast_event_loop()
@@ -152,6 +181,8 @@ def dispatch(args: argparse.Namespace) -> int:
         code = asyncio.run(register_only())
     elif args.command == "retention":
         code = asyncio.run(run_retention_command(args.dry_run, args.json))
+    elif args.command == "users":
+        code = asyncio.run(create_user_command(args.email, args.password, args.superadmin))
     else:
         from core.db import migrate
 

@@ -27,8 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from core.db import Database
-from core.errors import AlreadyUsedError, InvalidArgumentsError, ObjectNotFoundError, UnauthorizedError
-from core.models import AccessToken, User
+from core.errors import (
+    AlreadyUsedError,
+    InvalidArgumentsError,
+    ObjectNotFoundError,
+    UnauthorizedError,
+)
+from core.models import AccessToken, User, iso
 from core.settings import Settings
 
 ALGORITHM = "HS256"
@@ -56,10 +61,6 @@ def signing_key(settings: Settings) -> str:
     if settings.tideway_admin_token:
         return hmac.new(settings.tideway_admin_token.encode(), b"tideway-jwt", hashlib.sha256).hexdigest()
     return _RANDOM_KEY
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _aware(value: datetime) -> datetime:
@@ -119,7 +120,7 @@ class IdentityService:
         claims: dict[str, Any] = {"sub": user_id, "sid": session_id, "typ": kind, "iat": now, "exp": expires}
         if superadmin:
             claims["sa"] = True
-        return {"token": self._sign(claims), "id": user_id, "sessionId": session_id, "expires": _iso(expires)}
+        return {"token": self._sign(claims), "id": user_id, "sessionId": session_id, "expires": iso(expires)}
 
     async def login(self, email: Any, password: Any) -> dict[str, Any]:
         """``{token, id, sessionId, expires}``; a wrong email or password is the same 401."""
@@ -155,8 +156,8 @@ class IdentityService:
             await session.commit()
         token = self._sign({"sub": user_id, "sid": f"at-{row.id}", "typ": "access", "jti": row.id,
                             "iat": now, "exp": row.expires_at})
-        return {"id": row.id, "name": row.name, "token": token, "createdAt": _iso(now),
-                "expiresAt": _iso(row.expires_at)}
+        return {"id": row.id, "name": row.name, "token": token, "createdAt": iso(now),
+                "expiresAt": iso(row.expires_at)}
 
     async def revoke_access_token(self, user_id: str, token_id: str) -> dict[str, Any]:
         async with self.db.session() as session:
@@ -172,8 +173,8 @@ class IdentityService:
         async with self.db.session() as session:
             rows = (await session.exec(select(AccessToken).where(
                 AccessToken.user_id == user_id, col(AccessToken.revoked_at).is_(None)))).all()
-        return [{"id": r.id, "name": r.name, "createdAt": _iso(_aware(r.created_at)),
-                 "expiresAt": _iso(_aware(r.expires_at))} for r in rows]
+        return [{"id": r.id, "name": r.name, "createdAt": iso(r.created_at),
+                 "expiresAt": iso(r.expires_at)} for r in rows]
 
     # Verification
 

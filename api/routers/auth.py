@@ -1,0 +1,84 @@
+"""Identity routes (issue 6): users, login, anonymous sessions and personal access tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from api.bodies import parse_json, read_limited
+from api.deps import AdminDep, ServicesDep, bearer_token
+from core.errors import InvalidArgumentsError, UnauthorizedError
+from core.identity import Caller, IdentityService
+from core.models import iso
+from core.services import Services
+
+router = APIRouter(prefix="/v2", tags=["identity"])
+
+
+def get_identity(services: ServicesDep) -> IdentityService:
+    return IdentityService(services.db, services.settings)
+
+
+IdentityDep = Annotated[IdentityService, Depends(get_identity)]
+
+
+async def require_user(request: Request, identity: IdentityDep) -> Caller:
+    """A valid, non-anonymous user token (session or access token) in ``Authorization: Bearer``."""
+    token = bearer_token(request)
+    if not token:
+        raise UnauthorizedError("Missing bearer token (Authorization: Bearer <token>)")
+    caller = await identity.verify(token)
+    if caller.anonymous:
+        raise UnauthorizedError("This route needs a registered user")
+    return caller
+
+
+UserDep = Annotated[Caller, Depends(require_user)]
+
+
+async def _object_body(request: Request, services: Services) -> dict[str, Any]:
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    body = parse_json(raw) if raw else {}
+    if not isinstance(body, dict):
+        raise InvalidArgumentsError("Body must be a JSON object")
+    return body
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep, identity: IdentityDep) -> dict[str, Any]:
+    body = await _object_body(request, services)
+    return await identity.login(body.get("email"), body.get("password"))
+
+
+@router.post("/login/anonymous")
+async def login_anonymous(identity: IdentityDep) -> dict[str, Any]:
+    return identity.anonymous()
+
+
+@router.post("/users")
+async def create_user(request: Request, services: ServicesDep, identity: IdentityDep, _: AdminDep) -> dict[str, Any]:
+    body = await _object_body(request, services)
+    superadmin = body.get("superadmin", False)
+    if not isinstance(superadmin, bool):
+        raise InvalidArgumentsError("Invalid superadmin: expected a boolean")
+    user = await identity.create_user(body.get("email"), body.get("password"), superadmin=superadmin)
+    return {"id": user.id, "email": user.email, "superadmin": user.is_superadmin,
+            "createdAt": iso(user.created_at)}
+
+
+@router.get("/user/accessTokens")
+async def list_access_tokens(caller: UserDep, identity: IdentityDep) -> dict[str, Any]:
+    return {"result": await identity.list_access_tokens(caller.user_id)}
+
+
+@router.post("/user/accessTokens")
+async def create_access_token(request: Request, services: ServicesDep, identity: IdentityDep,
+                              caller: UserDep) -> dict[str, Any]:
+    body = await _object_body(request, services)
+    return await identity.create_access_token(caller.user_id, body.get("name"))
+
+
+@router.delete("/user/accessTokens/{token_id}")
+async def revoke_access_token(token_id: str, identity: IdentityDep, caller: UserDep) -> dict[str, Any]:
+    return await identity.revoke_access_token(caller.user_id, token_id)
