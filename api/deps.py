@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.authorization import Actor, authorize
 from core.errors import UnauthorizedError
+from core.identity import IdentityService
 from core.services import Services
 
 
@@ -25,15 +27,25 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def require_admin(request: Request, services: ServicesDep) -> str:
-    """Management routes: ``Authorization: Bearer <TIDEWAY_ADMIN_TOKEN>`` (users and roles come later)."""
+async def current_actor(request: Request, services: ServicesDep) -> Actor:
+    """The bearer of ``TIDEWAY_ADMIN_TOKEN`` (a superadmin) or of a user token (login or access token)."""
     token = bearer_token(request)
     if not token:
         raise UnauthorizedError("Missing bearer token (Authorization: Bearer <token>)")
     expected = services.admin_token
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise UnauthorizedError("Invalid token")
-    return "admin"
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return Actor("admin", superadmin=True)
+    caller = await IdentityService(services.db, services.settings).verify(token)
+    return Actor(caller.user_id, caller.session_id, caller.superadmin, caller.anonymous)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+async def require_admin(request: Request, services: ServicesDep, actor: ActorDep) -> str:
+    """Management routes: a valid token whose role on the workspace allows the request (403 otherwise)."""
+    await authorize(request, services, actor)
+    return actor.id
 
 
 AdminDep = Annotated[str, Depends(require_admin)]

@@ -38,6 +38,12 @@ class MemberService:
             row = await session.get(WorkspaceMember, (workspace_id, user_id))
         return row.role if row is not None else None
 
+    async def workspaces_of(self, user_id: str) -> set[str]:
+        async with self.db.session() as session:
+            rows = (await session.exec(select(WorkspaceMember.workspace_id).where(
+                WorkspaceMember.user_id == user_id))).all()
+        return set(rows)
+
     async def list(self, workspace_id: str) -> dict[str, str]:
         async with self.db.session() as session:
             rows = (await session.exec(select(WorkspaceMember).where(

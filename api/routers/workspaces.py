@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.authorization import make_owner
 from api.bodies import content_type, parse_json, read_limited
-from api.deps import AdminDep, ServicesDep
+from api.deps import ActorDep, AdminDep, ServicesDep
 from core.errors import InvalidWorkspaceError
+from core.members import MemberService
 from core.services import Services
 from schemas.archive import export_archive, parse_archive, parse_import
 from schemas.dsul import WorkspaceSource
@@ -35,9 +37,11 @@ async def import_source(request: Request, services: Services) -> WorkspaceSource
 
 
 @router.post("/import")
-async def import_workspace(request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+async def import_workspace(request: Request, services: ServicesDep, actor: AdminDep,
+                           who: ActorDep) -> dict[str, Any]:
     source = await import_source(request, services)
     row = await services.workspaces.create(source, actor=actor)
+    await make_owner(services, row.id, who)
     return {"workspace": await services.workspaces.detail(row.id)}
 
 
@@ -60,7 +64,7 @@ async def export_workspace(workspace_id: str, services: ServicesDep, _: AdminDep
 
 
 @router.post("")
-async def create_workspace(request: Request, services: ServicesDep, actor: AdminDep) -> JSONResponse:
+async def create_workspace(request: Request, services: ServicesDep, actor: AdminDep, who: ActorDep) -> JSONResponse:
     raw = await read_limited(request, services.settings.max_import_bytes)
     body = parse_json(raw) if raw else {}
     if not isinstance(body, dict):
@@ -68,13 +72,19 @@ async def create_workspace(request: Request, services: ServicesDep, actor: Admin
                                     [{"path": "body", "message": "must be an object"}])
     source = WorkspaceSource.from_document(body)
     row = await services.workspaces.create(source, actor=actor)
+    await make_owner(services, row.id, who)
     return JSONResponse(await services.workspaces.detail(row.id), status_code=200)
 
 
 @router.get("")
-async def list_workspaces(services: ServicesDep, _: AdminDep, slug: str | None = None,
+async def list_workspaces(services: ServicesDep, _: AdminDep, who: ActorDep, slug: str | None = None,
                           name: str | None = None) -> list[dict[str, Any]]:
-    return await services.workspaces.list(slug=slug, name=name)
+    """Superadmins see every workspace; users the ones they hold a role on."""
+    listed = await services.workspaces.list(slug=slug, name=name)
+    if who.superadmin:
+        return listed
+    mine = await MemberService(services.db).workspaces_of(who.id)
+    return [w for w in listed if w["id"] in mine]
 
 
 @router.get("/{workspace_id}")

@@ -1,0 +1,84 @@
+"""Which permission a management request needs (spec §8.4) and the check itself.
+
+The action is derived from the route and the method in one table, so every router is covered
+the same way: reads need ``read``, writes ``update``, deleting a workspace ``delete``,
+``security.yml`` ``manage_security``, sharing ``manage_permissions``, secrets the ``secrets``
+subject, the test route ``test``, sending events ``create`` on events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from core.errors import ForbiddenError
+from core.members import MemberService
+from core.permissions.checks import can, workspace_permissions
+from core.permissions.defaults import OWNER
+from core.services import Services
+from schemas.events import EMIT_TOPIC
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    session_id: str | None = None
+    superadmin: bool = False
+    anonymous: bool = False
+
+
+# Routes outside a workspace that any signed-in (non-anonymous) user may call; the others
+# (platform feed, users, publishing and deleting apps) stay superadmin-only for now.
+USER_ROUTES = {("GET", "/v2/workspaces"), ("POST", "/v2/workspaces"), ("POST", "/v2/workspaces/import"),
+               ("GET", "/v2/apps"), ("GET", "/v2/apps/{slug}"), ("GET", "/v2/apps/{slug}/versions")}
+
+
+def required(method: str, route: str, workspace_id: str) -> tuple[str, str, dict[str, Any]]:
+    """(action, subject type, subject) a workspace route needs."""
+    tail = route.split("{workspace_id}", 1)[1]
+    workspace = {"id": workspace_id}
+    if tail.startswith("/security/secrets"):
+        return ("read" if method == "GET" else "update", "secrets", {"workspaceId": workspace_id})
+    if tail.startswith("/security"):
+        return ("manage_security", "workspaces", workspace)
+    if tail.startswith("/permissions"):
+        return ("manage_permissions", "workspaces", workspace)
+    if tail.startswith("/test/"):
+        return ("test", "automations", {"runningWorkspaceId": workspace_id, "authorizations": {}})
+    if tail == "/events" and method == "POST":
+        return ("create", "events", {"source": {"workspaceId": workspace_id, "serviceTopic": EMIT_TOPIC}})
+    if tail == "" and method == "DELETE":
+        return ("delete", "workspaces", workspace)
+    if method == "GET" or tail.endswith("/export") or tail.endswith("/duplicate"):
+        return ("read", "workspaces", workspace)
+    return ("update", "workspaces", workspace)
+
+
+async def authorize(request: Request, services: Services, actor: Actor) -> None:
+    """Refuse (403) a request the actor's role on the workspace does not allow."""
+    if actor.superadmin:
+        return
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    method = request.method
+    workspace_id = request.path_params.get("workspace_id")
+    if workspace_id is None:
+        if (method, route) in USER_ROUTES and not actor.anonymous:
+            return
+        raise ForbiddenError(f"{method} {route} is reserved to superadmins")
+    action, subject_type, subject = required(method, route, workspace_id)
+    role = await MemberService(services.db).role_of(workspace_id, actor.id)
+    source = await services.workspaces.source(workspace_id)  # 404 for an unknown workspace
+    perms = workspace_permissions(
+        {"id": actor.id, "sessionId": actor.session_id},
+        {"id": workspace_id, "permissions": {actor.id: {"role": role}} if role else {}}, source.security)
+    if not can(perms, action, subject_type, subject):
+        raise ForbiddenError(f"Not allowed to {action} {subject_type} of workspace '{workspace_id}'",
+                             {"action": action, "subject": subject_type, "workspaceId": workspace_id})
+
+
+async def make_owner(services: Services, workspace_id: str, actor: Actor) -> None:
+    """The creator of a workspace is its owner (spec §8.2)."""
+    if not actor.superadmin:
+        await MemberService(services.db).set_role(workspace_id, actor.id, OWNER)
