@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from sqlmodel import col, select
 from temporalio import activity
 
 from core import ratelimits, waits
@@ -15,9 +14,7 @@ from core.blobs import BlobStore
 from core.contexts import apply_writes, load_contexts
 from core.db import Database
 from core.errors import ObjectNotFoundError
-from core.eventstore import insert_events
 from core.members import MemberService
-from core.models import Event as EventRow
 from core.models import Wait
 from core.permissions.checks import automation_executable, workspace_permissions
 from core.ratelimits import Bucket
@@ -42,34 +39,20 @@ class EventSink(Protocol):
     async def write(self, events: list[Event]) -> dict[str, int]: ...
 
 
-class DirectWriter:
-    """Writes one batch per call and returns each event's sequence number."""
-
-    def __init__(self, db: Database):
-        self.db = db
-
-    async def write(self, events: list[Event]) -> dict[str, int]:
-        async with self.db.session() as session:
-            await insert_events(session, events)
-            ids = [e.id for e in events]
-            rows = (await session.exec(select(EventRow.id, EventRow.seq).where(col(EventRow.id).in_(ids)))).all()
-        return {row[0]: int(row[1] or 0) for row in rows}
-
-
 def triggers(event: Event) -> bool:
     return event.source.serviceTopic == EMIT_TOPIC or event.type in TRIGGERING_NATIVES
 
 
 class RuntimeActivities:
-    def __init__(self, db: Database, workspaces: WorkspaceService, trees: TreeService,
-                 writer: EventSink | None = None, buckets: dict[str, Bucket] | None = None):
+    def __init__(self, db: Database, workspaces: WorkspaceService, trees: TreeService, writer: EventSink,
+                 buckets: dict[str, Bucket] | None = None):
         self.db = db
         self.trees = trees
         self.members = MemberService(db)
         self.buckets = buckets or {}
         self.workspaces = workspaces
         self.blobs = BlobStore(db)
-        self.writer: EventSink = writer or DirectWriter(db)
+        self.writer = writer  # the process's batching EventWriter
 
     @activity.defn(name=names.FLUSH)
     async def flush(self, request: FlushRequest) -> FlushResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,9 +87,13 @@ def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_
     return {**app_env_config(app_slug), **own, **rendered}
 
 
-def mentions_contexts(automations: Any) -> bool:
-    from core.workspaces import CONTEXT_REFERENCE
+# Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
+CONTEXT_REFERENCE = re.compile(
+    r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
 
+
+def mentions_contexts(automations: Any) -> bool:
+    """Whether any automation names a persisted context (if none does, runs skip loading them)."""
     return bool(CONTEXT_REFERENCE.search(json.dumps(automations or {})))
 
 
@@ -180,11 +185,6 @@ ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedu
 BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted"})  # app lifecycle events target their instances
 
 
-def root_node(document: dict[str, Any], config: dict[str, Any], info: InstanceInfo) -> Node:
-    endpoints, listeners = index_automations(document.get("automations") or {})
-    return Node(info=info, document=document, endpoints=endpoints, listeners=listeners)
-
-
 async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
                      pinned: Mapping[str, str] | None = None, max_depth: int = 10) -> AppTree:
     """Walk the imports breadth first. With ``pinned`` (a run's map) versions come from it;
@@ -246,7 +246,9 @@ class TreeService:
     def _root(self, compiled: Any) -> Node:
         info = InstanceInfo(full_slug="", config=compiled.config, secrets=compiled.secrets, scope=compiled.id,
                             uses_contexts=compiled.uses_contexts)
-        return root_node(compiled.document, compiled.config, info)
+        # The compiled workspace already indexed its endpoints and listeners.
+        return Node(info=info, document=compiled.document, endpoints=compiled.endpoints,
+                    listeners=compiled.listeners)
 
     async def current(self, workspace_id: str, *, include_deleted: bool = False,
                       revision: int | None = None, max_age: float = 0.0) -> tuple[Any, AppTree]:

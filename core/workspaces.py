@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from core.apptree import index_automations
+from core.apptree import index_automations, mentions_contexts
 from core.config import interpolate_config
 from core.db import Database
 from core.errors import (
@@ -45,11 +44,6 @@ from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
 from workflows.interpreter.secrets import find_secret_paths, find_secret_values
-
-ALIASED_INTERACTIONS = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
-# Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
-CONTEXT_REFERENCE = re.compile(
-    r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
@@ -95,14 +89,6 @@ class CompiledWorkspace:
     def automations(self) -> dict[str, dict[str, Any]]:
         return self.document.get("automations") or {}
 
-    def listeners_for(self, event_type: str, trigger_type: str | None = None) -> list[str]:
-        """Automations started by an event; DECISIONS 1: the documented
-        ``runtime.webhooks.triggered`` / ``runtime.schedules.triggered`` names listen to
-        ``runtime.interactions.triggered`` of that trigger type."""
-        slugs = list(self.listeners.get(event_type, ()))
-        if event_type == "runtime.interactions.triggered" and trigger_type in ALIASED_INTERACTIONS:
-            slugs += [s for s in self.listeners.get(ALIASED_INTERACTIONS[trigger_type], ()) if s not in slugs]
-        return slugs
 
 
 class WorkspaceService:
@@ -176,7 +162,7 @@ class WorkspaceService:
         config = config_doc.get("value") if isinstance(config_doc, dict) else None
         schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
         endpoints, listeners = index_automations(doc.get("automations") or {})
-        uses = bool(CONTEXT_REFERENCE.search(json.dumps(doc.get("automations") or {})))
+        uses = mentions_contexts(doc.get("automations"))
         secret_values = await self.secrets.values(workspace_id, slug) if self.secrets is not None else {}
         values = interpolate_config(config, slug=slug, secrets=secret_values)
         secrets = find_secret_values(values, find_secret_paths(schema))
