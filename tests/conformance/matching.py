@@ -14,7 +14,7 @@ def _is_matcher(expected: Any) -> bool:
     return isinstance(expected, dict) and len(expected) == 1 and next(iter(expected)).startswith("$")
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -30,6 +30,17 @@ def _json_type(value: Any) -> str:
     return "undefined"
 
 
+def undefined_inputs(value: Any) -> Any:
+    """``{$undefined: true}`` in an input stands for an undefined value (README)."""
+    if isinstance(value, dict):
+        if value == {"$undefined": True}:
+            return MISSING
+        return {k: undefined_inputs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [undefined_inputs(v) for v in value]
+    return value
+
+
 def matches(expected: Any, actual: Any, subset: bool) -> bool:
     if _is_matcher(expected):
         key, arg = next(iter(expected.items()))
@@ -38,7 +49,7 @@ def matches(expected: Any, actual: Any, subset: bool) -> bool:
         if key == "$exact":
             return matches(arg, actual, subset=False)
         if key == "$type":
-            return _json_type(actual) == arg
+            return json_type(actual) == arg
         if key == "$prefix":
             return isinstance(actual, list) and len(actual) >= len(arg) and all(
                 matches(e, a, subset=True) for e, a in zip(arg, actual, strict=False))

@@ -7,19 +7,8 @@ from typing import Any
 import pytest
 
 from schemas.validation import is_valid
-from tests.conformance.matching import MISSING, matches
+from tests.conformance.matching import matches, undefined_inputs
 from workflows.language import DEFAULT_ENV, ExpressionError, evaluate, evaluate_condition, render
-
-
-def _undefined_inputs(value: Any) -> Any:
-    """``{$undefined: true}`` in an input stands for an undefined value (README)."""
-    if isinstance(value, dict):
-        if value == {"$undefined": True}:
-            return MISSING
-        return {k: _undefined_inputs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_undefined_inputs(v) for v in value]
-    return value
 
 
 def _expect(case: dict[str, Any], run: Any) -> None:
@@ -40,7 +29,7 @@ def _expect(case: dict[str, Any], run: Any) -> None:
 
 def run_interpolation(case: dict[str, Any]) -> None:
     options = case.get("options") or {}
-    context = _undefined_inputs(case.get("context") or {})
+    context = undefined_inputs(case.get("context") or {})
     _expect(case, lambda: render(case["template"], context, env=DEFAULT_ENV,
                                  undefined_vars=options.get("undefined_vars", "remove"),
                                  eval_expressions=options.get("eval_expressions", True),
@@ -48,7 +37,7 @@ def run_interpolation(case: dict[str, Any]) -> None:
 
 
 def run_expression(case: dict[str, Any]) -> None:
-    context = _undefined_inputs(case.get("context") or {})
+    context = undefined_inputs(case.get("context") or {})
     evaluator = evaluate_condition if case.get("mode") == "condition" else evaluate
     _expect(case, lambda: evaluator(case["expression"], context, env=DEFAULT_ENV))
 
