@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from temporalio import activity
 
 from core import ratelimits, waits
+from core.apikeys import ApiKeyService
 from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.contexts import apply_writes, load_contexts
@@ -139,7 +140,9 @@ class RuntimeActivities:
             user["role"] = "superadmin"
         workspace = {"id": request.workspace_id,
                      "permissions": {request.user_id: {"role": role}} if role and request.user_id else {}}
-        perms = workspace_permissions(user, workspace, compiled.document.get("security"))
+        key_rules = await ApiKeyService(self.db).rules_by_id(request.api_key_id, request.workspace_id)
+        perms = workspace_permissions(user, workspace, compiled.document.get("security"),
+                                      api_keys=[key_rules] if key_rules is not None else [])
         return automation_executable(perms, request.automation, request.workspace_id)
 
     @activity.defn(name=names.RESOLVE_CALL)

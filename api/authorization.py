@@ -13,26 +13,42 @@ from typing import Any
 
 from fastapi import Request
 
+from core.apikeys import KeyGrant
 from core.errors import ForbiddenError
 from core.members import MemberService
 from core.permissions.checks import can, workspace_permissions
 from core.permissions.defaults import OWNER
+from core.permissions.permissions import Permissions
 from core.services import Services
 from schemas.events import EMIT_TOPIC
 
 
 @dataclass(frozen=True)
 class Actor:
+    """Who calls: a user (or anonymous session) from a token, the admin token (a superadmin), or
+    nobody but an API key (``id`` empty). ``api_key`` adds its rules on its own workspace."""
+
     id: str
     session_id: str | None = None
     superadmin: bool = False
     anonymous: bool = False
+    api_key: KeyGrant | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.id or None
+
+
+# Event reads are open to every caller and filtered event by event (spec §8.4 "Events read").
+FILTERED_READS = {"/events", "/events/stream"}
 
 
 # Routes outside a workspace that any signed-in (non-anonymous) user may call; the others
 # (platform feed, users, publishing and deleting apps) stay superadmin-only for now.
+# Publishing and deleting an app check ``update`` on the app's workspace in the route itself.
 USER_ROUTES = {("GET", "/v2/workspaces"), ("POST", "/v2/workspaces"), ("POST", "/v2/workspaces/import"),
-               ("GET", "/v2/apps"), ("GET", "/v2/apps/{slug}"), ("GET", "/v2/apps/{slug}/versions")}
+               ("GET", "/v2/apps"), ("GET", "/v2/apps/{slug:path}"), ("GET", "/v2/apps/{slug:path}/versions"),
+               ("POST", "/v2/apps"), ("DELETE", "/v2/apps/{slug:path}")}
 
 
 def required(method: str, route: str, workspace_id: str) -> tuple[str, str, dict[str, Any]]:
@@ -41,6 +57,8 @@ def required(method: str, route: str, workspace_id: str) -> tuple[str, str, dict
     workspace = {"id": workspace_id}
     if tail.startswith("/security/secrets"):
         return ("read" if method == "GET" else "update", "secrets", {"workspaceId": workspace_id})
+    if tail.startswith("/security/apikeys") or tail.startswith("/security/roles"):
+        return ("manage_permissions", "workspaces", workspace)
     if tail.startswith("/security"):
         return ("manage_security", "workspaces", workspace)
     if tail.startswith("/permissions"):
@@ -67,15 +85,38 @@ async def authorize(request: Request, services: Services, actor: Actor) -> None:
         if (method, route) in USER_ROUTES and not actor.anonymous:
             return
         raise ForbiddenError(f"{method} {route} is reserved to superadmins")
+    tail = route.split("{workspace_id}", 1)[1]
+    if method == "GET" and tail in FILTERED_READS:
+        await services.workspaces.get_row(workspace_id)  # 404 for an unknown workspace
+        return
     action, subject_type, subject = required(method, route, workspace_id)
-    role = await MemberService(services.db).role_of(workspace_id, actor.id)
-    source = await services.workspaces.source(workspace_id)  # 404 for an unknown workspace
-    perms = workspace_permissions(
-        {"id": actor.id, "sessionId": actor.session_id},
-        {"id": workspace_id, "permissions": {actor.id: {"role": role}} if role else {}}, source.security)
+    perms = await actor_permissions(services, actor, workspace_id)
     if not can(perms, action, subject_type, subject):
         raise ForbiddenError(f"Not allowed to {action} {subject_type} of workspace '{workspace_id}'",
                              {"action": action, "subject": subject_type, "workspaceId": workspace_id})
+
+
+async def actor_permissions(services: Services, actor: Actor, workspace_id: str) -> Permissions:
+    """The actor's permissions on one workspace: platform role, role held on the workspace, the
+    rules of its ``security.yml`` and of the API key sent, when the key belongs to this workspace."""
+    role = await MemberService(services.db).role_of(workspace_id, actor.user_id)
+    source = await services.workspaces.source(workspace_id)  # 404 for an unknown workspace
+    user: dict[str, Any] = {"id": actor.user_id or "anonymous", "sessionId": actor.session_id}
+    if actor.superadmin:
+        user["role"] = "superadmin"
+    key_rules = [actor.api_key.rules] if actor.api_key and actor.api_key.workspace_id == workspace_id else []
+    return workspace_permissions(
+        user, {"id": workspace_id, "permissions": {actor.id: {"role": role}} if role and actor.id else {}},
+        source.security, api_keys=key_rules)
+
+
+async def require_on_workspace(services: Services, actor: Actor, workspace_id: str, action: str) -> None:
+    """``action`` on a workspace named in a body or found through another object (publishing)."""
+    if actor.superadmin:
+        return
+    if not can(await actor_permissions(services, actor, workspace_id), action, "workspaces", {"id": workspace_id}):
+        raise ForbiddenError(f"Not allowed to {action} workspace '{workspace_id}'",
+                             {"action": action, "subject": "workspaces", "workspaceId": workspace_id})
 
 
 async def make_owner(services: Services, workspace_id: str, actor: Actor) -> None:

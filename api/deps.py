@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.authorization import Actor, authorize
+from core.apikeys import ApiKeyService
 from core.errors import UnauthorizedError
 from core.identity import IdentityService
 from core.services import Services
@@ -27,16 +28,32 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def current_actor(request: Request, services: ServicesDep) -> Actor:
-    """The bearer of ``TIDEWAY_ADMIN_TOKEN`` (a superadmin) or of a user token (login or access token)."""
+API_KEY_HEADER = "x-prismeai-api-key"
+
+
+async def identify(request: Request, services: Services) -> Actor | None:
+    """The caller, or None without credentials: the bearer of ``TIDEWAY_ADMIN_TOKEN`` (a
+    superadmin), of a user token (login, anonymous session or access token), plus the rules of
+    an API key sent in ``x-prismeai-api-key`` (spec §8.5; an unknown key adds nothing). An
+    invalid or expired token is a 401."""
     token = bearer_token(request)
+    raw_key = request.headers.get(API_KEY_HEADER)
+    grant = await ApiKeyService(services.db).grant(raw_key.strip()) if raw_key else None
     if not token:
-        raise UnauthorizedError("Missing bearer token (Authorization: Bearer <token>)")
+        return Actor("", anonymous=True, api_key=grant) if grant else None
     expected = services.admin_token
     if expected and hmac.compare_digest(token.encode(), expected.encode()):
         return Actor("admin", superadmin=True)
     caller = await IdentityService(services.db, services.settings).verify(token)
-    return Actor(caller.user_id, caller.session_id, caller.superadmin, caller.anonymous)
+    return Actor(caller.user_id, caller.session_id, caller.superadmin, caller.anonymous, grant)
+
+
+async def current_actor(request: Request, services: ServicesDep) -> Actor:
+    actor = await identify(request, services)
+    if actor is None:
+        raise UnauthorizedError("Missing bearer token (Authorization: Bearer <token>) or API key "
+                                f"({API_KEY_HEADER})")
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -49,3 +66,12 @@ async def require_admin(request: Request, services: ServicesDep, actor: ActorDep
 
 
 AdminDep = Annotated[str, Depends(require_admin)]
+
+
+async def require_caller(request: Request, services: ServicesDep, actor: ActorDep) -> Actor:
+    """As ``AdminDep``, for routes that need the whole caller (session, API key)."""
+    await authorize(request, services, actor)
+    return actor
+
+
+CallerDep = Annotated[Actor, Depends(require_caller)]

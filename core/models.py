@@ -282,3 +282,21 @@ class AccessToken(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A REST API key of a workspace (spec §8.5): rules added to any request sending it in
+    ``x-prismeai-api-key``. Only the key's SHA-256 digest is stored; the key is shown once."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_workspace", "workspace_id"),
+                      Index("ix_api_keys_digest", "digest", unique=True))
+
+    id: str = Field(primary_key=True, max_length=32)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    digest: str = Field(sa_column=Column(String(64), nullable=False))
+    rules: list[Any] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    disabled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

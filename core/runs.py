@@ -50,6 +50,7 @@ def run_settings(settings: Settings) -> RunSettings:
         max_call_depth=settings.max_call_depth, yield_every_steps=settings.yield_every_steps,
         max_steps_per_run=settings.max_steps_per_run, max_event_size=settings.max_event_size,
         inline_value_bytes=settings.inline_value_bytes, fetch_timeout_seconds=settings.fetch_timeout_seconds,
+        fetch_stream_max_chunks=settings.fetch_stream_max_chunks, fetch_stream_max_bytes=settings.fetch_stream_max_bytes,
         default_timezone=settings.default_timezone, default_locale=settings.default_locale,
         context_quota_bytes=settings.context_quota_bytes, wait_default_timeout=settings.wait_default_timeout,
         run_context_ttl=settings.run_context_ttl, session_context_ttl=settings.session_context_ttl)
@@ -73,7 +74,7 @@ class RunLauncher:
     async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
-                  instance: str = "", workflow_id: str | None = None) -> RunOutcome:
+                  instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None) -> RunOutcome:
         """Run one automation and wait for its result. A given ``workflow_id`` makes the call
         idempotent: when a run with that id exists (running, completed or failed), its result
         (or error) is returned instead of starting another one."""
@@ -88,7 +89,7 @@ class RunLauncher:
             workspace=ws.ref(),
             automation_slug=slug, automation=automation, payload=payload, trigger=trigger,
             correlation_id=correlation_id, user_id=user_id, session_id=session_id or correlation_id,
-            http=http, http_response=http_response, instance=instance,
+            api_key_id=api_key_id, http=http, http_response=http_response, instance=instance,
             instance_info=node.info if node is not None and instance else None,
             versions=tree.versions if tree is not None else {})
         if json_size(payload) > self.settings.inline_value_bytes:

@@ -18,7 +18,7 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
                           headers: dict[str, str], query: dict[str, Any], body: Any,
                           user_id: str | None = None, session_id: str | None = None,
                           http: dict[str, Any] | None = None, correlation_id: str | None = None,
-                          idempotency_key: str | None = None) -> RunOutcome:
+                          idempotency_key: str | None = None, api_key_id: str | None = None) -> RunOutcome:
     """Run the automation behind ``endpoint`` (spec §2.3; ``instance.name`` for app endpoints).
     With ``idempotency_key`` the run's workflow id is derived from (workspace, endpoint, key), so a
     retried call returns the first run's result instead of running again."""
@@ -32,18 +32,20 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
     return await services.launcher.run(
         compiled, slug, payload, Trigger(type="endpoint", value=endpoint), user_id=user_id,
         session_id=session_id, http=http, http_response=True, correlation_id=correlation_id, tree=tree,
-        instance=instance,
+        instance=instance, api_key_id=api_key_id,
         workflow_id=idempotent_workflow_id(compiled.id, endpoint, idempotency_key) if idempotency_key else None)
 
 
 async def trigger_test(services: Services, workspace_id: str, slug: str, payload: dict[str, Any], *,
-                       user_id: str | None = None, session_id: str | None = None) -> RunOutcome:
+                       user_id: str | None = None, session_id: str | None = None,
+                       api_key_id: str | None = None) -> RunOutcome:
     compiled, tree = await services.trees.current(workspace_id)
     instance, _, automation = slug.rpartition(".")
     if instance and instance not in tree.nodes:
         raise ObjectNotFoundError(f"No app instance '{instance}' in workspace '{workspace_id}'", {"slug": slug})
     return await services.launcher.run(compiled, automation, payload, Trigger(type="test", value=slug),
-                                       user_id=user_id, session_id=session_id, tree=tree, instance=instance)
+                                       user_id=user_id, session_id=session_id, tree=tree, instance=instance,
+                                       api_key_id=api_key_id)
 
 
 NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")

@@ -354,7 +354,7 @@ class WorkspaceService:
         from sqlalchemy import delete
 
         self._rows.pop(workspace_id, None)
-        from core.models import Context, Wait, WorkspaceMember, WorkspaceVersion
+        from core.models import ApiKey, Context, Wait, WorkspaceMember, WorkspaceVersion
         from core.models import Event as EventRow
 
         async with self.db.session() as session:
@@ -362,6 +362,7 @@ class WorkspaceService:
             await session.exec(delete(Wait).where(col(Wait.workspace_id) == workspace_id))  # type: ignore[call-overload]
             await session.exec(delete(WorkspaceMember).where(  # type: ignore[call-overload]
                 col(WorkspaceMember.workspace_id) == workspace_id))
+            await session.exec(delete(ApiKey).where(col(ApiKey.workspace_id) == workspace_id))  # type: ignore[call-overload]
             await session.exec(delete(Context).where(  # type: ignore[call-overload]
                 (col(Context.workspace_id) == workspace_id) | col(Context.workspace_id).startswith(f"{workspace_id}:")))
             await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]

@@ -53,6 +53,7 @@ class RunInput(BaseModel):
     correlation_id: str
     user_id: str | None = None
     session_id: str | None = None
+    api_key_id: str | None = None  # the REST API key the trigger carried: its rules join execute checks
     http: dict[str, Any] | None = None  # request facts for webhook runs (event source.http)
     http_response: bool = False  # $http is available (the webhook-started automation)
     depth: int = 0  # depth of the emitting automation for event-triggered runs
@@ -135,6 +136,7 @@ class AuthorizeRequest(BaseModel):
     workspace_id: str
     revision: int
     user_id: str | None = None
+    api_key_id: str | None = None
     automation: dict[str, Any]
 
 

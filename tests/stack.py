@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -78,7 +79,10 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
     task = asyncio.create_task(worker.run())
     await _wait_for_pollers(client, services.task_queue)
     transport = httpx.ASGITransport(app=create_app(services))
-    http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=60)
+    # API clients keep no cookies: a login must not turn the shared client into a browser session
+    # (tests that want one build their own client or pass cookies explicitly).
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=60, cookies=no_cookies)
     try:
         yield Stack(services, worker, http, backend)
     finally:

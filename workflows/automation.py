@@ -107,7 +107,7 @@ class TemporalEffects:
         ws = self.run.workspace
         allowed: bool = await workflow.execute_local_activity(
             names.AUTHORIZE, AuthorizeRequest(workspace_id=ws.id, revision=ws.revision, user_id=user_id,
-                                              automation=automation),
+                                              api_key_id=self.run.api_key_id, automation=automation),
             start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
         return allowed
 

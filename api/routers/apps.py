@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.bodies import parse_json, read_limited
-from api.deps import AdminDep, ServicesDep
-from core.errors import InvalidWorkspaceError, MissingFieldError
+from api.authorization import require_on_workspace
+from api.deps import AdminDep, CallerDep, ServicesDep
+from core.apps import is_internal
+from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
 
 router = APIRouter(prefix="/v2/apps", tags=["apps"])
 
@@ -22,14 +24,16 @@ async def json_object(request: Request, limit: int) -> dict[str, Any]:
 
 
 @router.post("")
-async def publish_app(request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+async def publish_app(request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
+    """Publish a workspace as an app: ``update`` on that workspace (its owner or an editor)."""
     body = await json_object(request, services.settings.max_import_bytes)
     workspace_id = body.get("workspaceId")
     if not isinstance(workspace_id, str) or not workspace_id:
         raise MissingFieldError("'workspaceId' is required", {"fields": ["workspaceId"]})
+    await require_on_workspace(services, actor, workspace_id, "update")
     return await services.apps.publish(workspace_id, slug=body.get("slug"), name=body.get("name"),
                                        description=body.get("description"),
-                                       workspace_version=body.get("workspaceVersion"), actor=actor)
+                                       workspace_version=body.get("workspaceVersion"), actor=actor.user_id)
 
 
 @router.get("")
@@ -50,5 +54,11 @@ async def get_app(slug: str, services: ServicesDep, _: AdminDep, version: str | 
 
 
 @router.delete("/{slug:path}")
-async def delete_app(slug: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    return await services.apps.delete(slug, actor=actor)
+async def delete_app(slug: str, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
+    """``update`` on the app's workspace; apps without one (platform apps) are superadmin-only."""
+    workspace_id = (await services.apps.row(slug)).workspace_id
+    if not actor.superadmin:
+        if is_internal(workspace_id):
+            raise ForbiddenError(f"App '{slug}' is a platform app: only superadmins delete it", {"slug": slug})
+        await require_on_workspace(services, actor, workspace_id, "update")
+    return await services.apps.delete(slug, actor=actor.user_id)

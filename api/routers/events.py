@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AdminDep, ServicesDep
+from api.authorization import Actor, actor_permissions
+from api.deps import CallerDep, ServicesDep
 from core.event_filters import SubscriptionFilters, engine_query_from_params
 from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
 from core.eventstore import EventTail, max_seq
+from core.permissions.checks import event_readable
+from core.services import Services
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
 
@@ -25,13 +28,24 @@ EVENTS_STREAM_KEEPALIVE_SECONDS = 15.0
 STREAM_PARAMS = frozenset({"after"})  # stream-only query parameters (not filters)
 
 
+async def readable_by(services: Services, actor: Actor, workspace_id: str) -> Callable[[dict[str, Any]], bool] | None:
+    """The caller's read check on events (spec §8.4), or None when every event is readable: owners
+    and editors read the workspace's events, everyone else what they sent in their session and
+    what is targeted to them, plus the DSUL rules; superadmins read everything."""
+    if actor.superadmin:
+        return None
+    perms = await actor_permissions(services, actor, workspace_id)
+    return lambda event: event_readable(perms, event)
+
+
 @router.get("")
-async def list_events(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+async def list_events(workspace_id: str, request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
     """Search the workspace's events; see ``core.eventsearch`` for every parameter."""
     parsed = parse_search_params(query_params(request.query_params.multi_items()))
     await services.workspaces.get_row(workspace_id)
+    readable = await readable_by(services, actor, workspace_id)
     async with services.db.session() as session:
-        events = await run_search(session, workspace_id, parsed)
+        events = await run_search(session, workspace_id, parsed, readable=readable)
     return {"result": {"events": events}}
 
 
@@ -54,7 +68,8 @@ def _start_seq(request: Request) -> int | None:
 
 
 @router.get("/stream")
-async def stream_events(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> StreamingResponse:
+async def stream_events(workspace_id: str, request: Request, services: ServicesDep,
+                        actor: CallerDep) -> StreamingResponse:
     """Live events as ``text/event-stream``: ``id: <seq>`` and ``data: <event JSON>`` per event,
     with the filters of ``GET …/events`` (paging ignored), ephemeral events included. Starts
     now, or after ``Last-Event-ID`` / ``?after=<seq>``; a comment line keeps idle
@@ -64,6 +79,7 @@ async def stream_events(workspace_id: str, request: Request, services: ServicesD
     filters = SubscriptionFilters()
     filters.save("stream", engine_query_from_params(params, ignore=STREAM_PARAMS))
     await services.workspaces.get_row(workspace_id)
+    readable = await readable_by(services, actor, workspace_id)
     start = _start_seq(request)
     if start is None:
         async with services.db.session() as session:
@@ -78,7 +94,7 @@ async def stream_events(workspace_id: str, request: Request, services: ServicesD
         while not await request.is_disconnected():
             batch = await tail.poll()
             for seq, event in batch:
-                if filters.match(event):
+                if filters.match(event) and (readable is None or readable(event)):
                     data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
                     yield f"id: {seq}\ndata: {data}\n\n"
                     last_write = time.monotonic()

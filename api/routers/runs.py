@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
-from api.deps import AdminDep, ServicesDep
-from core.errors import InvalidArgumentsError
+from api.deps import CallerDep, ServicesDep, identify
+from core.errors import InvalidArgumentsError, UnauthorizedError
 from core.runs import RunOutcome
 from core.triggers import trigger_test, trigger_webhook
 
@@ -23,8 +23,14 @@ def output_response(outcome: RunOutcome) -> JSONResponse:
 
 @router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> JSONResponse:
-    """Public: a missing or foreign Authorization header is just data for the automation."""
+    """Public: a missing or foreign Authorization header is just data for the automation; a valid
+    user token makes its user and session those of the run (``user``/``session`` contexts,
+    ``source.userId`` of its events) and is what an automation with ``authorizations`` checks."""
     await services.workspaces.get_row(workspace_id)
+    try:
+        actor = await identify(request, services)
+    except UnauthorizedError:
+        actor = None
     settings = services.settings
     uploads = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
                            field_bytes=settings.uploads_max_field_bytes)
@@ -37,6 +43,8 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
         headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
         correlation_id=request.headers.get("x-correlation-id") or None,
+        user_id=actor.user_id if actor else None, session_id=actor.session_id if actor else None,
+        api_key_id=actor.api_key.id if actor and actor.api_key else None,
         # A retried call with the same key returns the first run's result (spec §2.3, docs/decisions.md).
         idempotency_key=request.headers.get("idempotency-key") or None)
     return output_response(outcome)
@@ -44,10 +52,12 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
 
 @router.post("/test/{slug}")
 async def test_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                          actor: AdminDep) -> JSONResponse:
+                          actor: CallerDep) -> JSONResponse:
     raw = await read_limited(request, services.settings.max_json_body_bytes)
     body = parse_json(raw) if raw else {}
     payload = body.get("payload", {}) if isinstance(body, dict) else None
     if not isinstance(payload, dict):
         raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload")
-    return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor))
+    return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor.user_id,
+                                                session_id=actor.session_id,
+                                                api_key_id=actor.api_key.id if actor.api_key else None))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from api.bodies import parse_json, read_limited
 from api.deps import AdminDep, ServicesDep
+from core.apikeys import ApiKeyService
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.members import MemberService
 from core.permissions.defaults import OWNER, initial_security
@@ -124,3 +125,43 @@ async def delete_secret(workspace_id: str, name: str, services: ServicesDep, act
     await services.workspaces._record(workspace_id, "workspaces.secrets.updated",
                                       {"created": [], "updated": [], "deleted": [name]}, actor)
     return {"secretName": name}
+
+
+# REST API keys (spec §8.5). The key itself is returned once, by the creation; the events and the
+# listings carry its id (docs/security.md, "API keys").
+def _key_event(key: dict[str, Any]) -> dict[str, Any]:
+    return {"apiKey": key["id"], "name": key["name"], "subjectType": key["subjectType"],
+            "subjectId": key["subjectId"], "rules": key["rules"]}
+
+
+@router.get("/security/apikeys")
+async def list_api_keys(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+    await services.workspaces.get_row(workspace_id)
+    return await ApiKeyService(services.db).listing(workspace_id)
+
+
+@router.post("/security/apikeys")
+async def create_api_key(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    key = await ApiKeyService(services.db).create(workspace_id, parse_json(raw) if raw else {})
+    await services.workspaces._record(workspace_id, "apikeys.created", _key_event(key), actor)
+    return key
+
+
+@router.put("/security/apikeys/{key_id}")
+async def update_api_key(workspace_id: str, key_id: str, request: Request, services: ServicesDep,
+                         actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    raw = await read_limited(request, services.settings.max_json_body_bytes)
+    key = await ApiKeyService(services.db).update(workspace_id, key_id, parse_json(raw) if raw else {})
+    await services.workspaces._record(workspace_id, "apikeys.updated", _key_event(key), actor)
+    return key
+
+
+@router.delete("/security/apikeys/{key_id}")
+async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+    await services.workspaces.get_row(workspace_id)
+    await ApiKeyService(services.db).delete(workspace_id, key_id)
+    await services.workspaces._record(workspace_id, "apikeys.deleted", {"apiKey": key_id}, actor)
+    return {"apiKey": key_id}

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from tests.stack import Stack
+
 
 def unique_slug(prefix: str = "ws") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -30,3 +32,20 @@ def make_zip(files: dict[str, Any], folder: str | None = None) -> bytes:
 
 ECHO = {"name": "echo", "when": {"endpoint": True}, "do": [], "output": {"body": "{{body}}", "method": "{{method}}",
                                                                       "query": "{{query}}", "auth": "{{headers.authorization}}"}}
+
+
+async def make_user(stack: Stack, name: str) -> dict[str, str]:
+    """A registered user, logged in: ``{id, sessionId, token, authorization}``."""
+    email = f"{name}-{uuid.uuid4().hex[:6]}@example.org"
+    created = await stack.http.post("/v2/users", json={"email": email, "password": "correct horse"},
+                                    headers=stack.auth)
+    assert created.status_code == 200, created.text
+    body = (await stack.http.post("/v2/login", json={"email": email, "password": "correct horse"})).json()
+    return {"id": body["id"], "sessionId": body["sessionId"], "token": body["token"],
+            "authorization": f"Bearer {body['token']}"}
+
+
+async def anonymous_session(stack: Stack) -> dict[str, str]:
+    body = (await stack.http.post("/v2/login/anonymous")).json()
+    return {"id": body["id"], "sessionId": body["sessionId"], "token": body["token"],
+            "authorization": f"Bearer {body['token']}"}
