@@ -1,7 +1,10 @@
 """The fetch activity (spec §3.9, DECISIONS 13): outbound HTTP with httpx.
 
 A regular activity (not local): a call may be slow, and it must survive a worker
-restart on its own.
+restart on its own. Server-Sent Events responses (and any response of a fetch with
+``stream``) are read to the end and returned as a list of chunks
+``{data: [...], event?, id?, retry?, comment?}``; the workflow turns them into the
+output items and the ``stream.event`` events (docs/fetch.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ INLINE_LIMIT = 200 * 1024
 RETRIES = 2  # spec §3.9: 2 retries on a connection reset
 # Failures before any response: refused/reset connections, a server closing without answering.
 RETRIED_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+# Stream caps when the request does not carry the run's settings (FETCH_STREAM_MAX_*).
+DEFAULT_MAX_CHUNKS = 10_000
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class StreamLimitError(Exception):
+    """A streamed response went over FETCH_STREAM_MAX_CHUNKS or FETCH_STREAM_MAX_BYTES."""
 
 
 def _query_pairs(query: Any) -> list[tuple[str, str]]:
@@ -68,7 +78,10 @@ def build_request(req: dict[str, Any]) -> dict[str, Any]:
     headers.setdefault("x-correlation-id", str(req.get("correlationId", "")))
     headers["user-agent"] = USER_AGENT
     headers["x-prismeai-workspace-id"] = str(req.get("workspaceId", ""))
-    kwargs: dict[str, Any] = {"method": method, "url": req["url"], "params": _query_pairs(req.get("query"))}
+    kwargs: dict[str, Any] = {"method": method, "url": req["url"]}
+    pairs = _query_pairs(req.get("query"))
+    if pairs:  # appended to the URL's own query string (httpx would replace it)
+        kwargs["params"] = [*httpx.URL(req["url"]).params.multi_items(), *pairs]
     body = req.get("body")
     if req.get("multipart"):
         headers.pop("content-type", None)  # httpx writes the boundary
@@ -106,6 +119,87 @@ def parse_body(response: httpx.Response) -> Any:
     return response.text
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").lower().startswith("text/event-stream")
+
+
+def _sse_value(value: str) -> Any:
+    """A ``data:`` line starting with ``[`` or ``{`` is JSON-parsed when it parses (spec §3.9)."""
+    if value.lstrip().startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class SseParser:
+    """Server-Sent Events, line by line (WHATWG field rules). One chunk per event: every ``data:``
+    line is one entry of ``data``; ``event``, ``id``, ``retry`` and ``:comment`` lines are kept."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, Any] = {}
+
+    def line(self, line: str) -> dict[str, Any] | None:
+        if not line:
+            return self.end()
+        if line.startswith(":"):
+            comment = line[1:].removeprefix(" ")
+            previous = self.pending.get("comment")
+            self.pending["comment"] = comment if previous is None else f"{previous}\n{comment}"
+            return None
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "data":
+            self.pending.setdefault("data", []).append(_sse_value(value))
+        elif field in ("event", "id"):
+            self.pending[field] = value
+        elif field == "retry" and value.isdigit():
+            self.pending["retry"] = int(value)
+        return None
+
+    def end(self) -> dict[str, Any] | None:
+        """The pending event, if it has any field (also called when the stream closes)."""
+        if not self.pending:
+            return None
+        chunk, self.pending = {"data": [], **self.pending}, {}
+        return chunk
+
+
+async def read_event_stream(response: httpx.Response, max_chunks: int, max_bytes: int,
+                            with_times: bool) -> tuple[list[dict[str, Any]], list[int], int]:
+    """All events of an SSE response, in order, with the ms offset of each when asked."""
+    parser = SseParser()
+    chunks: list[dict[str, Any]] = []
+    times: list[int] = []
+    start = asyncio.get_running_loop().time()
+    size = 0
+    buffer = b""
+
+    def add(chunk: dict[str, Any] | None) -> None:
+        if chunk is None:
+            return
+        if len(chunks) >= max_chunks:
+            raise StreamLimitError(f"more than {max_chunks} chunks (FETCH_STREAM_MAX_CHUNKS)")
+        chunks.append(chunk)
+        if with_times:
+            times.append(int((asyncio.get_running_loop().time() - start) * 1000))
+        activity.heartbeat(len(chunks))
+
+    async for data in response.aiter_bytes():
+        size += len(data)
+        if size > max_bytes:
+            raise StreamLimitError(f"more than {max_bytes} bytes (FETCH_STREAM_MAX_BYTES)")
+        buffer += data
+        *lines, buffer = buffer.split(b"\n")
+        for raw in lines:
+            add(parser.line(raw.removesuffix(b"\r").decode("utf-8", "replace")))
+    if buffer:
+        add(parser.line(buffer.removesuffix(b"\r").decode("utf-8", "replace")))
+    add(parser.end())
+    return chunks, times, size
+
+
 class FetchActivities:
     def __init__(self, blobs: BlobStore, timeout: float):
         self.blobs = blobs
@@ -120,10 +214,19 @@ class FetchActivities:
 
     async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
         """One request, retried RETRIES times when the connection fails or is reset before a
-        response arrives (ECONNRESET in the reference); never on a timeout or an HTTP status."""
+        response arrives (ECONNRESET in the reference); never on a timeout or an HTTP status.
+        An event stream is returned open (the caller reads and closes it), any other response
+        is read whole."""
         for attempt in range(RETRIES + 1):
             try:
-                return await self.client.request(**kwargs)
+                response = await self.client.send(self.client.build_request(**kwargs), stream=True)
+                if is_event_stream(response):
+                    return response
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                return response
             except RETRIED_ERRORS:
                 if attempt == RETRIES:
                     raise
@@ -141,17 +244,48 @@ class FetchActivities:
             response = await self._send(build_request(request))
         except httpx.TimeoutException:
             return {"status": 0, "error": f"Request to {request.get('url')} timed out after {self.timeout} s"}
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             return {"status": 0, "error": f"Request to {request.get('url')} failed: {exc}"}
         result: dict[str, Any] = {"status": response.status_code, "headers": response_headers(response)}
+        if is_event_stream(response):
+            return await self._stream_result(request, response, result)
+        if request.get("stream"):  # a plain response to a streamed fetch is one chunk (spec §3.9)
+            result.update(stream=True)
+            return await self._with_body(result, [{"data": [parse_body(response)]}], len(response.content))
         if request.get("outputMode") == "data_url":
             # The data URL is the body (so a large one travels by reference like any body).
             ctype = response.headers.get("content-type") or "application/octet-stream"
             body: Any = f"data:{ctype};base64,{base64.b64encode(response.content).decode()}"
             result["data_url"] = True
-        else:
-            body = parse_body(response)
-        size = len(body) if result.get("data_url") else len(response.content)
+            return await self._with_body(result, body, len(body))
+        return await self._with_body(result, parse_body(response), len(response.content))
+
+    async def _stream_result(self, request: dict[str, Any], response: httpx.Response,
+                             result: dict[str, Any]) -> dict[str, Any]:
+        """Read an event stream to its end, within FETCH_TIMEOUT_SECONDS and the stream caps."""
+        stream = request.get("stream")
+        concatenate = stream.get("concatenate") if isinstance(stream, dict) else None
+        with_times = isinstance(concatenate, dict) and isinstance(concatenate.get("throttle"), int | float)
+        url = request.get("url")
+        try:
+            chunks, times, size = await asyncio.wait_for(read_event_stream(
+                response, int(request.get("maxChunks") or DEFAULT_MAX_CHUNKS),
+                int(request.get("maxBytes") or DEFAULT_MAX_BYTES), with_times), timeout=self.timeout)
+        except StreamLimitError as exc:
+            return {"status": 0, "error": f"Stream from {url} is too large: {exc}"}
+        except TimeoutError:
+            return {"status": 0, "error": f"Stream from {url} did not end within {self.timeout} s "
+                                          "(FETCH_TIMEOUT_SECONDS)"}
+        except httpx.HTTPError as exc:  # a reset in the middle of a stream is not retried
+            return {"status": 0, "error": f"Stream from {url} failed: {exc!r}"}
+        finally:
+            await response.aclose()
+        result["stream"] = True
+        if with_times:
+            result["times"] = times
+        return await self._with_body(result, chunks, size)
+
+    async def _with_body(self, result: dict[str, Any], body: Any, size: int) -> dict[str, Any]:
         if size > INLINE_LIMIT:
             blob_id, chunks = await self.blobs.store(body)
             result.update(body=None, body_ref=blob_id, body_chunks=chunks)

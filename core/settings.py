@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     inline_value_bytes: int = 200 * 1024  # values above this are stored and passed by reference
     max_event_size: int = Field(100_000, alias="BROKER_EMIT_MAXLEN")
     fetch_timeout_seconds: float = 30.0
+    fetch_stream_max_chunks: int = 10_000  # chunks (SSE events) of one streamed fetch response
+    fetch_stream_max_bytes: int = 10 * 1024 * 1024  # bytes of one streamed fetch response
     wait_default_timeout: int = Field(20, alias="WAIT_DEFAULT_TIMEOUT")
     context_quota_bytes: int = 100_000  # per persisted context object (DECISIONS 19)
     run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")

@@ -12,6 +12,8 @@ class RunSettings(BaseModel):
     max_event_size: int = 100_000
     inline_value_bytes: int = 200 * 1024
     fetch_timeout_seconds: float = 30.0
+    fetch_stream_max_chunks: int = 10_000
+    fetch_stream_max_bytes: int = 10 * 1024 * 1024
     default_timezone: str = "Europe/Paris"
     default_locale: str = "en"
     context_quota_bytes: int = 100_000

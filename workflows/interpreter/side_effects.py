@@ -1,4 +1,4 @@
-"""Instructions with side effects: emit (buffered event) and fetch (activity)."""
+"""Instructions with side effects: emit (buffered event), fetch (activity) and wait."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from core.errors import InvalidInstructionError, TidewayError
 from workflows.interpreter.engine import Interpreter, instruction
+from workflows.interpreter.fetch_stream import emit_chunks, stream_items, stream_options
 from workflows.interpreter.frames import Frame
 from workflows.interpreter.values import js_type_name, strip_undefined
 from workflows.language import UNDEFINED
@@ -50,6 +51,7 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     url = args.get("url")
     if not url or not isinstance(url, str):
         raise InvalidInstructionError("fetch needs a non-empty url", {"url": url})
+    stream = stream_options(args.get("stream"))
     method = args.get("method")
     if not method:  # DECISIONS 13: POST when a body is given, else GET
         method = "POST" if args.get("body") is not None or args.get("multipart") else "GET"
@@ -57,6 +59,8 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     request["method"] = str(method).upper()
     request["correlationId"] = it.run.correlation_id
     request["workspaceId"] = it.run.workspace.id
+    request["maxChunks"] = it.limits.fetch_stream_max_chunks
+    request["maxBytes"] = it.limits.fetch_stream_max_bytes
     it.charge("fetchs")
     if it.events.buffer or it.ctx.writes:
         await it.flush()  # listeners of earlier emits start now, not after a slow request
@@ -64,19 +68,27 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     status = response.get("status", 0)
     if response.get("error"):
         raise FetchError(response["error"], {"url": url, "method": request["method"]})
+    body = response.get("body")
+    items: list[dict[str, Any]] = []
+    if response.get("stream"):  # SSE, or `stream` set: the chunks become items (spec §3.9)
+        body = items = stream_items(body if isinstance(body, list) else [], stream)
     if status >= 400 and args.get("emitErrors", True) is not False:
         shown = {k: v for k, v in args.items() if k != "output"}
         it.events.native("runtime.fetch.failed", {
             "request": shown,
-            "response": {"status": status, "body": response.get("body"), "headers": response.get("headers")},
+            "response": {"status": status, "body": body, "headers": response.get("headers")},
         }, frame.slug, frame.depth, instance=frame.instance)
+    if response.get("stream"):
+        if stream is not None and stream.get("event"):
+            await emit_chunks(it, frame, stream, items, response.get("times"))
+        # outputMode is forced to detailed_response; the body is the list of items
+        return {"headers": response.get("headers"), "status": status, "body": body, "stream": True}
     mode = args.get("outputMode") or "body"
     if mode == "detailed_response":
-        return {"headers": response.get("headers"), "status": status, "body": response.get("body"),
-                "stream": False}
+        return {"headers": response.get("headers"), "status": status, "body": body, "stream": False}
     if mode == "data_url":  # the activity put the data URL in the body
-        return response.get("body") if response.get("data_url") else UNDEFINED
-    return response.get("body")
+        return body if response.get("data_url") else UNDEFINED
+    return body
 
 
 @instruction("wait")
