@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench bench-peers drills clean
+.PHONY: run test browser-deps install lint bench bench-peers drills clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,7 +17,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/tideway run
 
-test: $(STAMP)
+# tests/browser drives Debian's chromium through chromium-driver (nothing downloads a browser):
+# installed here when missing and we are root with apt. Never fatal: without it that test skips.
+browser-deps:
+	@if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium + chromium-driver with apt-get (browser test)"; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
+	    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }; \
+	  } >/dev/null 2>&1 || echo "apt-get could not install chromium: the browser test will be skipped"; \
+	fi
+
+test: $(STAMP) browser-deps
 	$(PY) -m pytest -q -rs tests
 
 lint: $(STAMP)

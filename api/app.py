@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routers import (
+    activity,
     app_instances,
     apps,
     auth,
@@ -28,6 +29,6 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     for module in (health, workspaces, automations, apps, app_instances, runs, events, emit, versions,
-                   platform_events, security, auth):
+                   platform_events, security, auth, activity):
         app.include_router(module.router)
     return app

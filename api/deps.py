@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.authorization import Actor, authorize
+from api.cookies import session_cookie_token
 from core.apikeys import ApiKeyService
 from core.errors import UnauthorizedError
 from core.identity import IdentityService
@@ -23,9 +24,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer``, else of the browser session cookie; a write
+    authenticated by the cookie must carry the CSRF header (``api/cookies.py``, 403 otherwise)."""
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return session_cookie_token(request)
 
 
 API_KEY_HEADER = "x-prismeai-api-key"

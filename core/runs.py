@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -19,7 +25,7 @@ from core.settings import Settings
 from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
 from core.workspaces import CompiledWorkspace
 from schemas.events import Event, json_size
-from schemas.runs import RunInput, RunResult, Trigger
+from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger
 from workflows.settings import RunSettings
 
 
@@ -43,6 +49,57 @@ class RunOutcome:
     status: int | None
     headers: dict[str, str]
     workflow_id: str
+
+
+def may_stream(automation: dict[str, Any]) -> bool:
+    """Whether an automation may set ``$http.chunk`` (a ``set`` on ``$http``/``$http.chunk``
+    somewhere in it). Only such webhook runs are followed chunk by chunk; the others keep the
+    cheaper start-and-wait path."""
+    text = json.dumps(automation.get("do"), default=str)
+    return "$http" in text and "chunk" in text
+
+
+@dataclass
+class ChunkPoll:
+    chunks: list[Any]
+    next: int
+    done: bool
+    status: int | None
+    headers: dict[str, str]
+    keepalive_ms: int | None
+
+
+class StreamedRun:
+    """A started webhook run whose ``$http.chunk``s the API relays as Server-Sent Events: each
+    :meth:`poll` is a workflow update that answers once chunks after ``after`` exist or the run
+    has ended; :meth:`result` is the run's outcome (or its error)."""
+
+    def __init__(self, launcher: RunLauncher, handle: WorkflowHandle[Any, RunResult]):
+        self.launcher = launcher
+        self.handle = handle
+
+    @property
+    def workflow_id(self) -> str:
+        return self.handle.id
+
+    async def poll(self, after: int) -> ChunkPoll:
+        try:
+            answer: dict[str, Any] = await self.handle.execute_update(HTTP_CHUNKS_UPDATE, after,
+                                                                     result_type=dict)
+        except (WorkflowUpdateFailedError, RPCError):
+            # The run closed before the update was taken (it had nothing more to stream).
+            return ChunkPoll([], after, True, None, {}, None)
+        return ChunkPoll(answer.get("chunks") or [], int(answer.get("next") or after), bool(answer.get("done")),
+                         answer.get("status"), answer.get("headers") or {}, answer.get("keepAliveMs"))
+
+    async def result(self) -> RunOutcome:
+        try:
+            result = await self.handle.result()
+        except WorkflowFailureError as exc:
+            raise self.launcher._failure(exc) from None
+        except (RPCError, RuntimeError) as exc:
+            raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
+        return await self.launcher.outcome(result, self.handle.id)
 
 
 def run_settings(settings: Settings) -> RunSettings:
@@ -71,13 +128,23 @@ class RunLauncher:
         self.memo = {"settings": run_settings(settings).model_dump()}
         self.eager = False  # set by the embedded launcher (api + worker in one process)
 
-    async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
+    async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger,
+                  **options: Any) -> RunOutcome:
+        """Run one automation and wait for its result (see :meth:`launch`)."""
+        outcome = await self.launch(ws, slug, payload, trigger, stream=False, **options)
+        assert isinstance(outcome, RunOutcome)  # stream=False never returns a StreamedRun
+        return outcome
+
+    async def launch(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
-                  instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None) -> RunOutcome:
+                  instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None,
+                  stream: bool = False) -> RunOutcome | StreamedRun:
         """Run one automation and wait for its result. A given ``workflow_id`` makes the call
         idempotent: when a run with that id exists (running, completed or failed), its result
-        (or error) is returned instead of starting another one."""
+        (or error) is returned instead of starting another one. With ``stream`` (webhooks), an
+        automation that may set ``$http.chunk`` is only started: the caller follows it through
+        the returned :class:`StreamedRun`."""
         node = tree.nodes.get(instance) if tree is not None else None
         automations = node.automations if node is not None else ws.automations
         automation = automations.get(slug)
@@ -96,16 +163,25 @@ class RunLauncher:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
         workflow_id = workflow_id or f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
+        options: dict[str, Any] = dict(
+            id=workflow_id, task_queue=self.task_queue, memo=self.memo,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
+                SearchAttributePair(CORRELATION_ID, correlation_id)]),
+            request_eager_start=self.eager)
+        if stream and may_stream(automation):
+            try:
+                handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult, **options)
+                return StreamedRun(self, handle)
+            except WorkflowAlreadyStartedError:
+                pass  # an idempotent retry: the first run's result, as below
+            except (RPCError, RuntimeError) as exc:
+                raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
         try:
             try:
                 result: RunResult = await self.client.execute_workflow(
-                    "AutomationWorkflow", run, id=workflow_id, task_queue=self.task_queue, result_type=RunResult,
-                    memo=self.memo, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes([
-                        SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
-                        SearchAttributePair(CORRELATION_ID, correlation_id)]),
-                    request_eager_start=self.eager,
-                )
+                    "AutomationWorkflow", run, result_type=RunResult, **options)
             except WorkflowAlreadyStartedError:
                 # Same id: an idempotent retry. REJECT_DUPLICATE keeps a closed run's id taken (for
                 # the namespace retention), so this is the first run's outcome, success or failure.
@@ -114,6 +190,9 @@ class RunLauncher:
             raise self._failure(exc) from None
         except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
             raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
+        return await self.outcome(result, workflow_id)
+
+    async def outcome(self, result: RunResult, workflow_id: str) -> RunOutcome:
         output = result.output
         if result.output_ref:
             output = await self.blobs.load(result.output_ref)

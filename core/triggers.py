@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import ForbiddenError, InvalidEventError, ObjectNotFoundError, PayloadTooLargeError
-from core.runs import RunOutcome, idempotent_workflow_id
+from core.runs import RunOutcome, StreamedRun, idempotent_workflow_id
 from core.services import Services
 from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
 from schemas.runs import Trigger
@@ -18,7 +18,8 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
                           headers: dict[str, str], query: dict[str, Any], body: Any,
                           user_id: str | None = None, session_id: str | None = None,
                           http: dict[str, Any] | None = None, correlation_id: str | None = None,
-                          idempotency_key: str | None = None, api_key_id: str | None = None) -> RunOutcome:
+                          idempotency_key: str | None = None,
+                          api_key_id: str | None = None) -> RunOutcome | StreamedRun:
     """Run the automation behind ``endpoint`` (spec §2.3; ``instance.name`` for app endpoints).
     With ``idempotency_key`` the run's workflow id is derived from (workspace, endpoint, key), so a
     retried call returns the first run's result instead of running again."""
@@ -29,10 +30,10 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
     instance, slug = found
     payload: dict[str, Any] = {"workspaceId": compiled.id, "automationSlug": slug, "method": method,
                                "headers": headers, "query": query, "body": body}
-    return await services.launcher.run(
+    return await services.launcher.launch(
         compiled, slug, payload, Trigger(type="endpoint", value=endpoint), user_id=user_id,
         session_id=session_id, http=http, http_response=True, correlation_id=correlation_id, tree=tree,
-        instance=instance, api_key_id=api_key_id,
+        instance=instance, api_key_id=api_key_id, stream=True,
         workflow_id=idempotent_workflow_id(compiled.id, endpoint, idempotency_key) if idempotency_key else None)
 
 

@@ -154,3 +154,8 @@ class CallTarget(BaseModel):
     instance: InstanceInfo
     slug: str
     automation: dict[str, Any] | None = None
+
+
+# The API's long poll of a webhook run's `$http.chunk`s (workflow update, see AutomationWorkflow).
+HTTP_CHUNKS_UPDATE = "http_chunks"
+HTTP_CHUNKS_MAX_BYTES = 1_000_000  # JSON bytes of chunks per answer: far below Temporal's 2 MB payload limit

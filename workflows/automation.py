@@ -18,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from core.errors import ObjectNotFoundError, TidewayError
     from schemas.events import Event, json_size
     from schemas.runs import (
+        HTTP_CHUNKS_MAX_BYTES,
+        HTTP_CHUNKS_UPDATE,
         AuthorizeRequest,
         CallRequest,
         CallTarget,
@@ -34,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.interpreter import load_instructions
     from workflows.interpreter.engine import Interpreter
     from workflows.interpreter.events import EventRecorder
-    from workflows.interpreter.frames import BreakSignal
+    from workflows.interpreter.frames import BreakSignal, HttpResponseState
     from workflows.interpreter.values import strip_undefined
     from workflows.language import LanguageEnv
     from workflows.settings import RunSettings
@@ -154,10 +156,28 @@ def error_body(exc: TidewayError) -> dict[str, Any]:
 class AutomationWorkflow:
     def __init__(self) -> None:
         self.fulfilled: dict[str, Any] = {}
+        self.http: HttpResponseState | None = None
+        self.done = False
 
     @workflow.signal(name="wait_fulfilled")
     def wait_fulfilled(self, wait_id: str, event: dict[str, Any]) -> None:
         self.fulfilled[wait_id] = event
+
+    @workflow.update(name=HTTP_CHUNKS_UPDATE)
+    async def http_chunks(self, after: int) -> dict[str, Any]:
+        """The API's long poll for ``$http.chunk``: returns once there are chunks after the first
+        ``after`` or the run has ended. Through Temporal, so it works whether the API and the
+        worker share a process or not (DESIGN "Processes")."""
+        await workflow.wait_condition(lambda: self.done or (self.http is not None and self.http.total > after))
+        http = self.http or HttpResponseState()
+        chunks = http.take(after, HTTP_CHUNKS_MAX_BYTES)
+        return {"chunks": chunks, "next": http.base + len(chunks), "done": self.done and http.total <= after + len(chunks),
+                "status": http.status, "headers": http.headers, "keepAliveMs": http.keepalive_ms}
+
+    @http_chunks.validator
+    def _check_after(self, after: int) -> None:
+        if not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a non-negative chunk count")
 
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
@@ -166,6 +186,16 @@ class AutomationWorkflow:
         info = workflow.info()
         recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
         interpreter = Interpreter(run, effects, settings, recorder)
+        self.http = interpreter.http
+        try:
+            return await self._run(run, settings, effects, recorder, interpreter)
+        finally:
+            # Let a pending `http_chunks` poll see the end before the run closes.
+            self.done = True
+            await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _run(self, run: RunInput, settings: RunSettings, effects: TemporalEffects, recorder: EventRecorder,
+                   interpreter: Interpreter) -> RunResult:
         started = effects.now()
         trigger = run.trigger.model_dump(exclude_none=True)
         if run.record_interaction:

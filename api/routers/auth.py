@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.bodies import parse_json, read_limited
+from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import AdminDep, ServicesDep, bearer_token
 from core.errors import InvalidArgumentsError, UnauthorizedError
 from core.identity import Caller, IdentityService
@@ -46,9 +47,25 @@ async def _object_body(request: Request, services: Services) -> dict[str, Any]:
 
 
 @router.post("/login")
-async def login(request: Request, services: ServicesDep, identity: IdentityDep) -> dict[str, Any]:
+async def login(request: Request, response: Response, services: ServicesDep,
+                identity: IdentityDep) -> dict[str, Any]:
+    """The session token in the body (for ``Authorization: Bearer``) and, for browsers, in the
+    HttpOnly session cookie with its CSRF companion (``api/cookies.py``)."""
     body = await _object_body(request, services)
-    return await identity.login(body.get("email"), body.get("password"))
+    session = await identity.login(body.get("email"), body.get("password"))
+    set_session_cookies(response, request, session["token"])
+    return session
+
+
+@router.post("/logout")
+async def logout(request: Request, response: Response) -> dict[str, Any]:
+    """Clear the browser session cookies. Sessions are stateless signed tokens: a copy of the
+    token kept elsewhere stays valid until it expires."""
+    # A cookie-authenticated call needs the CSRF header like any write (403 otherwise), so
+    # another site cannot log the user out.
+    bearer_token(request)
+    clear_session_cookies(response, request)
+    return {"loggedOut": True}
 
 
 @router.post("/login/anonymous")

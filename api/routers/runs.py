@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
+from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
-from core.errors import InvalidArgumentsError, UnauthorizedError
-from core.runs import RunOutcome
+from core.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
+from core.runs import RunOutcome, StreamedRun
 from core.triggers import trigger_test, trigger_webhook
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["runs"])
@@ -21,15 +26,57 @@ def output_response(outcome: RunOutcome) -> JSONResponse:
     return JSONResponse(outcome.output, status_code=outcome.status or 200, headers=outcome.headers or None)
 
 
+def sse_data(value: Any) -> str:
+    return f"data: {json.dumps(value, ensure_ascii=False, separators=(',', ':'), default=str)}\n\n"
+
+
+async def streamed_response(run: StreamedRun) -> Response:
+    """A webhook run that may set ``$http.chunk``: plain JSON if it ends without a chunk,
+    otherwise Server-Sent Events written as the chunks are set (spec §2.2): one ``data:`` per
+    chunk, ``data: {"keepAlive":true}`` every ``sseKeepAlive`` ms while waiting, and the final
+    output (or the run's error) as the last event unless it is ``{}``."""
+    first = await run.poll(0)
+    if first.done and not first.chunks:
+        return output_response(await run.result())
+
+    async def events() -> AsyncIterator[str]:
+        poll = first
+        keepalive = poll.keepalive_ms
+        while True:
+            for chunk in poll.chunks:
+                yield sse_data(chunk)
+            if poll.done:
+                break
+            pending = asyncio.ensure_future(run.poll(poll.next))
+            try:
+                while not (await asyncio.wait({pending}, timeout=keepalive / 1000 if keepalive else None))[0]:
+                    yield sse_data({"keepAlive": True})
+            finally:
+                pending.cancel()  # the client went away: stop polling (the run itself goes on)
+            poll = pending.result()
+            keepalive = poll.keepalive_ms or keepalive
+        try:
+            outcome = await run.result()
+        except TidewayError as exc:
+            yield sse_data(exc.to_dict())
+            return
+        if outcome.output not in ({}, None):
+            yield sse_data(outcome.output)
+
+    headers = {**first.headers, "cache-control": "no-cache", "connection": "keep-alive", "x-accel-buffering": "no"}
+    return StreamingResponse(events(), status_code=first.status or 200, media_type="text/event-stream",
+                             headers=headers)
+
+
 @router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> JSONResponse:
+async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> Response:
     """Public: a missing or foreign Authorization header is just data for the automation; a valid
     user token makes its user and session those of the run (``user``/``session`` contexts,
     ``source.userId`` of its events) and is what an automation with ``authorizations`` checks."""
     await services.workspaces.get_row(workspace_id)
     try:
         actor = await identify(request, services)
-    except UnauthorizedError:
+    except (UnauthorizedError, CsrfError):  # a stale token or a cookie without CSRF: an anonymous caller
         actor = None
     settings = services.settings
     uploads = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
@@ -47,6 +94,8 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
         api_key_id=actor.api_key.id if actor and actor.api_key else None,
         # A retried call with the same key returns the first run's result (spec §2.3, docs/decisions.md).
         idempotency_key=request.headers.get("idempotency-key") or None)
+    if isinstance(outcome, StreamedRun):
+        return await streamed_response(outcome)
     return output_response(outcome)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,34 @@ class Frame:
 
 @dataclass(slots=True)
 class HttpResponseState:
+    """What the webhook-started automation set on ``$http``. ``chunks`` are the SSE chunks not yet
+    taken by the API (``base`` = how many were taken before them), so a long stream does not grow
+    the workflow's memory."""
+
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[Any] = field(default_factory=list)
+    base: int = 0
+    keepalive_ms: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.base + len(self.chunks)
+
+    def take(self, after: int, max_bytes: int) -> list[Any]:
+        """The chunks after the first ``after`` (those are acknowledged and dropped), up to about
+        ``max_bytes`` of JSON (at least one), so an answer always fits a Temporal payload."""
+        if after > self.base:
+            del self.chunks[:after - self.base]
+            self.base = min(after, self.total)
+        out: list[Any] = []
+        size = 0
+        for chunk in self.chunks:
+            size += len(json.dumps(chunk, ensure_ascii=False, default=str))
+            if out and size > max_bytes:
+                break
+            out.append(chunk)
+        return out
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from core.errors import InvalidInstructionError
 from workflows.interpreter.engine import Interpreter, instruction
 from workflows.interpreter.frames import BreakSignal, Frame
 from workflows.interpreter.scope import assign_path, remove_path, split_name
+from workflows.interpreter.values import strip_undefined
 from workflows.language import UNDEFINED, evaluate_condition
 
 PERSISTED_CONTEXTS = ("global", "user", "session", "run")
@@ -41,12 +42,15 @@ async def run_set(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     return UNDEFINED
 
 
+SSE_KEEPALIVE_MIN_MS = 5000  # spec §2.2: sseKeepAlive has a 5 s minimum
+
+
 def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
     if not frame.http_response:
         return  # $http exists only in the automation started by the webhook
     updates = value if name == "$http" else {name.split(".", 1)[1]: value}
     if not isinstance(updates, dict):
-        raise InvalidInstructionError("$http expects an object {status?, headers?}")
+        raise InvalidInstructionError("$http expects an object {status?, headers?, chunk?, sseKeepAlive?}")
     if "status" in updates:
         status = updates["status"]
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
@@ -55,6 +59,16 @@ def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
     headers = updates.get("headers")
     if isinstance(headers, dict):
         it.http.headers.update({str(k): str(v) for k, v in headers.items() if v is not UNDEFINED})
+    if "sseKeepAlive" in updates:
+        keepalive = updates["sseKeepAlive"]
+        if not isinstance(keepalive, int) or isinstance(keepalive, bool) or keepalive <= 0:
+            raise InvalidInstructionError(f"$http.sseKeepAlive must be a number of milliseconds, got {keepalive!r}")
+        it.http.keepalive_ms = max(keepalive, SSE_KEEPALIVE_MIN_MS)
+    chunk = updates.get("chunk", UNDEFINED)
+    if chunk is not UNDEFINED:
+        # Taken by the API through the workflow's `http_chunks` update while the run goes on
+        # (workflows/automation.py); the response turns into Server-Sent Events.
+        it.http.chunks.append(strip_undefined(chunk))
 
 
 @instruction("delete")
