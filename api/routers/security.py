@@ -47,6 +47,20 @@ async def put_security(workspace_id: str, request: Request, services: ServicesDe
     return result
 
 
+@router.get("/security/roles")
+async def list_roles(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+    """Owner, editor and the custom roles of security.yml, without API-key roles (spec §8.3)."""
+    source = await services.workspaces.source(workspace_id)
+    security = source.security if source.security is not None else initial_security()
+    roles = [{"name": OWNER}, {"name": "editor"}]
+    for name, role in ((security.get("authorizations") or {}).get("roles") or {}).items():
+        spec = role if isinstance(role, dict) else {}
+        if name in (OWNER, "editor") or "apiKey" in (spec.get("auth") or {}):
+            continue
+        roles.append({"name": name, **({"description": spec["description"]} if spec.get("description") else {})})
+    return roles
+
+
 @router.get("/permissions")
 async def list_permissions(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)

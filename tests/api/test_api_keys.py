@@ -78,3 +78,15 @@ async def test_an_api_key_can_open_a_protected_webhook(stack: Stack) -> None:
     useless = (await stack.http.post(f"/v2/workspaces/{ws}/security/apikeys", json={"name": "other", "rules": [
         {"action": "read", "subject": "workspaces"}]}, headers=stack.auth)).json()
     assert (await stack.http.post(url, json={}, headers={"x-prismeai-api-key": useless["apiKey"]})).status_code == 403
+
+
+async def test_roles_listing_hides_api_key_roles(stack: Stack) -> None:
+    from core.permissions.defaults import initial_security
+
+    ws = (await stack.import_workspace(workspace_doc({})))["id"]
+    security = initial_security()
+    security["authorizations"]["roles"].update({"support": {"description": "Support desk"},
+                                                 "robot": {"auth": {"apiKey": {}}}})
+    assert (await stack.http.put(f"/v2/workspaces/{ws}/security", json=security, headers=stack.auth)).status_code == 200
+    roles = (await stack.http.get(f"/v2/workspaces/{ws}/security/roles", headers=stack.auth)).json()
+    assert roles == [{"name": "owner"}, {"name": "editor"}, {"name": "support", "description": "Support desk"}]
