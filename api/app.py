@@ -14,12 +14,15 @@ from api.routers import (
     emit,
     events,
     health,
+    install_form,
+    pages,
     platform_events,
     runs,
     security,
     versions,
     workspaces,
 )
+from core.pages import PageService
 from core.services import Services
 
 
@@ -28,7 +31,11 @@ def create_app(services: Services) -> FastAPI:
                   description="Prisme.ai-style workspaces run as durable Temporal workflows")
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, workspaces, automations, apps, app_instances, runs, events, emit, versions,
-                   platform_events, security, auth, activity):
+    app.state.pages = PageService(services)
+    # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
+    for module in (health, workspaces, automations, apps, install_form, app_instances, runs, events, emit,
+                   versions, platform_events, security, auth, activity):
         app.include_router(module.router)
+    app.include_router(pages.router)
+    app.include_router(pages.domain_router)  # last: /{path} on custom domains, never shadows a route
     return app

@@ -44,6 +44,9 @@ class Services:
         self.schedules = ScheduleService(self.db, self.client, self.trees, self.workspaces, self.settings,
                                          self.task_queue)
         self.workspaces.validators.append(self.schedules.validate_source)
+        from core.pages import validate_pages  # core.pages needs Services: imported when built
+
+        self.workspaces.validators.append(validate_pages)  # pages/<slug>.yml (docs/pages.md)
         self.workspaces.on_change.append(self.schedules.workspace_changed)
         self.versions = VersionService(self.workspaces, self.settings.maximum_workspace_version)
 

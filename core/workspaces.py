@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Text, cast, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -61,6 +61,25 @@ TREE_EVENTS = frozenset({"apps.published", "apps.deleted"})
 INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
                 "secrets", "registerWorkspace", "repositories", "blocks")
 AUTOMATION_SUMMARY = ("name", "description", "arguments", "private", "disabled", "when", "labels")
+
+
+def normalize_domain(value: str) -> str:
+    """A custom domain (or a ``Host`` header) as compared: lower case, without scheme, path, port
+    or trailing dot, so ``https://Docs.Example.org:443/`` and ``docs.example.org`` are one domain."""
+    text = value.strip().lower()
+    text = text.split("://", 1)[1] if "://" in text else text
+    text = text.split("/", 1)[0]
+    if not text.startswith("[") and text.count(":") == 1:  # a port; IPv6 literals keep theirs
+        text = text.split(":", 1)[0]
+    return text.rstrip(".")
+
+
+def custom_domains(document: dict[str, Any]) -> set[str]:
+    """The normalized ``customDomains`` of a workspace document."""
+    domains = document.get("customDomains")
+    if not isinstance(domains, list):
+        return set()
+    return {d for d in (normalize_domain(v) for v in domains if isinstance(v, str)) if d}
 
 
 def digest(document: dict[str, Any]) -> str:
@@ -245,6 +264,7 @@ class WorkspaceService:
         doc.pop("id", None)
         if validate and self.import_checker is not None and source.imports:
             await self.import_checker(workspace_id, source, {})
+        await self._check_custom_domains(doc, workspace_id, set())
         async with self.db.session() as session:
             if await self._slug_owner(session, slug) is not None:
                 raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
@@ -283,6 +303,7 @@ class WorkspaceService:
         current = await self.document(row.id, row.revision)
         if digest(current) == digest(doc):
             return row, False
+        await self._check_custom_domains(doc, row.id, custom_domains(current))
         if self.import_checker is not None and source.imports:
             await self.import_checker(row.id, source, current.get("imports") or {})
         row = await self._write_revision(row, doc, source.base_revision)
@@ -449,6 +470,45 @@ class WorkspaceService:
         for slug, automation in (doc.get("automations") or {}).items():
             automation.setdefault("slug", slug) if isinstance(automation, dict) else None
         return doc
+
+    async def domain_owners(self, domains: set[str], *, exclude: str | None = None) -> dict[str, tuple[str, str]]:
+        """Normalized domain -> (id, slug) of the live workspace listing it in ``customDomains``.
+        One query: a LIKE on the current revisions' JSON narrows the rows, Python confirms."""
+        wanted = {normalize_domain(d) for d in domains} - {""}
+        if not wanted:
+            return {}
+        text = func.lower(cast(WorkspaceRevision.document, Text))
+        like = [text.like("%" + d.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
+                          escape="\\") for d in wanted]
+        stmt = (select(Workspace.id, Workspace.slug, WorkspaceRevision.document)
+                .join(WorkspaceRevision, (col(WorkspaceRevision.workspace_id) == col(Workspace.id))
+                      & (col(WorkspaceRevision.revision) == col(Workspace.revision)))
+                .where(col(Workspace.deleted_at).is_(None), or_(*like))
+                .order_by(col(Workspace.created_at)))
+        if exclude is not None:
+            stmt = stmt.where(col(Workspace.id) != exclude)
+        async with self.db.session() as session:
+            rows = (await session.exec(stmt)).all()
+        owners: dict[str, tuple[str, str]] = {}
+        for workspace_id, slug, document in rows:
+            for domain in custom_domains(document if isinstance(document, dict) else {}) & wanted:
+                owners.setdefault(domain, (workspace_id, slug))
+        return owners
+
+    async def _check_custom_domains(self, doc: dict[str, Any], workspace_id: str | None,
+                                    previous: set[str]) -> None:
+        """``customDomains`` are unique across live workspaces (spec §1.2). Only the domains this
+        write adds are looked up, so most writes cost nothing. Two concurrent writes adding the
+        same domain can both pass: the page lookup then serves the older workspace."""
+        added = custom_domains(doc) - previous
+        if not added:
+            return
+        owners = await self.domain_owners(added, exclude=workspace_id)
+        if owners:
+            domain = sorted(owners)[0]
+            other_slug = owners[domain][1]
+            raise AlreadyUsedError(f"Custom domain '{domain}' is already used by workspace '{other_slug}'",
+                                   {"customDomain": domain, "workspaceSlug": other_slug})
 
     async def _slug_owner(self, session: Any, slug: str) -> str | None:
         stmt = select(Workspace.id).where(Workspace.slug == slug, col(Workspace.deleted_at).is_(None))

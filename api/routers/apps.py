@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.bodies import parse_json, read_limited
 from api.authorization import require_on_workspace
+from api.bodies import parse_json, read_limited
 from api.deps import AdminDep, CallerDep, ServicesDep
 from core.apps import is_internal
 from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
