@@ -7,6 +7,7 @@ import contextlib
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -22,32 +23,37 @@ from core.temporal import connect, register_search_attributes
 from worker.main import build_worker
 
 
+def generated_file(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The value kept in ``path`` under .data/, made once (owner-only file); (value, just made)."""
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(make() + "\n")
+    path.chmod(0o600)
+    return path.read_text().strip(), True
+
+
 def secrets_key(settings: Settings) -> str:
     """TIDEWAY_SECRETS_KEY, else .data/secrets.key (generated once; keep it with the data)."""
     if settings.tideway_secrets_key:
         return settings.tideway_secrets_key
-    path = settings.tideway_data_dir / "secrets.key"
-    if not path.exists():
-        from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode() + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return generated_file(settings.tideway_data_dir / "secrets.key", lambda: Fernet.generate_key().decode())[0]
+
+
+def jwt_secret(settings: Settings) -> str:
+    """TIDEWAY_JWT_SECRET (signs session and access tokens), else .data/jwt.key (generated once)."""
+    if settings.tideway_jwt_secret:
+        return settings.tideway_jwt_secret
+    return generated_file(settings.tideway_data_dir / "jwt.key", lambda: secrets.token_urlsafe(48))[0]
 
 
 def admin_token(settings: Settings) -> tuple[str, bool]:
     """The superadmin token: TIDEWAY_ADMIN_TOKEN, else .data/admin-token (made once)."""
     if settings.tideway_admin_token:
         return settings.tideway_admin_token, False
-    path = settings.tideway_data_dir / "admin-token"
-    if path.exists() and path.read_text().strip():
-        return path.read_text().strip(), False
-    token = secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    return token, True
+    return generated_file(settings.tideway_data_dir / "admin-token", lambda: secrets.token_urlsafe(32))
 
 
 def check_ports(settings: Settings, dev_server: bool) -> list[str]:
@@ -77,7 +83,8 @@ async def serve(settings: Settings) -> int:
               file=sys.stderr)
         return 2
     settings.tideway_data_dir.mkdir(parents=True, exist_ok=True)
-    settings = settings.model_copy(update={"tideway_secrets_key": secrets_key(settings)})
+    settings = settings.model_copy(update={"tideway_secrets_key": secrets_key(settings),
+                                           "tideway_jwt_secret": jwt_secret(settings)})
     server = DevServer(settings.tideway_data_dir, ui_port=settings.temporal_ui_port) if dev else None
     try:
         if server:
