@@ -1,10 +1,5 @@
-"""Which permission a management request needs (spec §8.4) and the check itself.
-
-The action is derived from the route and the method in one table, so every router is covered
-the same way: reads need ``read``, writes ``update``, deleting a workspace ``delete``,
-``security.yml`` ``manage_security``, sharing ``manage_permissions``, secrets the ``secrets``
-subject, the test route ``test``, sending events ``create`` on events.
-"""
+"""The check of every management request (spec §8.4): who calls, and whether their rights on the
+workspace allow what the route needs (the table is ``core.operations.route_permission``)."""
 
 from __future__ import annotations
 
@@ -16,11 +11,11 @@ from fastapi import Request
 from core.apikeys import KeyGrant
 from core.errors import ForbiddenError
 from core.members import MemberService
+from core.operations import route_permission
 from core.permissions.checks import can, workspace_permissions
 from core.permissions.defaults import OWNER
 from core.permissions.permissions import Permissions
 from core.services import Services
-from schemas.events import EMIT_TOPIC
 
 
 @dataclass(frozen=True)
@@ -51,29 +46,6 @@ USER_ROUTES = {("GET", "/v2/workspaces"), ("POST", "/v2/workspaces"), ("POST", "
                ("POST", "/v2/apps"), ("DELETE", "/v2/apps/{slug:path}")}
 
 
-def required(method: str, route: str, workspace_id: str) -> tuple[str, str, dict[str, Any]]:
-    """(action, subject type, subject) a workspace route needs."""
-    tail = route.split("{workspace_id}", 1)[1]
-    workspace = {"id": workspace_id}
-    if tail.startswith("/security/secrets"):
-        return ("read" if method == "GET" else "update", "secrets", {"workspaceId": workspace_id})
-    if tail.startswith("/security/apikeys") or tail.startswith("/security/roles"):
-        return ("manage_permissions", "workspaces", workspace)
-    if tail.startswith("/security"):
-        return ("manage_security", "workspaces", workspace)
-    if tail.startswith("/permissions"):
-        return ("manage_permissions", "workspaces", workspace)
-    if tail.startswith("/test/"):
-        return ("test", "automations", {"runningWorkspaceId": workspace_id, "authorizations": {}})
-    if tail == "/events" and method == "POST":
-        return ("create", "events", {"source": {"workspaceId": workspace_id, "serviceTopic": EMIT_TOPIC}})
-    if tail == "" and method == "DELETE":
-        return ("delete", "workspaces", workspace)
-    if method == "GET" or tail.endswith("/export") or tail.endswith("/duplicate"):
-        return ("read", "workspaces", workspace)
-    return ("update", "workspaces", workspace)
-
-
 async def authorize(request: Request, services: Services, actor: Actor) -> None:
     """Refuse (403) a request the actor's role on the workspace does not allow."""
     if actor.superadmin:
@@ -89,7 +61,7 @@ async def authorize(request: Request, services: Services, actor: Actor) -> None:
     if method == "GET" and tail in FILTERED_READS:
         await services.workspaces.get_row(workspace_id)  # 404 for an unknown workspace
         return
-    action, subject_type, subject = required(method, route, workspace_id)
+    action, subject_type, subject = route_permission(method, route, workspace_id)
     perms = await actor_permissions(services, actor, workspace_id)
     if not can(perms, action, subject_type, subject):
         raise ForbiddenError(f"Not allowed to {action} {subject_type} of workspace '{workspace_id}'",
