@@ -103,14 +103,9 @@ class StreamedRun:
 
 
 def run_settings(settings: Settings) -> RunSettings:
-    return RunSettings(
-        max_call_depth=settings.max_call_depth, yield_every_steps=settings.yield_every_steps,
-        max_steps_per_run=settings.max_steps_per_run, max_event_size=settings.max_event_size,
-        inline_value_bytes=settings.inline_value_bytes, fetch_timeout_seconds=settings.fetch_timeout_seconds,
-        fetch_stream_max_chunks=settings.fetch_stream_max_chunks, fetch_stream_max_bytes=settings.fetch_stream_max_bytes,
-        default_timezone=settings.default_timezone, default_locale=settings.default_locale,
-        context_quota_bytes=settings.context_quota_bytes, wait_default_timeout=settings.wait_default_timeout,
-        run_context_ttl=settings.run_context_ttl, session_context_ttl=settings.session_context_ttl)
+    """The limits a run needs, taken from the settings by name (RunSettings holds a subset of
+    Settings' fields, so a new run limit is declared once in each and mapped here for free)."""
+    return RunSettings(**{name: getattr(settings, name) for name in RunSettings.model_fields})
 
 
 def idempotent_workflow_id(workspace_id: str, endpoint: str, key: str) -> str:
