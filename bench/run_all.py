@@ -35,7 +35,8 @@ from bench import loadgen  # noqa: E402
 from bench.systems import N8n, NaiveBaseline, System, Tideway, smoke  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-VARIANTS = {"file": ("file", False), "file+pollrps": ("file", True), "memory": ("memory", False),
+VARIANTS = {"file": ("file", False), "file-plain": ("file-plain", False), "file+pollrps": ("file", True),
+            "memory": ("memory", False),
             "memory+pollrps": ("memory", True)}
 TARGETS = {"seq_p50_ms": 30.0, "rps_vs_baseline": 2.5}
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from core.devserver import port_busy, temporal_binary
+from core.devserver import FILE_PRAGMAS, port_busy, temporal_binary
 from core.temporal import dev_server_search_attribute_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,8 +74,10 @@ class TemporalDevServer:
         self.persistence, self.poll_rps = persistence, poll_rps
         args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                 "--ui-port", str(self.ui_port), "--ui-disable-news-fetch", "--log-level", "warn"]
-        if persistence == "file":
+        if persistence in ("file", "file-plain"):  # file: as make run starts it; file-plain: no pragmas
             args += ["--db-filename", str(folder / "temporal.db")]
+            if persistence == "file":
+                args += FILE_PRAGMAS
         if search_attributes:
             args += dev_server_search_attribute_args()
         if poll_rps:
