@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     # Worker tuning (measured: 10 pollers / 50 concurrent tasks helped throughput)
     worker_workflow_pollers: int = 10
     worker_activity_pollers: int = 10
-    worker_max_concurrent_workflow_tasks: int = 50
+    worker_max_concurrent_workflow_tasks: int = 200  # slots free for eager starts under load (README)
 
     # Schedules (DECISIONS 4, 21): one Temporal Schedule per (workspace, instance, automation, cron)
     schedule_min_interval_minutes: int = 15  # a cron that can fire more often is refused (400)
