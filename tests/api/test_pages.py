@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.api.helpers import make_zip, unique_slug, workspace_doc
+from tests.api.helpers import make_user, make_zip, unique_slug, workspace_doc
 from tests.stack import Stack
 
 STATS = {"name": "stats", "do": [], "output": {
@@ -20,15 +20,6 @@ REPORT = ("<h1>{{ page.name }}</h1>\n<p>{{ data.greeting }}</p>\n"
           "<ul>{% for item in data['items'] %}<li>{{ item }}</li>{% endfor %}</ul>\n"
           "<footer>{{ workspace.slug }} / {{ workspace.name }} / {{ query.name }} / {{ data.page }}</footer>")
 LEAKS = ("Traceback", "<class '", "built-in", "<module", "site-packages", "jinja2/", "__builtins__")
-
-
-async def _user(stack: Stack, name: str) -> dict[str, str]:
-    email = f"{name}-{uuid.uuid4().hex[:6]}@example.org"
-    created = await stack.http.post("/v2/users", json={"email": email, "password": "correct horse"},
-                                    headers=stack.auth)
-    assert created.status_code == 200, created.text
-    body = (await stack.http.post("/v2/login", json={"email": email, "password": "correct horse"})).json()
-    return {"id": body["id"], "authorization": f"Bearer {body['token']}"}
 
 
 def _pages_doc(pages: dict[str, Any], automations: dict[str, Any] | None = None, **index: Any) -> dict[str, Any]:
@@ -62,7 +53,7 @@ async def test_public_page_renders_automation_data_for_anyone(stack: Stack) -> N
 
 
 async def test_private_page_needs_a_role_on_the_workspace(stack: Stack) -> None:
-    owner, stranger, editor = [await _user(stack, n) for n in ("owner", "stranger", "editor")]
+    owner, stranger, editor = [await make_user(stack, n) for n in ("owner", "stranger", "editor")]
     doc = _pages_doc({"inside": {"name": "Inside", "template": "<p>secret {{ workspace.slug }}</p>"},
                       "open": {"name": "Open", "template": "<p>open</p>", "public": True}})
     created = await stack.http.post("/v2/workspaces/import", json=doc, headers={"authorization": owner["authorization"]})
