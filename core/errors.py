@@ -83,6 +83,10 @@ class TooManyCallError(TidewayError):
     default_message = "Too many successive automation calls"
 
 
+class TooManyBranchesError(TidewayError):
+    default_message = "Too many parallel branches"
+
+
 class InvalidEventError(TidewayError):
     default_message = "Invalid event"
 

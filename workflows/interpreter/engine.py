@@ -7,6 +7,7 @@ contexts, event names and call resolution follow from it (spec §7.4).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -67,6 +68,8 @@ class Interpreter:
         self.limits = limits
         self.events = recorder
         self.steps = 0
+        self.branches = 0  # `all` branches alive now (a hostile tree must not fan out unbounded)
+        self._gate: asyncio.Future[None] | None = None  # set while a yield's flush is in flight
         self.http = HttpResponseState()
         self.ctx = RunContexts(run, effects, limits.context_quota_bytes, limits.run_context_ttl,
                                limits.session_context_ttl)
@@ -99,13 +102,24 @@ class Interpreter:
 
     # -- steps --------------------------------------------------------------------------
     async def step(self) -> None:
-        """Count one step; yield the workflow activation every N steps (never timed)."""
+        """Count one step; yield the workflow activation every N steps (never timed). While a
+        yield is in flight every other `all` branch waits at its next step too: an activation
+        only ends once all its tasks are blocked, so without the gate many parallel branches
+        would run on in one activation past Temporal's deadlock detector."""
+        if self._gate is not None:
+            await asyncio.shield(self._gate)
         self.steps += 1
         if self.steps > self.limits.max_steps_per_run:
             raise StepBudgetExceededError(
                 f"Run exceeded its budget of {self.limits.max_steps_per_run} steps", {"limit": self.limits.max_steps_per_run})
         if self.steps % self.limits.yield_every_steps == 0:
-            await self.flush()
+            self._gate = asyncio.get_running_loop().create_future()
+            try:
+                await self.flush()
+            finally:
+                gate, self._gate = self._gate, None
+                gate.set_result(None)
+            await asyncio.sleep(0)  # the branches that waited take their step before this one goes on
 
     async def flush(self, not_watermark: tuple[str, ...] = ()) -> int:
         """Persist buffered events and context writes, settle rate limits (also yields the

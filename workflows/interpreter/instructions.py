@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.errors import InvalidInstructionError
+from core.errors import InvalidInstructionError, TooManyBranchesError
 from workflows.interpreter.engine import Interpreter, instruction
 from workflows.interpreter.frames import BreakSignal, Frame
 from workflows.interpreter.scope import assign_path, remove_path, split_name
@@ -13,6 +13,7 @@ from workflows.interpreter.values import strip_undefined
 from workflows.language import UNDEFINED, evaluate_condition
 
 PERSISTED_CONTEXTS = ("global", "user", "session", "run")
+MAX_PARALLEL_BRANCHES = 1000  # `all` branches alive at once in one run (docs/decisions.md)
 
 
 def _require_object(name: str, arg: Any) -> dict[str, Any]:
@@ -164,6 +165,23 @@ async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
 async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     if not isinstance(arg, list):
         raise InvalidInstructionError("'all' expects a list of instructions")
-    # Each branch is interpolated when it runs (not the whole list up front).
-    await asyncio.gather(*(it.run_instruction(frame, item, f"{path}.all[{i}]") for i, item in enumerate(arg)))
-    return UNDEFINED
+    if it.branches + len(arg) > MAX_PARALLEL_BRANCHES:
+        raise TooManyBranchesError(
+            f"'all' would run more than {MAX_PARALLEL_BRANCHES} branches at once in this run",
+            {"limit": MAX_PARALLEL_BRANCHES})
+    it.branches += len(arg)
+    # Each branch is interpolated when it runs (not the whole list up front). The first branch to
+    # fail stops its siblings (in branch order when several fail in the same step).
+    tasks = [asyncio.ensure_future(it.run_instruction(frame, item, f"{path}.all[{i}]")) for i, item in enumerate(arg)]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
+        if failed is not None:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            raise failed.exception()  # type: ignore[misc]
+        return UNDEFINED
+    finally:
+        it.branches -= len(arg)
