@@ -17,7 +17,7 @@ from core.db import Database
 from core.errors import ObjectNotFoundError
 from core.members import MemberService
 from core.models import Wait
-from core.permissions.checks import automation_executable, workspace_permissions
+from core.permissions.checks import automation_executable, member_permissions
 from core.ratelimits import Bucket
 from core.workspaces import ROW_TTL, WorkspaceService
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
@@ -135,14 +135,10 @@ class RuntimeActivities:
     async def authorize_execute(self, request: AuthorizeRequest) -> bool:
         compiled = await self.workspaces.compiled_revision(request.workspace_id, request.revision)
         role = await self.members.role_of(request.workspace_id, request.user_id)
-        user: dict[str, Any] = {"id": request.user_id or "anonymous"}
-        if request.user_id == SUPERADMIN_ACTOR:
-            user["role"] = "superadmin"
-        workspace = {"id": request.workspace_id,
-                     "permissions": {request.user_id: {"role": role}} if role and request.user_id else {}}
         key_rules = await ApiKeyService(self.db).rules_by_id(request.api_key_id, request.workspace_id)
-        perms = workspace_permissions(user, workspace, compiled.document.get("security"),
-                                      api_keys=[key_rules] if key_rules is not None else [])
+        perms = member_permissions(request.workspace_id, compiled.document.get("security"), user_id=request.user_id,
+                                   superadmin=request.user_id == SUPERADMIN_ACTOR, role=role,
+                                   api_keys=[key_rules] if key_rules is not None else [])
         return automation_executable(perms, request.automation, request.workspace_id)
 
     @activity.defn(name=names.RESOLVE_CALL)

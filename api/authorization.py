@@ -4,7 +4,6 @@ workspace allow what the route needs (the table is ``core.operations.route_permi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
@@ -12,7 +11,7 @@ from core.apikeys import KeyGrant
 from core.errors import ForbiddenError
 from core.members import MemberService
 from core.operations import route_permission
-from core.permissions.checks import can, workspace_permissions
+from core.permissions.checks import can, member_permissions
 from core.permissions.defaults import OWNER
 from core.permissions.permissions import Permissions
 from core.services import Services
@@ -73,13 +72,9 @@ async def actor_permissions(services: Services, actor: Actor, workspace_id: str)
     rules of its ``security.yml`` and of the API key sent, when the key belongs to this workspace."""
     role = await MemberService(services.db).role_of(workspace_id, actor.user_id)
     source = await services.workspaces.source(workspace_id)  # 404 for an unknown workspace
-    user: dict[str, Any] = {"id": actor.user_id or "anonymous", "sessionId": actor.session_id}
-    if actor.superadmin:
-        user["role"] = "superadmin"
     key_rules = [actor.api_key.rules] if actor.api_key and actor.api_key.workspace_id == workspace_id else []
-    return workspace_permissions(
-        user, {"id": workspace_id, "permissions": {actor.id: {"role": role}} if role and actor.id else {}},
-        source.security, api_keys=key_rules)
+    return member_permissions(workspace_id, source.security, user_id=actor.user_id, session_id=actor.session_id,
+                              superadmin=actor.superadmin, role=role, api_keys=key_rules)
 
 
 async def require_on_workspace(services: Services, actor: Actor, workspace_id: str, action: str) -> None:

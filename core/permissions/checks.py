@@ -78,6 +78,18 @@ def workspace_permissions(user: Mapping[str, Any], workspace: Mapping[str, Any],
     return perms
 
 
+def member_permissions(workspace_id: str, security: Mapping[str, Any] | None, *, user_id: str | None,
+                       session_id: str | None = None, superadmin: bool = False, role: str | None = None,
+                       api_keys: Sequence[Sequence[Mapping[str, Any]]] = ()) -> Permissions:
+    """:func:`workspace_permissions` for a caller known by ids: ``role`` is the role the user holds
+    on the workspace (its member row), ``None`` for none; no user id is an anonymous caller."""
+    user: dict[str, Any] = {"id": user_id or "anonymous", "sessionId": session_id}
+    if superadmin:
+        user["role"] = SUPERADMIN
+    sharing = {user_id: {"role": role}} if role and user_id else {}
+    return workspace_permissions(user, {"id": workspace_id, "permissions": sharing}, security, api_keys=api_keys)
+
+
 def is_superadmin(perms: Permissions) -> bool:
     return perms.user.get("role") == SUPERADMIN
 
