@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,13 +95,20 @@ class StreamedRun:
                          answer.get("status"), answer.get("headers") or {}, answer.get("keepAliveMs"))
 
     async def result(self) -> RunOutcome:
-        try:
+        with run_errors():
             result = await self.handle.result()
-        except WorkflowFailureError as exc:
-            raise self.launcher._failure(exc) from None
-        except (RPCError, RuntimeError) as exc:
-            raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
         return await self.launcher.outcome(result, self.handle.id)
+
+
+@contextlib.contextmanager
+def run_errors() -> Iterator[None]:
+    """A failed run as its TidewayError; Temporal out of reach as 503."""
+    try:
+        yield
+    except WorkflowFailureError as exc:
+        raise RunLauncher._failure(exc) from None
+    except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
+        raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
 
 
 def run_settings(settings: Settings) -> RunSettings:
@@ -167,13 +176,13 @@ class RunLauncher:
             request_eager_start=self.eager)
         if stream and may_stream(automation):
             try:
-                handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult, **options)
+                with run_errors():
+                    handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult,
+                                                              **options)
                 return StreamedRun(self, handle)
             except WorkflowAlreadyStartedError:
                 pass  # an idempotent retry: the first run's result, as below
-            except (RPCError, RuntimeError) as exc:
-                raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
-        try:
+        with run_errors():
             try:
                 result: RunResult = await self.client.execute_workflow(
                     "AutomationWorkflow", run, result_type=RunResult, **options)
@@ -181,10 +190,6 @@ class RunLauncher:
                 # Same id: an idempotent retry. REJECT_DUPLICATE keeps a closed run's id taken (for
                 # the namespace retention), so this is the first run's outcome, success or failure.
                 result = await self.client.get_workflow_handle(workflow_id, result_type=RunResult).result()
-        except WorkflowFailureError as exc:
-            raise self._failure(exc) from None
-        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client failing to connect
-            raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
         return await self.outcome(result, workflow_id)
 
     async def outcome(self, result: RunResult, workflow_id: str) -> RunOutcome:
