@@ -70,8 +70,7 @@ class RuntimeActivities:
             return FlushResult(throttle_seconds=throttle)
         seqs = await self.writer.write(request.events)
         public = [(seqs[e.id], e.to_public()) for e in request.events if e.id in seqs]
-        async with self.db.session() as session:
-            signals, cancelled = await waits.match(session, request.workspace_id, public)
+        signals, cancelled = await self.db.run_sync(waits.match, request.workspace_id, public)
         for workflow_id, wait_id, event in signals:
             await self._signal(workflow_id, wait_id, event)
         marks = [seq for event_id, seq in seqs.items() if event_id not in request.not_watermark]
@@ -123,13 +122,11 @@ class RuntimeActivities:
                     filters=request.filters, cancel_triggers=request.cancel_triggers,
                     workflow_id=request.workflow_id, after_seq=request.after_seq,
                     expires_at=waits.expiry(request.timeout))
-        async with self.db.session() as session:
-            return await waits.register(session, wait)
+        return await self.db.run_sync(waits.register, wait)
 
     @activity.defn(name=names.CANCEL_WAIT)
     async def cancel_wait(self, wait_id: str) -> None:
-        async with self.db.session() as session:
-            await waits.cancel(session, wait_id)
+        await self.db.run_sync(waits.cancel, wait_id)
 
     @activity.defn(name=names.AUTHORIZE)
     async def authorize_execute(self, request: AuthorizeRequest) -> bool:

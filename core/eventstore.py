@@ -18,7 +18,7 @@ from sqlalchemy import delete, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,10 +53,11 @@ def _insert_for(dialect: str) -> Any:
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], *,
+def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]], *,
                       chunk: int = CHUNK_ROWS) -> dict[str, int]:
     """Insert rows (idempotent on ``id``) in the connection's transaction; return id → seq for
-    every given row, existing ids included. The caller commits.
+    every given row, existing ids included. The caller commits. Synchronous, for
+    :meth:`core.db.Database.run_sync` (or ``AsyncConnection.run_sync`` in a caller's session).
 
     One cached Core statement ``INSERT … ON CONFLICT (id) DO NOTHING`` run over the rows in
     chunks of ``chunk`` (measured, bench/events_bench.py):
@@ -79,15 +80,15 @@ async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]], *,
     if dialect == "sqlite":
         stmt = stmt.returning(EVENTS.c.id, EVENTS.c.seq)
         for start in range(0, len(values), chunk):
-            result = await conn.execute(stmt, values[start:start + chunk])
+            result = conn.execute(stmt, values[start:start + chunk])
             seqs.update({row_id: int(seq) for row_id, seq in result.all()})
     else:
         for start in range(0, len(values), chunk):
-            await conn.execute(stmt, values[start:start + chunk])
+            conn.execute(stmt, values[start:start + chunk])
     missing = [row_id for row_id in unique if row_id not in seqs]
     for start in range(0, len(missing), chunk * 4):
         part = missing[start:start + chunk * 4]
-        result = await conn.execute(sa_select(EVENTS.c.id, EVENTS.c.seq).where(EVENTS.c.id.in_(part)))
+        result = conn.execute(sa_select(EVENTS.c.id, EVENTS.c.seq).where(EVENTS.c.id.in_(part)))
         seqs.update({row_id: int(seq) for row_id, seq in result.all()})
     return seqs
 
@@ -100,7 +101,7 @@ async def insert_events(session: AsyncSession, events: Sequence[Event]) -> int:
     if not rows:
         return 0
     conn = await session.connection()
-    await insert_rows(conn, rows)
+    await conn.run_sync(insert_rows, rows)
     await session.commit()
     return len(rows)
 

@@ -137,8 +137,7 @@ class EventWriter:
                 pending.future.set_result(result)
 
     async def _commit(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        async with self.db.engine.begin() as conn:
-            seqs = await insert_rows(conn, rows, chunk=self.max_batch)
+        seqs = await self.db.run_sync(lambda session: insert_rows(session.connection(), rows, chunk=self.max_batch))
         self.batches += 1
         return seqs
 

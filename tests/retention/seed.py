@@ -25,7 +25,7 @@ def event_rows(workspace_id: str, count: int, age: timedelta, *, now: datetime, 
 async def insert(db: Database, rows: list[dict[str, Any]], chunk: int = 2000) -> None:
     for start in range(0, len(rows), chunk):
         async with db.engine.begin() as conn:
-            await insert_rows(conn, rows[start:start + chunk])
+            await conn.run_sync(insert_rows, rows[start:start + chunk])
 
 
 async def add_workspace(db: Database, workspace_id: str, *, deleted_at: datetime | None = None) -> None:

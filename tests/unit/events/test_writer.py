@@ -95,10 +95,10 @@ async def test_a_data_error_fails_only_its_caller(db: Database, monkeypatch: pyt
     real = eventwriter.insert_rows
     bad = make(1)[0]
 
-    async def picky(conn: Any, rows: Any, **kw: Any) -> dict[str, int]:
+    def picky(conn: Any, rows: Any, **kw: Any) -> dict[str, int]:
         if any(r["id"] == bad.id for r in rows):
             raise IntegrityError("INSERT", {}, Exception("refused"))
-        return await real(conn, rows, **kw)
+        return real(conn, rows, **kw)
 
     monkeypatch.setattr(eventwriter, "insert_rows", picky)
     writer = EventWriter(db, max_delay=0.01)
