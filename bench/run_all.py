@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -138,6 +139,26 @@ def targets(r: dict[str, Any], base: dict[str, Any] | None, peer: dict[str, Any]
     return t
 
 
+def median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One system's figures over several rounds: the median of each figure, errors summed."""
+    done = [r for r in runs if "seq" in r]
+    if not done:
+        return runs[-1]
+    out: dict[str, Any] = {"name": done[0]["name"], "url": done[0]["url"], "notes": done[0]["notes"],
+                           "rounds": len(done), "errors": sum(r["errors"] for r in done)}
+    for phase in ("seq", "c10", "c50"):
+        phases = [r[phase] for r in done]
+        merged: dict[str, Any] = {}
+        for key in ("requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request_total_system"):
+            values = [p[key] for p in phases if p.get(key) is not None]
+            merged[key] = round(statistics.median(values), 2) if values else None
+        merged["errors"] = sum(p["errors"] for p in phases)
+        merged["cpu_ms_per_request"] = {k: round(statistics.median(p["cpu_ms_per_request"][k] for p in phases), 2)
+                                        for k in phases[0]["cpu_ms_per_request"]}
+        out[phase] = merged
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# simpleUserJourney webhook benchmark, {report['started']}", "",
              f"Machine: {report['machine']}. Load generator: {report['load_generator']}. "
@@ -158,6 +179,14 @@ def markdown(report: dict[str, Any]) -> str:
     for name, entry in report["ratios"].items():
         for key, value in entry.items():
             lines.append(f"- {name} {key}: {json.dumps(value)}")
+    if len(report.get("rounds", [])) > 1:
+        lines += ["", f"The table gives each figure's median over {len(report['rounds'])} rounds (systems "
+                  "interleaved, the order reversed every other round). Ratios within each round:", ""]
+        for index, round_ in enumerate(report["rounds"], 1):
+            for name, entry in round_["ratios"].items():
+                for key, value in entry.items():
+                    if key.startswith("vs_"):
+                        lines.append(f"- round {index}, {name} {key}: {json.dumps(value)}")
     return "\n".join(lines) + "\n"
 
 
@@ -169,40 +198,59 @@ async def main() -> int:
     parser.add_argument("--seq", type=int, default=300)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--quick", action="store_true", help="60 sequential requests, 5 s phases")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every system this many times, interleaved; report medians and per-round ratios")
     args = parser.parse_args()
     if args.quick:
         args.seq, args.duration = 60, 5.0
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
-    systems: list[System | tuple[str, str]] = []
-    if "tideway" in wanted:
-        systems += [Tideway(*VARIANTS[v.strip()]) for v in args.variants.split(",")]
-    if "baseline" in wanted:
-        systems.append(NaiveBaseline())
     if "n8n" in wanted:
         from bench.peers import why_not_ready
 
-        reason = why_not_ready()
-        if reason:
-            print(f"n8n peer skipped: {reason}")
-            systems.append(("n8n", reason))
-        else:
-            systems.append(N8n())
+        n8n_missing = why_not_ready()
+        if n8n_missing:
+            print(f"n8n peer skipped: {n8n_missing}")
+
+    def fresh_systems() -> list[System | tuple[str, str]]:
+        """New instances each round: every round starts from empty data folders."""
+        systems: list[System | tuple[str, str]] = []
+        if "tideway" in wanted:
+            systems += [Tideway(*VARIANTS[v.strip()]) for v in args.variants.split(",")]
+        if "baseline" in wanted:
+            systems.append(NaiveBaseline())
+        if "n8n" in wanted:
+            systems.append(("n8n", n8n_missing) if n8n_missing else N8n())
+        return systems
+
     started = datetime.now(UTC)
     report: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"), "seq_requests": args.seq, "duration_s": args.duration,
         "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, {platform.python_version()}, "
                    f"load average at start {os.getloadavg()[0]:.2f}",
         "load_generator": "bench/loadgen.py (asyncio HTTP/1.1 keep-alive, one process)", "results": []}
-    for system in systems:
-        if isinstance(system, tuple):
-            report["results"].append({"name": system[0], "skipped": system[1]})
-            continue
-        try:
-            report["results"].append(await bench_system(system, args.seq, args.duration))
-        except Exception as exc:  # a system that cannot start is reported, not fatal
-            print(f"  {system.name} failed: {exc!r}", flush=True)
-            report["results"].append({"name": system.name, "skipped": f"failed: {exc!r}"})
-        report["results"][-1]["load_average_after"] = round(os.getloadavg()[0], 2)
+    # Rounds interleave the systems (the order reversed every other round), so a drift of the
+    # shared machine's speed hits every system alike; each round's ratios are kept.
+    report["rounds"] = []
+    by_system: dict[str, list[dict[str, Any]]] = {}
+    for index in range(max(1, args.rounds)):
+        results: list[dict[str, Any]] = []
+        systems = fresh_systems()
+        for system in systems if index % 2 == 0 else list(reversed(systems)):
+            if isinstance(system, tuple):
+                results.append({"name": system[0], "skipped": system[1]})
+                continue
+            if args.rounds > 1:
+                print(f"-- round {index + 1}/{args.rounds}", flush=True)
+            try:
+                results.append(await bench_system(system, args.seq, args.duration))
+            except Exception as exc:  # a system that cannot start is reported, not fatal
+                print(f"  {system.name} failed: {exc!r}", flush=True)
+                results.append({"name": system.name, "skipped": f"failed: {exc!r}"})
+            results[-1]["load_average_after"] = round(os.getloadavg()[0], 2)
+        for result in results:
+            by_system.setdefault(result["name"], []).append(result)
+        report["rounds"].append({"results": results, "ratios": ratios(results)})
+    report["results"] = [median_result(runs) for runs in by_system.values()]
     report["ratios"] = ratios(report["results"])
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / started.strftime("%Y%m%dT%H%M%SZ")

@@ -1,0 +1,112 @@
+"""What a run costs Temporal itself, before any Tideway code (issue 9: "write down what bounds the rest").
+
+    .venv/bin/python bench/temporal_floor.py [--persistence file|memory] [--runs 600] [--concurrency 20]
+
+A dev server started as ``make run`` starts it, and one Python process holding a client and a
+worker (as ``tideway run`` does), running a workflow that returns a constant: started eagerly
+and awaited like a webhook run, with (a) nothing else, (b) one local activity, (c) one local
+activity plus Tideway's three search attributes and its memo. Prints the dev server's and the
+Python process's CPU milliseconds per run: the floor under Tideway's own figures in
+``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.systems import TemporalDevServer  # noqa: E402
+from core.runs import run_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID  # noqa: E402
+
+QUEUE = "floor"
+VARIANTS = {"workflow": (False, False), "+local activity": (True, False),
+            "+local activity, search attributes, memo": (True, True)}
+
+
+@activity.defn(name="floor_noop")
+async def noop(value: str) -> str:
+    return value
+
+
+@workflow.defn(name="FloorWorkflow")
+class FloorWorkflow:
+    @workflow.run
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("local_activity"):
+            await workflow.execute_local_activity(noop, "x", start_to_close_timeout=timedelta(seconds=5))
+        return {"content": "Doe", "requestBody": request.get("body")}
+
+
+def cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def measure(client: Client, server: psutil.Process, name: str, runs: int, concurrency: int) -> None:
+    local_activity, tideway_options = VARIANTS[name]
+    memo = {"settings": run_settings(get_settings()).model_dump()}  # as core.runs.RunLauncher
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        options: dict[str, Any] = {}
+        if tideway_options:
+            options = {"memo": memo, "search_attributes": TypedSearchAttributes([
+                SearchAttributePair(WORKSPACE_ID, "ws"), SearchAttributePair(AUTOMATION_SLUG, "journey"),
+                SearchAttributePair(CORRELATION_ID, uuid.uuid4().hex)])}
+        async with gate:
+            await client.execute_workflow("FloorWorkflow", {"local_activity": local_activity, "body": {"name": "Ada"}},
+                                          id=uuid.uuid4().hex, task_queue=QUEUE, request_eager_start=True, **options)
+
+    await asyncio.gather(*(one() for _ in range(50)))  # warm-up
+    me = psutil.Process()
+    server_before, python_before, started = cpu(server), cpu(me), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(runs)))
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(1.5)  # the server's close-of-run work (visibility) finishes after the result
+    print(f"{name:42s} dev server {1000 * (cpu(server) - server_before) / runs:5.2f} ms/run, "
+          f"client+worker {1000 * (cpu(me) - python_before) / runs:5.2f} ms/run, {runs / elapsed:5.1f} runs/s",
+          flush=True)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persistence", default="file", choices=["file", "memory"])
+    parser.add_argument("--runs", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    server = TemporalDevServer(Path(tempfile.mkdtemp(prefix="tw-floor-")), args.persistence)
+    await asyncio.to_thread(server.start)
+    try:
+        assert server.process is not None
+        client = await Client.connect(server.address)
+        async with Worker(client, task_queue=QUEUE, workflows=[FloorWorkflow], activities=[noop],
+                          workflow_runner=UnsandboxedWorkflowRunner(), max_concurrent_workflow_tasks=200):
+            for name in VARIANTS:
+                await measure(client, psutil.Process(server.process.pid), name, args.runs, args.concurrency)
+    finally:
+        await asyncio.to_thread(server.stop)
+    return 0
+
+
+if __name__ == "__main__":
+    code = asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(code)
