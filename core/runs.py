@@ -16,7 +16,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -24,7 +24,7 @@ from core.apptree import AppTree
 from core.blobs import BlobStore
 from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
 from core.settings import Settings
-from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+from core.temporal import run_search_attributes
 from core.workspaces import CompiledWorkspace
 from schemas.events import Event, json_size
 from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger
@@ -170,9 +170,7 @@ class RunLauncher:
         options: dict[str, Any] = dict(
             id=workflow_id, task_queue=self.task_queue, memo=self.memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
-                SearchAttributePair(CORRELATION_ID, correlation_id)]),
+            search_attributes=run_search_attributes(self.settings.run_search_attributes, ws.id, slug, correlation_id),
             request_eager_start=self.eager)
         if stream and may_stream(automation):
             try:

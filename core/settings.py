@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     # which is where a non-deterministic change would be caught.
     tideway_workflow_sandbox: bool = False
 
+    # Custom search attributes (WorkspaceId, AutomationSlug, CorrelationId) on every run. Off by
+    # default: they cost the dev server ~3 ms of CPU per run (+16 %, bench/temporal_floor.py) and
+    # c50 throughput 12 % (README); runs are found by their workflow id prefix instead
+    # (``WorkflowId STARTS_WITH "<workspaceId>/<slug>/"``) and by correlation id from the events.
+    run_search_attributes: bool = False
+
     # Worker tuning (measured: 10 pollers / 50 concurrent tasks helped throughput)
     worker_workflow_pollers: int = 10
     worker_activity_pollers: int = 10

@@ -12,16 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+    from core.temporal import run_search_attributes
     from schemas.events import Event
     from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger
     from workflows import activity_names as names
@@ -41,6 +36,7 @@ async def start_listeners(result: FlushResult, events: list[Event], user_id: str
         return
     by_id = {e.id: e for e in events}
     memo = {"settings": workflow.memo_value("settings", default={}) or {}}
+    search_attributes = bool(memo["settings"].get("run_search_attributes"))
     ws = result.workspace
 
     async def start(event: Event, slug: str, instance: str) -> None:
@@ -63,9 +59,7 @@ async def start_listeners(result: FlushResult, events: list[Event], user_id: str
                 task_queue=workflow.info().task_queue, memo=memo,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, slug),
-                    SearchAttributePair(CORRELATION_ID, event.source.correlationId)]))
+                search_attributes=run_search_attributes(search_attributes, ws.id, slug, event.source.correlationId))
         except WorkflowAlreadyStartedError:
             pass  # started by an earlier attempt: exactly once
 

@@ -17,11 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID
+    from core.temporal import run_search_attributes
     from schemas.events import Event, EventSource, json_size
     from schemas.runs import FlushRequest, InstanceInfo, RunInput, RunResult, Trigger, WorkspaceRef
     from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
@@ -95,14 +94,14 @@ class ScheduledRunWorkflow:
             instance_info=info if job.instance else None, versions=target.versions, record_interaction=False)
         slug = f"{job.instance}.{job.automation}" if job.instance else job.automation
         child_id = f"{ws.id}/{slug}/sched-{workflow.info().run_id}"
+        settings = workflow.memo_value("settings", default={}) or {}
         try:
             result: RunResult = await workflow.execute_child_workflow(
                 "AutomationWorkflow", run, id=child_id,
                 task_queue=workflow.info().task_queue, result_type=RunResult,
-                memo={"settings": workflow.memo_value("settings", default={}) or {}},
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(WORKSPACE_ID, ws.id), SearchAttributePair(AUTOMATION_SLUG, job.automation),
-                    SearchAttributePair(CORRELATION_ID, correlation_id)]))
+                memo={"settings": settings},
+                search_attributes=run_search_attributes(bool(settings.get("run_search_attributes")), ws.id,
+                                                        job.automation, correlation_id))
         except ChildWorkflowError as exc:
             cause: BaseException | None = exc.cause
             while cause is not None and not isinstance(cause, ApplicationError):

@@ -20,3 +20,4 @@ class RunSettings(BaseModel):
     wait_default_timeout: float = 20.0
     run_context_ttl: float = 60.0
     session_context_ttl: float = 3600.0
+    run_search_attributes: bool = False  # listener and scheduled runs get them too when set

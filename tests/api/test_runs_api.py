@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from core.temporal import WORKSPACE_ID
+from temporalio.testing import WorkflowEnvironment
+
+from core.temporal import AUTOMATION_SLUG, WORKSPACE_ID
 from tests.api.helpers import ECHO, workspace_doc
-from tests.stack import Stack
+from tests.stack import Stack, open_stack
 
 CALLS = {
     "echo": ECHO,
@@ -113,17 +116,38 @@ async def test_test_route_runs_with_payload_and_records_events(stack: Stack) -> 
     assert [e["type"] for e in only] == ["greeted"]
 
 
-async def test_runs_are_findable_by_search_attributes(stack: Stack) -> None:
-    ws = await _workspace(stack)
-    await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={})
-    client = stack.services.client
+async def _listed(stack: Stack, query: str, expect: bool = True) -> list[str]:
     found: list[str] = []
-    for _ in range(50):  # visibility is eventually consistent
-        found = [w.id async for w in client.list_workflows(f'{WORKSPACE_ID.name}="{ws}"')]
+    for _ in range(50 if expect else 10):  # visibility is eventually consistent
+        found = [w.id async for w in stack.services.client.list_workflows(query)]
         if found:
             break
         await asyncio.sleep(0.1)
+    return found
+
+
+async def test_runs_are_findable_by_workflow_id_prefix(stack: Stack) -> None:
+    ws = await _workspace(stack)
+    await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={})
+    found = await _listed(stack, f'WorkflowId STARTS_WITH "{ws}/echo/"')
     assert found and found[0].startswith(f"{ws}/echo/")
+    # Search attributes are off unless RUN_SEARCH_ATTRIBUTES is set (core/settings.py).
+    assert await _listed(stack, f'{WORKSPACE_ID.name}="{ws}"', expect=False) == []
+
+
+async def test_search_attributes_when_enabled(temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    async with open_stack(temporal_env.client, f"sqlite:///{tmp_path / 'sa.db'}", "sqlite",
+                          run_search_attributes=True) as stack:
+        ws = str((await stack.import_workspace(workspace_doc({**CALLS, "onGreeted": {
+            "name": "onGreeted", "when": {"events": ["greeted"]}, "do": []}})))["id"])
+        response = await stack.http.post(f"/v2/workspaces/{ws}/test/greet", json={"payload": {"who": "Ada"}},
+                                         headers=stack.auth)
+        assert response.status_code == 200, response.text
+        run = await _listed(stack, f'{WORKSPACE_ID.name}="{ws}" AND {AUTOMATION_SLUG.name}="greet"')
+        assert run and run[0].startswith(f"{ws}/greet/")
+        # A listener run started by the dispatch workflow carries them too.
+        listener = await _listed(stack, f'{WORKSPACE_ID.name}="{ws}" AND {AUTOMATION_SLUG.name}="onGreeted"')
+        assert listener and listener[0].startswith(f"{ws}/onGreeted/evt-")
 
 
 async def test_expression_errors_fail_the_run_naming_the_instruction(stack: Stack) -> None:

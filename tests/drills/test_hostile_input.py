@@ -200,7 +200,7 @@ async def test_pathological_requests(hostile: Stack) -> None:
 async def _history_length(stack: Stack, ws: str, slug: str) -> int | str:
     client = stack.services.client
     try:
-        async for execution in client.list_workflows(f'WorkspaceId="{ws}" AND AutomationSlug="{slug}"'):
+        async for execution in client.list_workflows(f'WorkflowId STARTS_WITH "{ws}/{slug}/"'):
             history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
             return len(history.events)
     except Exception as exc:  # visibility lag: report, don't fail
