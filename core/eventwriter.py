@@ -45,7 +45,8 @@ class EventWriter:
 
     ``max_batch`` bounds the rows gathered into one transaction (a single larger call is still
     written whole, in ``max_batch``-row statements); ``max_delay`` is how long the writer waits
-    for more callers once it has something to write and the batch is not full.
+    for more callers once it has something to write, the batch is not full and callers are
+    coming together (this batch or the last one gathered several).
     """
 
     def __init__(self, db: Database, *, max_batch: int = 500, max_delay: float = 0.002):
@@ -59,6 +60,7 @@ class EventWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.batches = 0  # transactions committed (for benches and tests)
+        self._busy = False  # the last batch gathered several callers
 
     async def write(self, events: Sequence[Event]) -> dict[str, int]:
         """Persist events durably; return id → seq for each (existing ids keep their seq)."""
@@ -101,9 +103,12 @@ class EventWriter:
             batch: list[_Pending] = [item]
             size = len(item.rows)
             stopping, size = self._drain(queue, batch, size)
-            if not stopping and size < self.max_batch and self.max_delay > 0:
+            # Wait for more callers only under load (the previous batch had several): a lone
+            # caller, as in sequential webhook calls, is written at once.
+            if not stopping and size < self.max_batch and self.max_delay > 0 and (self._busy or len(batch) > 1):
                 await asyncio.sleep(self.max_delay)
                 stopping, size = self._drain(queue, batch, size)
+            self._busy = len(batch) > 1
             await self._flush(batch)
 
     def _drain(self, queue: asyncio.Queue[Any], batch: list[_Pending], size: int) -> tuple[bool, int]:
