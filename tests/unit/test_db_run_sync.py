@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core.db import Database, migrate_async
+from core.db import Database
 from core.models import Workspace
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path}/r.db"
-    await migrate_async(url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 def add_workspace(session: Session, workspace_id: str) -> str:
@@ -70,7 +60,7 @@ async def test_other_database_errors_are_not_retried(db: Database) -> None:
 async def test_a_locked_database_waits_off_the_event_loop(db: Database, tmp_path: Path) -> None:
     assert await db.run_sync(count_workspaces) == 0  # the first connection puts the file in WAL mode
     # Another connection (another process, say) holds the write lock.
-    blocker = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
+    blocker = sqlite3.connect(tmp_path / "unit.db", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     attempts = 0
 

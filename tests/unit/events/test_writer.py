@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import core.eventwriter as eventwriter
-from core.db import Database, migrate_async
+from core.db import Database
 from core.eventstore import EVENTS, EventTail, delete_ephemeral, insert_events, max_seq
 from core.eventwriter import EventWriter, EventWriterClosedError
 from schemas.events import Event, EventSource
@@ -23,15 +22,6 @@ from schemas.events import Event, EventSource
 def make(n: int, *, ws: str = "wsw", **extra: Any) -> list[Event]:
     return [Event(id=str(uuid.uuid4()), type="t", createdAt=datetime.now(UTC), payload={"i": i},
                   source=EventSource(workspaceId=ws, correlationId="c"), **extra) for i in range(n)]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path}/w.db"
-    await migrate_async(url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def test_concurrent_writes_are_coalesced(db: Database) -> None:
