@@ -59,9 +59,7 @@ class RuntimeActivities:
     async def flush(self, request: FlushRequest) -> FlushResult:
         """Apply context writes, persist events, fulfil waits, and list the listeners to start."""
         if request.writes:
-            async with self.db.session() as session:
-                await apply_writes(session, request.writes)
-                await session.commit()
+            await self.db.run_sync(apply_writes, request.writes)
         throttle = 0.0
         if self.buckets and any(request.charges.values()):
             async with self.db.session() as session:
@@ -113,8 +111,7 @@ class RuntimeActivities:
 
     @activity.defn(name=names.LOAD_CONTEXTS)
     async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
-        async with self.db.session() as session:
-            return await load_contexts(session, keys)
+        return await self.db.run_sync(load_contexts, keys)
 
     @activity.defn(name=names.REGISTER_WAIT)
     async def register_wait(self, request: WaitRequest) -> dict[str, Any] | None:

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from core.models import Context, ContextOp
 from schemas.runs import ContextKeys, ContextWrite
@@ -22,11 +21,15 @@ from workflows.interpreter.scope import assign_path, remove_path
 PERSISTED_KINDS = ("global", "user", "session", "run")
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite_insert
+def _is_postgresql(session: Session) -> bool:
+    return bool(session.get_bind().dialect.name == "postgresql")
 
 
-async def load_contexts(session: AsyncSession, keys: ContextKeys) -> dict[str, dict[str, Any]]:
+# Synchronous units of work for core.db.Database.run_sync (which may run one twice after meeting
+# a locked SQLite file: both are safe to repeat; writes apply once by operation id).
+
+
+def load_contexts(session: Session, keys: ContextKeys) -> dict[str, dict[str, Any]]:
     wanted = [("global", "")]
     if keys.user_id:
         wanted.append(("user", keys.user_id))
@@ -39,7 +42,7 @@ async def load_contexts(session: AsyncSession, keys: ContextKeys) -> dict[str, d
     stmt = select(Context).where(Context.workspace_id == keys.scope,
                                  col(Context.kind).in_([k for k, _ in wanted]),
                                  col(Context.key).in_([key for _, key in wanted]))
-    for row in (await session.exec(stmt)).all():
+    for row in session.exec(stmt).all():
         expires = row.expires_at
         if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) < now:
             continue
@@ -48,21 +51,22 @@ async def load_contexts(session: AsyncSession, keys: ContextKeys) -> dict[str, d
     return out
 
 
-async def apply_writes(session: AsyncSession, writes: list[ContextWrite]) -> int:
+def apply_writes(session: Session, writes: list[ContextWrite]) -> int:
     """Apply each write once (by id), in order, each in the caller's transaction."""
     applied = 0
-    insert = _insert(session)
+    postgresql = _is_postgresql(session)
+    insert = pg_insert if postgresql else sqlite_insert
     now = datetime.now(UTC)
     for write in writes:
-        fresh = await session.exec(insert(ContextOp).values(id=write.id, created_at=now)  # type: ignore[call-overload]
+        fresh = session.exec(insert(ContextOp).values(id=write.id, created_at=now)  # type: ignore[call-overload]
                                    .on_conflict_do_nothing(index_elements=["id"]))
         if fresh.rowcount == 0:
             continue  # already applied by an earlier attempt
         stmt = select(Context).where(Context.workspace_id == write.scope, Context.kind == write.kind,
                                      Context.key == write.key)
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
+        if postgresql:
             stmt = stmt.with_for_update()
-        row = (await session.exec(stmt)).first()
+        row = session.exec(stmt).first()
         value: dict[str, Any] = dict(row.value) if row is not None else {}
         if row is not None and row.expires_at is not None:
             expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
@@ -82,6 +86,6 @@ async def apply_writes(session: AsyncSession, writes: list[ContextWrite]) -> int
             row.expires_at = expires_at
             row.updated_at = now
             session.add(row)
-        await session.flush()
+        session.flush()
         applied += 1
     return applied
