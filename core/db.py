@@ -89,7 +89,7 @@ class Database:
     """One async engine + session factory per database URL.
 
     :meth:`run_sync` is the fast way to run a short unit of work (the hot path of a run: the
-    workspace row, the event inserts, the wait matching). On an SQLite file it runs on the
+    workspace row, the event inserts, the wait matching, the contexts). On an SQLite file it runs on the
     calling thread through the plain ``sqlite3`` driver: a query costs microseconds there,
     against ~1.5 ms of CPU for the thread hand-offs of one aiosqlite query (measured on the
     2-core bench machine). It never waits for a lock on the event loop: a unit that finds the
