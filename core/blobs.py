@@ -6,11 +6,9 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
-from core.db import Database
+from core.db import Database, insert_for
 from core.models import Blob, utcnow
 
 CHUNK_CHARS = 200_000
@@ -21,7 +19,7 @@ class BlobStore:
         self.db = db
 
     async def store_chunk(self, blob_id: str, index: int, text: str) -> None:
-        insert = sqlite_insert if self.db.engine.dialect.name == "sqlite" else pg_insert
+        insert = insert_for(self.db.engine.dialect.name)
         stmt = insert(Blob).values(id=f"{blob_id}/{index}", data=text.encode(), created_at=utcnow()).on_conflict_do_nothing(
             index_elements=["id"])
         async with self.db.session() as session:

@@ -10,19 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from core.db import insert_for
 from core.models import Context, ContextOp
 from schemas.runs import ContextKeys, ContextWrite
 from workflows.interpreter.scope import assign_path, remove_path
 
 PERSISTED_KINDS = ("global", "user", "session", "run")
-
-
-def _is_postgresql(session: Session) -> bool:
-    return bool(session.get_bind().dialect.name == "postgresql")
 
 
 # Synchronous units of work for core.db.Database.run_sync (which may run one twice after meeting
@@ -54,8 +49,8 @@ def load_contexts(session: Session, keys: ContextKeys) -> dict[str, dict[str, An
 def apply_writes(session: Session, writes: list[ContextWrite]) -> int:
     """Apply each write once (by id), in order, each in the caller's transaction."""
     applied = 0
-    postgresql = _is_postgresql(session)
-    insert = pg_insert if postgresql else sqlite_insert
+    dialect = session.get_bind().dialect.name
+    insert = insert_for(dialect)
     now = datetime.now(UTC)
     for write in writes:
         fresh = session.exec(insert(ContextOp).values(id=write.id, created_at=now)  # type: ignore[call-overload]
@@ -64,7 +59,7 @@ def apply_writes(session: Session, writes: list[ContextWrite]) -> int:
             continue  # already applied by an earlier attempt
         stmt = select(Context).where(Context.workspace_id == write.scope, Context.kind == write.kind,
                                      Context.key == write.key)
-        if postgresql:
+        if dialect == "postgresql":
             stmt = stmt.with_for_update()
         row = session.exec(stmt).first()
         value: dict[str, Any] = dict(row.value) if row is not None else {}

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -46,6 +48,11 @@ def sync_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def insert_for(dialect_name: str) -> Any:
+    """The dialect's ``insert`` construct, the one with ``on_conflict_do_nothing``/``_update``."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert
 
 
 def _set_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:  # type: ignore[no-untyped-def]

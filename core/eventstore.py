@@ -16,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import delete, func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import insert_for
 from core.models import Event as EventRow
 from schemas.events import Event
 
@@ -49,10 +48,6 @@ def event_row(event: Event) -> dict[str, Any]:
     }
 
 
-def _insert_for(dialect: str) -> Any:
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]], *,
                       chunk: int = CHUNK_ROWS) -> dict[str, int]:
     """Insert rows (idempotent on ``id``) in the connection's transaction; return id → seq for
@@ -75,7 +70,7 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]], *,
     for row in rows:
         unique.setdefault(row["id"], row)
     values = list(unique.values())
-    stmt = _insert_for(dialect)(EVENTS).on_conflict_do_nothing(index_elements=["id"])
+    stmt = insert_for(dialect)(EVENTS).on_conflict_do_nothing(index_elements=["id"])
     seqs: dict[str, int] = {}
     if dialect == "sqlite":
         stmt = stmt.returning(EVENTS.c.id, EVENTS.c.seq)

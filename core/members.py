@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 
-from core.db import Database
+from core.db import Database, insert_for
 from core.models import WorkspaceMember
 
 
@@ -17,7 +15,7 @@ class MemberService:
         self.db = db
 
     async def set_role(self, workspace_id: str, user_id: str, role: str) -> None:
-        insert = pg_insert if self.db.engine.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self.db.engine.dialect.name)
         stmt = insert(WorkspaceMember).values(workspace_id=workspace_id, user_id=user_id, role=role,
                                               created_at=datetime.now(UTC))
         stmt = stmt.on_conflict_do_update(index_elements=["workspace_id", "user_id"], set_={"role": role})

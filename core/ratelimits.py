@@ -9,11 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import insert_for
 from core.models import RateBucket
 
 
@@ -35,13 +34,13 @@ async def take(session: AsyncSession, workspace_id: str, charges: dict[str, int]
     """Take tokens for each kind; returns the seconds the caller must wait (0 if none)."""
     now = time.time() if now is None else now
     wait = 0.0
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    postgres, insert = dialect == "postgresql", insert_for(dialect)
     for kind in sorted(k for k, n in charges.items() if n > 0 and k in buckets):
         bucket = buckets[kind]
         if bucket.rate <= 0:
             continue  # a rate of 0 turns that limit off
         # Create the bucket full if missing; concurrent creators do not collide.
-        insert = pg_insert if postgres else sqlite_insert
         await session.exec(insert(RateBucket).values(  # type: ignore[call-overload]
             workspace_id=workspace_id, kind=kind, tokens=bucket.burst, updated=now).on_conflict_do_nothing(
             index_elements=["workspace_id", "kind"]))
