@@ -26,7 +26,6 @@ from typing import Any
 import psutil
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.systems import TemporalDevServer  # noqa: E402
 from core.runs import run_settings  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from core.temporal import AUTOMATION_SLUG, CORRELATION_ID, WORKSPACE_ID  # noqa: E402
+from core.temporal import run_search_attributes  # noqa: E402
 
 QUEUE = "floor"
 VARIANTS = {"workflow": (False, False), "+local activity": (True, False),
@@ -68,9 +67,7 @@ async def measure(client: Client, server: psutil.Process, name: str, runs: int, 
     async def one() -> None:
         options: dict[str, Any] = {}
         if tideway_options:
-            options = {"memo": memo, "search_attributes": TypedSearchAttributes([
-                SearchAttributePair(WORKSPACE_ID, "ws"), SearchAttributePair(AUTOMATION_SLUG, "journey"),
-                SearchAttributePair(CORRELATION_ID, uuid.uuid4().hex)])}
+            options = {"memo": memo, "search_attributes": run_search_attributes(True, "ws", "journey", uuid.uuid4().hex)}
         async with gate:
             await client.execute_workflow("FloorWorkflow", {"local_activity": local_activity, "body": {"name": "Ada"}},
                                           id=uuid.uuid4().hex, task_queue=QUEUE, request_eager_start=True, **options)
