@@ -15,6 +15,7 @@ from core.permissions.checks import can, member_permissions
 from core.permissions.defaults import OWNER
 from core.permissions.permissions import Permissions
 from core.services import Services
+from core.workspaces import SecurityWrite
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,14 @@ async def make_owner(services: Services, workspace_id: str, actor: Actor) -> Non
     """The creator of a workspace is its owner (spec §8.2)."""
     if not actor.superadmin:
         await MemberService(services.db).set_role(workspace_id, actor.id, OWNER)
+
+
+async def security_write(services: Services, actor: Actor, workspace_id: str, keep: bool) -> SecurityWrite:
+    """How a definition write by ``actor`` may treat security.yml (issue 14): kept as it is when
+    asked (``?keepSecurity=true``), changed only by a caller who may ``manage_security``."""
+    if keep:
+        return SecurityWrite.KEEP
+    if actor.superadmin or can(await actor_permissions(services, actor, workspace_id), "manage_security",
+                               "workspaces", {"id": workspace_id}):
+        return SecurityWrite.ALLOW
+    return SecurityWrite.REFUSE

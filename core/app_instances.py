@@ -22,6 +22,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 
 from core.apps import LATEST_ALIASES, AppService, app_details
+from core.apptree import config_secret_paths
 from core.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,
@@ -36,6 +37,7 @@ from schemas.automation_schema import APP_INSTANCE_SCHEMA
 from schemas.checks import schema_problems, slug_problem
 from schemas.dsul import WorkspaceSource
 from workflows.interpreter.arguments import validate_arguments
+from workflows.interpreter.secrets import redact_paths
 
 METADATA = ("createdAt", "updatedAt", "createdBy", "updatedBy")
 INSTANCE_FIELDS = ("appSlug", "slug", "appVersion", "config", "disabled", "appName", "labels")
@@ -52,6 +54,16 @@ class ImportCycleError(InvalidWorkspaceError):
 
 def public(instance: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in instance.items() if k not in METADATA}
+
+
+def hide_secret_config(instance: dict[str, Any], app_document: dict[str, Any]) -> dict[str, Any]:
+    """The instance as events show it: config fields the app declares ``secret: true`` (in its
+    ``config.schema``) read ``REDACTED``, in ``config`` and ``oldConfig`` (issue 14)."""
+    paths = config_secret_paths(app_document)
+    if not paths:
+        return instance
+    return {**instance, **{key: redact_paths(instance[key], paths)
+                           for key in ("config", "oldConfig") if isinstance(instance.get(key), dict)}}
 
 
 def _untemplated(value: Any) -> Any:
@@ -186,7 +198,7 @@ class AppInstanceService:
         events = instance_events(app_events(doc), slug, instance.get("config"))
         await self.workspaces.replace(
             workspace_id, source, actor=actor, event="workspaces.apps.installed",
-            payload={"appInstance": instance, "slug": slug, "events": events},
+            payload={"appInstance": hide_secret_config(instance, doc), "slug": slug, "events": events},
             source_fields={"appSlug": instance["appSlug"], "appInstanceFullSlug": slug})
         return instance
 
@@ -219,11 +231,13 @@ class AppInstanceService:
         for key, value in source.imports.items():
             imports[new_slug if key == slug else key] = stored if key == slug else value
         source.imports = imports
-        payload: dict[str, Any] = {
-            "appInstance": {**instance, "oldConfig": current.get("config") if current.get("config") is not None
-                            else {}},
-            "slug": new_slug,
-        }
+        old_doc = doc
+        if (current.get("appSlug"), current.get("appVersion")) != (instance["appSlug"], instance.get("appVersion")):
+            old_doc = await self._app_document(current) or {}
+        shown = hide_secret_config({**instance, "oldConfig": current.get("config") if current.get("config")
+                                    is not None else {}}, doc)
+        shown["oldConfig"] = hide_secret_config({"oldConfig": shown["oldConfig"]}, old_doc)["oldConfig"]
+        payload: dict[str, Any] = {"appInstance": shown, "slug": new_slug}
         if new_slug != slug:
             payload["oldSlug"] = slug
         payload["events"] = instance_events(app_events(doc), new_slug, instance.get("config"))
@@ -251,9 +265,10 @@ class AppInstanceService:
         if current is None:
             raise ObjectNotFoundError(f"App instance '{slug}' not found", {"slug": slug})
         row = await self.workspaces.get_row(workspace_id)
+        shown = hide_secret_config(public({**current, "slug": slug}), await self._app_document(current) or {})
         await self.workspaces.replace(
             workspace_id, source, actor=actor, event="workspaces.apps.uninstalled",
-            payload={"slug": slug, "appInstance": public({**current, "slug": slug}), "revision": row.revision},
+            payload={"slug": slug, "appInstance": shown, "revision": row.revision},
             source_fields={"appSlug": current.get("appSlug"), "appInstanceFullSlug": slug})
         return {"id": slug}
 
@@ -284,6 +299,14 @@ class AppInstanceService:
                 if not body.get(field):
                     raise MissingFieldError(f"'{field}' is required to install an app", {"fields": [field]})
         return {k: body[k] for k in INSTANCE_FIELDS if k in body}
+
+    async def _app_document(self, instance: dict[str, Any]) -> dict[str, Any] | None:
+        """The app version document an installed instance runs, or None when it cannot be resolved
+        any more (an uninstall must still work)."""
+        try:
+            return (await self.apps.version_document(instance.get("appSlug"), instance.get("appVersion")))[1]
+        except TidewayError:
+            return None
 
     async def _checked(self, workspace_id: str | None, instance: dict[str, Any]) -> dict[str, Any]:
         """Resolve the instance's app version (404), check its config (400) and cycles (400)."""

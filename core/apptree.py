@@ -97,10 +97,14 @@ def mentions_contexts(automations: Any) -> bool:
     return bool(CONTEXT_REFERENCE.search(json.dumps(automations or {})))
 
 
-def secrets_of(document: dict[str, Any], config: dict[str, Any]) -> list[str]:
+def config_secret_paths(document: dict[str, Any]) -> list[str]:
+    """Dotted paths of a workspace's (or app's) config fields declared ``secret: true``."""
     config_doc = document.get("config")
-    schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
-    return find_secret_values(config, find_secret_paths(schema))
+    return find_secret_paths(config_doc.get("schema") if isinstance(config_doc, dict) else None)
+
+
+def secrets_of(document: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    return find_secret_values(config, config_secret_paths(document))
 
 
 class AppTree:

@@ -24,6 +24,7 @@ from core.errors import (
     ObjectNotFoundError,
 )
 from core.models import WorkspaceVersion
+from core.workspaces import SecurityWrite
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 
@@ -143,7 +144,8 @@ class VersionService:
         await self.workspaces._record(workspace_id, "workspaces.versions.deleted", {"version": row.name}, actor)
         return {"id": row.name}
 
-    async def pull(self, workspace_id: str, version: str, *, actor: str | None = None) -> dict[str, Any]:
+    async def pull(self, workspace_id: str, version: str, *, actor: str | None = None,
+                   security: SecurityWrite = SecurityWrite.REFUSE) -> dict[str, Any]:
         """Store the version as the current definition (a new revision)."""
         if version == "current":
             raise InvalidVersionError("Pull a published version (or 'latest'), not 'current'",
@@ -155,7 +157,7 @@ class VersionService:
         payload = {"workspace": self.workspaces.dsul_root(workspace_id, document), "version": found.name,
                    "files": [], "deleted": [], "errors": []}
         row, changed = await self.workspaces.replace(workspace_id, source, actor=actor, event="workspaces.imported",
-                                                     payload=payload)
+                                                     payload=payload, security=security)
         await self.workspaces._record(workspace_id, "workspaces.versions.rollback",
                                       {"version": found.name, "revision": row.revision}, actor)
         return {"workspace": await self.workspaces.detail(workspace_id), "version": public(found),

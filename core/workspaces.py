@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, or_, update
@@ -25,12 +26,13 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.apptree import index_automations, mentions_contexts
+from core.apptree import config_secret_paths, index_automations, mentions_contexts
 from core.config import interpolate_config
 from core.db import Database
 from core.errors import (
     AlreadyUsedError,
     ConflictError,
+    ForbiddenError,
     InvalidWorkspaceError,
     ObjectNotFoundError,
     ServiceUnavailableError,
@@ -38,13 +40,14 @@ from core.errors import (
 from core.events_index import automation_events
 from core.eventstore import insert_events
 from core.models import Workspace, WorkspaceRevision, iso
+from core.permissions.defaults import initial_security
 from core.secrets_store import SecretStore
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
-from workflows.interpreter.secrets import find_secret_paths, find_secret_values
+from workflows.interpreter.secrets import Redactor, find_secret_paths, find_secret_values, redact_paths
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
@@ -85,6 +88,51 @@ def custom_domains(document: dict[str, Any]) -> set[str]:
 
 def digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def hide_config_secrets(config_doc: Any, paths: list[str]) -> Any:
+    """A ``config`` section (``{schema?, value?}``) as events show it: the values of fields
+    declared ``secret: true`` read ``REDACTED`` (issue 14)."""
+    if not paths or not isinstance(config_doc, dict) or not isinstance(config_doc.get("value"), dict):
+        return config_doc
+    return {**config_doc, "value": redact_paths(config_doc["value"], paths)}
+
+
+class SecurityWrite(StrEnum):
+    """What a definition write may do to the workspace's ``security.yml``. Changing it by any
+    route needs the permission ``PUT …/security`` needs (``manage_security``): the route that
+    knows the caller says which mode applies, and the service enforces it on the stored document."""
+
+    ALLOW = "allow"  # the caller may manage security: a changed security.yml is stored
+    REFUSE = "refuse"  # a security.yml that differs from the current one is a 403 and nothing is written
+    KEEP = "keep"  # the current security.yml is kept whatever the source says (``?keepSecurity=true``)
+
+
+def effective_security(document: dict[str, Any]) -> Any:
+    """The security a document stands for: a workspace without security.yml has the initial one."""
+    security = document.get("security")
+    return initial_security() if security is None else security
+
+
+def same_security(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal after normalisation (key order, an absent security.yml = the initial one), so an
+    exported workspace imported back unchanged is not a security change."""
+    return digest({"s": effective_security(a)}) == digest({"s": effective_security(b)})
+
+
+def apply_security_write(doc: dict[str, Any], current: dict[str, Any], mode: SecurityWrite) -> None:
+    """Set ``doc``'s security for a write under ``mode``. A source without security.yml (an archive
+    that does not carry the file) keeps the current one, like a missing ``index.yml``."""
+    keep = mode is SecurityWrite.KEEP or "security" not in doc or same_security(doc, current)
+    if not keep and mode is SecurityWrite.REFUSE:
+        raise ForbiddenError(
+            "security.yml: changing the workspace's security needs the 'manage_security' permission "
+            "(the one PUT /security needs); import with ?keepSecurity=true to keep the current security",
+            {"path": "security.yml", "action": "manage_security"})
+    if keep:
+        doc.pop("security", None)
+        if "security" in current:
+            doc["security"] = copy.deepcopy(current["security"])
 
 
 @dataclass(frozen=True)
@@ -290,9 +338,12 @@ class WorkspaceService:
 
     async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
                       event: str = "workspaces.imported", payload: dict[str, Any] | None = None,
-                      source_fields: dict[str, Any] | None = None) -> tuple[Workspace, bool]:
+                      source_fields: dict[str, Any] | None = None,
+                      security: SecurityWrite = SecurityWrite.REFUSE) -> tuple[Workspace, bool]:
         """Store ``source`` as a new revision (nothing when unchanged). Returns (row, changed).
-        An archive without ``index.yml`` keeps the current root fields. ``payload`` replaces the
+        An archive without ``index.yml`` keeps the current root fields, one without
+        ``security.yml`` the current security; ``security`` says whether a changed security.yml
+        may be stored (see :class:`SecurityWrite`: by default it may not). ``payload`` replaces the
         event's default payload, ``source_fields`` are added to its source."""
         row = await self.get_row(workspace_id)
         if not source.index:
@@ -311,6 +362,7 @@ class WorkspaceService:
             if owner is not None and owner != row.id:
                 raise AlreadyUsedError(f"Workspace slug '{doc['slug']}' is already used", {"slug": doc["slug"]})
         current = await self.document(row.id, row.revision)
+        apply_security_write(doc, current, security)
         if digest(current) == digest(doc):
             return row, False
         await self._check_custom_domains(doc, row.id, custom_domains(current))
@@ -357,8 +409,12 @@ class WorkspaceService:
                                         [{"path": f"body.{k}", "message": "unknown field"} for k in unknown])
         src = await self.source(workspace_id)
         old_config, old_slug, old_blocks = src.index.get("config"), src.index.get("slug"), src.index.get("blocks")
+        old_paths = config_secret_paths(src.index)
         src.index.update({k: v for k, v in patch.items() if k != "id"})
-        payload: dict[str, Any] = {"workspace": self.dsul_root(workspace_id, src.index)}
+        paths = sorted({*old_paths, *config_secret_paths(src.index)})
+        root = self.dsul_root(workspace_id, src.index)
+        payload: dict[str, Any] = {"workspace": {**root, "config": hide_config_secrets(root.get("config"), paths)}
+                                   if "config" in root else root}
         if src.index.get("slug") != old_slug:
             payload["oldSlug"] = old_slug
         row, changed = await self.replace(workspace_id, src, actor=actor, event="workspaces.updated", payload=payload)
@@ -367,7 +423,8 @@ class WorkspaceService:
                                {"blocks": patch["blocks"], "workspaceSlug": row.slug}, actor)
         if changed and "config" in patch and patch["config"] != old_config:
             await self._record(workspace_id, "workspaces.configured",
-                               {"config": patch["config"], "oldConfig": old_config}, actor)
+                               {"config": hide_config_secrets(patch["config"], paths),
+                                "oldConfig": hide_config_secrets(old_config, paths)}, actor)
         return await self.detail(workspace_id)
 
     async def delete(self, workspace_id: str, *, actor: str | None = None) -> None:
@@ -414,8 +471,8 @@ class WorkspaceService:
         if slug:
             async with self.db.session() as session:
                 owner = await self._slug_owner(session, slug)
-            if owner is not None:
-                row, changed = await self.replace(owner, source, actor=actor)
+            if owner is not None:  # the examples of `tideway run`: the operator's own files
+                row, changed = await self.replace(owner, source, actor=actor, security=SecurityWrite.ALLOW)
                 return row, "updated" if changed else "unchanged"
         return await self.create(source, actor=actor), "created"
 
@@ -576,8 +633,20 @@ class WorkspaceService:
         if type_ in TREE_EVENTS:  # an imported app changed: the workspace's tree may have too
             await self._changed(workspace_id)
 
+    async def redactor(self, workspace_id: str) -> Redactor:
+        """The workspace's secret values (its secrets, its config fields declared secret) as a
+        redactor for what it writes into events. A workspace that cannot be compiled any more
+        (purged) has nothing left to hide."""
+        try:
+            compiled = await self.compiled(workspace_id, include_deleted=True)
+        except ObjectNotFoundError:
+            return Redactor(())
+        return Redactor(compiled.secrets)
+
     async def _store_event(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
                            *, source: dict[str, Any] | None = None) -> None:
+        # Every management event is redacted like the runtime's native events (issue 14).
+        payload = (await self.redactor(workspace_id))(payload)
         event = Event(id=str(uuid.uuid4()), type=type_, payload=payload, createdAt=datetime.now(UTC),
                       size=json_size(payload),
                       source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,

@@ -217,15 +217,18 @@ class AutomationWorkflow:
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:
-            body = error_body(exc)
+            # The caller (possibly an anonymous webhook caller) gets the error as the event shows
+            # it: without the run's secrets (a failed fetch names its URL, issue 14).
+            body = interpreter.redact(error_body(exc))
             origin = getattr(exc, "origin", None)
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
                             origin.depth if origin else run.depth + 1, user=True,
                             instance=getattr(exc, "instance", None) or interpreter.start_instance)
             await interpreter.flush()
-            raise ApplicationError(exc.message, body, type=exc.name, non_retryable=True) from None
+            raise ApplicationError(body["message"], body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
-            body = {"error": "InternalError", "message": f"Internal error: {type(exc).__name__}: {exc}"}
+            body = interpreter.redact({"error": "InternalError",
+                                       "message": f"Internal error: {type(exc).__name__}: {exc}"})
             recorder.native("error", body, run.automation_slug, run.depth + 1, user=True)
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None

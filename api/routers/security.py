@@ -15,6 +15,7 @@ from core.permissions.defaults import OWNER, initial_security
 from core.permissions.dsul import validate_security
 from core.secrets_store import SecretsKeyError, SecretStore
 from core.services import Services
+from core.workspaces import SecurityWrite
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])
 
@@ -39,8 +40,9 @@ async def put_security(workspace_id: str, request: Request, services: ServicesDe
     async def save(ws: str) -> None:
         source = await services.workspaces.source(ws)
         source.security = security
+        # The route itself requires manage_security (core.operations.route_permission).
         await services.workspaces.replace(ws, source, actor=actor, event="workspaces.security.updated",
-                                          payload={"security": security})
+                                          payload={"security": security}, security=SecurityWrite.ALLOW)
 
     await services.workspaces._retrying(save, workspace_id)
     result: dict[str, Any] = security

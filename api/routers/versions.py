@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.bodies import parse_json, read_limited
-from api.deps import AdminDep, ServicesDep
+from api.authorization import security_write
+from api.deps import ActorDep, AdminDep, ServicesDep
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/versions", tags=["versions"])
 
@@ -27,8 +28,15 @@ async def publish_version(workspace_id: str, request: Request, services: Service
 
 
 @router.post("/{version}/pull")
-async def pull_version(workspace_id: str, version: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    return await services.versions.pull(workspace_id, version, actor=actor)
+async def pull_version(workspace_id: str, version: str, services: ServicesDep, actor: AdminDep, who: ActorDep,
+                       keepSecurity: bool = False) -> dict[str, Any]:  # noqa: N803
+    """Roll back to a version; restoring its security.yml needs ``manage_security`` like any
+    security change (``?keepSecurity=true`` keeps the current one)."""
+    mode = await security_write(services, who, workspace_id, keepSecurity)
+    body = await services.versions.pull(workspace_id, version, actor=actor, security=mode)
+    if keepSecurity:
+        body["securityKept"] = True
+    return body
 
 
 @router.api_route("/{version}/export", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.authorization import make_owner
+from api.authorization import make_owner, security_write
 from api.bodies import content_type, parse_json, read_limited
 from api.deps import ActorDep, AdminDep, ServicesDep
 from core.errors import InvalidWorkspaceError
@@ -47,11 +47,18 @@ async def import_workspace(request: Request, services: ServicesDep, actor: Admin
 
 @router.post("/{workspace_id}/import")
 async def reimport_workspace(workspace_id: str, request: Request, services: ServicesDep,
-                             actor: AdminDep) -> dict[str, Any]:
+                             actor: AdminDep, who: ActorDep, keepSecurity: bool = False) -> dict[str, Any]:  # noqa: N803
+    """A new revision from an archive. Changing security.yml needs ``manage_security`` (403 naming
+    ``security.yml`` otherwise, nothing written); ``?keepSecurity=true`` imports everything else
+    and keeps the current security."""
     await services.workspaces.get_row(workspace_id)
+    mode = await security_write(services, who, workspace_id, keepSecurity)
     source = await import_source(request, services)
-    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor)
-    return {"workspace": await services.workspaces.detail(row.id), "changed": changed}
+    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor, security=mode)
+    body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed}
+    if keepSecurity:
+        body["securityKept"] = True
+    return body
 
 
 @router.api_route("/{workspace_id}/export", methods=["GET", "POST"])
@@ -100,14 +107,18 @@ async def patch_workspace(workspace_id: str, request: Request, services: Service
 
 
 @router.post("/{workspace_id}/duplicate")
-async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep,
+                              who: ActorDep) -> dict[str, Any]:
+    """A new workspace owned by the caller, like any creation: its security.yml is a copy that only
+    its owner may change, and nobody's role on the original is copied."""
     row = await services.workspaces.duplicate(workspace_id, actor=actor)
+    await make_owner(services, row.id, who)
     return await services.workspaces.detail(row.id)
 
 
 @router.post("/{workspace_id}/versions/{version}/duplicate")
 async def duplicate_workspace_version(workspace_id: str, version: str, services: ServicesDep,
-                                      actor: AdminDep) -> dict[str, Any]:
+                                      actor: AdminDep, who: ActorDep) -> dict[str, Any]:
     """``version``: ``current``, a version name (``latest`` = the newest version) or a revision number."""
     revision: int | None = None
     if version.isdigit():
@@ -115,6 +126,7 @@ async def duplicate_workspace_version(workspace_id: str, version: str, services:
     elif version != "current":
         revision = (await services.versions.get(workspace_id, version)).revision
     row = await services.workspaces.duplicate(workspace_id, revision=revision, actor=actor)
+    await make_owner(services, row.id, who)
     return await services.workspaces.detail(row.id)
 
 

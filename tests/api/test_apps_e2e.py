@@ -113,7 +113,7 @@ async def test_instance_lifecycle_listeners_run_including_uninstall(sqlite_stack
                                    headers=stack.auth)).status_code == 200
     assert (await stack.http.delete(f"{base}/life", headers=stack.auth)).status_code == 200
     outputs: set[str] = set()
-    for _ in range(150):
+    for _ in range(600):  # listener runs; generous for a loaded machine
         executed = await stack.events(host, types="runtime.automations.executed", limit=50)
         outputs = {e["payload"]["output"] for e in executed}
         if len(outputs) >= 3:

@@ -35,6 +35,17 @@ PURE: dict[str, Callable[[dict[str, Any]], None]] = {
 FILE_SKIPS = {
 }
 
+# Cases whose reference behaviour an issue deliberately changed (an issue wins over the reference);
+# Tideway's own result for the same input is pinned by the unit test named in the reason.
+DIFFERS = {
+    "secrets.yaml::redact-substring-in-other-field":
+        "issue 14 item 5: a string holding a secret is redacted whole ('REDACTED', not 'Bearer REDACTED'); "
+        "tests/unit/test_redaction.py",
+    "secrets.yaml::redact-secret-in-object-key":
+        "issue 14 item 5: keys are never redacted (the reference rewrote the JSON text); "
+        "tests/unit/test_redaction.py",
+}
+
 if not CASES:
     pytest.skip("no conformance corpus found (set CONFORMANCE_DIR)", allow_module_level=True)
 
@@ -54,6 +65,8 @@ def test_conformance_pure(case: Case, tag: None) -> None:
         pytest.skip(f"corpus skip: {case.data['skip']}")
     if case.file in FILE_SKIPS:
         pytest.skip(FILE_SKIPS[case.file])
+    if case.id in DIFFERS:
+        pytest.skip(f"differs by decision: {DIFFERS[case.id]}")
     runner = PURE.get(case.file)
     if runner is None:
         pytest.skip(f"no runner for {case.file}")

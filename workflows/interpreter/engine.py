@@ -28,7 +28,7 @@ from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
 from workflows.interpreter.run_contexts import RunContexts
 from workflows.interpreter.scope import Scope, assign
-from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
+from workflows.interpreter.secrets import Redactor, find_secret_paths, find_secret_values
 from workflows.interpreter.values import deep_copy, js_type_name
 from workflows.language import UNDEFINED, render
 from workflows.settings import RunSettings
@@ -121,14 +121,20 @@ class Interpreter:
                 gate.set_result(None)
             await asyncio.sleep(0)  # the branches that waited take their step before this one goes on
 
+    def redact(self, value: Any) -> Any:
+        """``value`` without the run's secret values, as native events show it: for what the run
+        answers its caller when it fails (a fetch error naming a URL that holds a secret)."""
+        return Redactor(self.secrets)(value) if self.secrets else value
+
     async def flush(self, not_watermark: tuple[str, ...] = ()) -> int:
         """Persist buffered events and context writes, settle rate limits (also yields the
         activation). Returns the run's watermark."""
         events, writes, charges = self.events.take(), self.ctx.take_writes(), self.charges
         self.charges = {}
+        redactor = Redactor(self.secrets) if self.secrets else None
         for event in events:
-            if event.source.serviceTopic != EMIT_TOPIC and self.secrets:
-                event.payload = redact(event.payload, self.secrets)
+            if redactor is not None and event.source.serviceTopic != EMIT_TOPIC:
+                event.payload = redactor(event.payload)
         result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id)
         self.watermark = max(self.watermark, result.watermark)
         if result.throttle_seconds > 0:
