@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 
 from core.apptree import AppTree
 from core.blobs import BlobStore
-from core.errors import ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
+from core.errors import ForbiddenError, ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
 from core.settings import Settings
 from core.temporal import run_search_attributes
 from core.workspaces import CompiledWorkspace
@@ -155,6 +155,12 @@ class RunLauncher:
         if automation is None or automation.get("disabled"):
             where = f" in app instance '{instance}'" if instance else ""
             raise ObjectNotFoundError(f"Automation '{slug}' not found{where}", {"slug": slug})
+        if instance and automation.get("private"):
+            # Every run started from outside (webhook, test, page) starts outside the app: a private
+            # automation is callable only from its own app's automations (issue 14).
+            raise ForbiddenError(
+                f"Automation '{slug}' is private to app instance '{instance}': only that app's automations "
+                "can call it", {"slug": slug, "instance": instance})
         correlation_id = correlation_id or uuid.uuid4().hex
         run = RunInput(
             workspace=ws.ref(),

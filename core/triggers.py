@@ -74,10 +74,19 @@ async def send_events(services: Services, workspace_id: str, events: list[dict[s
         if not isinstance(item, dict):
             raise InvalidEventError(f"{where} must be an object", {"index": index})
         event_type, payload = item.get("type"), item.get("payload")
+        if isinstance(event_type, str):
+            event_type = event_type.strip()  # " workspaces.deleted" is workspaces.deleted
         if not isinstance(event_type, str) or not EVENT_NAME.match(event_type):
             raise InvalidEventError(f"{where}.type {event_type!r} is not a valid event name", {"index": index})
         if is_native(event_type) and not allow_native:
             raise ForbiddenError(f"{where}: native event '{event_type}' cannot be sent", {"type": event_type})
+        if is_native(event_type.lower()) and not allow_native:
+            # Types are case-sensitive, so this is not the native event; but listeners and readers
+            # comparing loosely would take it for one (issue 14): refused, naming it.
+            raise InvalidEventError(
+                f"{where}.type '{event_type}' differs from the native event type '{event_type.lower()}' only by "
+                "case: event types are case-sensitive and native ones cannot be sent",
+                {"index": index, "type": event_type, "native": event_type.lower()})
         if payload is None:
             payload = {}
         if not isinstance(payload, dict):

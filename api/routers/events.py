@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from api.authorization import Actor, actor_permissions
 from api.deps import CallerDep, ServicesDep
-from core.event_filters import SubscriptionFilters, engine_query_from_params
+from core.event_filters import SubscriptionFilters, depth_allows, engine_query_from_params
 from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
 from core.eventstore import EventTail, max_seq
 from core.permissions.checks import event_readable
@@ -35,13 +35,28 @@ async def readable_by(services: Services, actor: Actor, workspace_id: str) -> Ca
     if actor.superadmin:
         return None
     perms = await actor_permissions(services, actor, workspace_id)
-    return lambda event: event_readable(perms, event)
+    return lambda event: depth_allows(VISIBLE_APP_DEPTH, event) and event_readable(perms, event)
+
+
+# Events of app instances nested inside the workspace's apps (depth 2 and more) belong to those
+# apps: the reference hides them from the root workspace "for security reasons", whatever
+# ``appInstanceDepth`` asks (issue 14). Only superadmins read them; every read path goes through
+# ``readable_by``.
+VISIBLE_APP_DEPTH = 1
+
+
+def visible_depth(actor: Actor, requested: int | None) -> int | None:
+    """The ``appInstanceDepth`` a search runs with: what was asked, capped for non-superadmins."""
+    if actor.superadmin:
+        return requested
+    return VISIBLE_APP_DEPTH if requested is None else min(requested, VISIBLE_APP_DEPTH)
 
 
 @router.get("")
 async def list_events(workspace_id: str, request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
     """Search the workspace's events; see ``core.eventsearch`` for every parameter."""
     parsed = parse_search_params(query_params(request.query_params.multi_items()))
+    parsed.max_depth = visible_depth(actor, parsed.max_depth)
     await services.workspaces.get_row(workspace_id)
     readable = await readable_by(services, actor, workspace_id)
     async with services.db.session() as session:
