@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 import httpx
 from temporalio import activity
 
+from activities.egress import EgressRefusedError
+from activities.egress_http import EgressGuard, egress_client
 from core.blobs import BlobStore
 from workflows import activity_names as names
 
@@ -201,15 +203,19 @@ async def read_event_stream(response: httpx.Response, max_chunks: int, max_bytes
 
 
 class FetchActivities:
-    def __init__(self, blobs: BlobStore, timeout: float):
+    """``egress`` decides which addresses a fetch may connect to (activities/egress.py): every
+    connection of the client, redirect hops included, goes through it."""
+
+    def __init__(self, blobs: BlobStore, timeout: float, egress: EgressGuard):
         self.blobs = blobs
         self.timeout = timeout
+        self.egress = egress
         self._client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=True)
+            self._client = egress_client(self.egress, self.timeout)
         return self._client
 
     async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
@@ -230,7 +236,9 @@ class FetchActivities:
             except RETRIED_ERRORS:
                 if attempt == RETRIES:
                     raise
-                activity.logger.info("fetch %s: connection reset, retry %d", kwargs.get("url"), attempt + 1)
+                # The host only: a URL may carry credentials in its path or query.
+                activity.logger.info("fetch to %s: connection reset, retry %d", httpx.URL(kwargs["url"]).host,
+                                     attempt + 1)
                 await asyncio.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
@@ -241,7 +249,10 @@ class FetchActivities:
     @activity.defn(name=names.FETCH)
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
+            await self.egress.check_numeric_url(str(request.get("url")))
             response = await self._send(build_request(request))
+        except EgressRefusedError as refused:  # never retried: the same request would be refused again
+            return {"status": 0, "error": str(refused)}
         except httpx.TimeoutException:
             return {"status": 0, "error": f"Request to {request.get('url')} timed out after {self.timeout} s"}
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:

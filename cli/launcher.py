@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from activities.egress import EgressPolicy
 from api.app import create_app
 from cli.examples import import_examples
 from core.db import Database, migrate_async
@@ -19,7 +20,7 @@ from core.devserver import DevServer, port_busy
 from core.schedules import start_time_services
 from core.services import Services
 from core.settings import Settings
-from core.temporal import connect, register_search_attributes
+from core.temporal import connect, register_search_attributes, tls_config
 from worker.main import build_worker
 
 
@@ -59,7 +60,8 @@ def admin_token(settings: Settings) -> tuple[str, bool]:
 def check_ports(settings: Settings, dev_server: bool) -> list[str]:
     wanted = [(settings.tideway_host, settings.tideway_port, "TIDEWAY_PORT (API)")]
     if dev_server:
-        wanted += [("127.0.0.1", 7233, "Temporal frontend"), ("127.0.0.1", settings.temporal_ui_port, "Temporal UI")]
+        wanted += [("127.0.0.1", 7233, "Temporal frontend"), ("127.0.0.1", settings.temporal_ui_port, "Temporal UI"),
+                   ("127.0.0.1", settings.temporal_http_port, "TEMPORAL_HTTP_PORT (Temporal HTTP API)")]
     return [f"port {port} ({what}) on {host} is already in use" for host, port, what in wanted if port_busy(host, port)]
 
 
@@ -77,6 +79,8 @@ def banner(settings: Settings, token: str, generated: bool, curl: str | None, ui
 
 async def serve(settings: Settings) -> int:
     dev = settings.temporal_address is None
+    EgressPolicy.from_settings(settings)  # an invalid FETCH_ALLOWED_HOSTS fails before anything starts
+    tls = False if dev else tls_config(settings)  # the dev server speaks plain gRPC
     problems = check_ports(settings, dev)
     if problems:
         print("tideway: cannot start: " + "; ".join(problems) + ". Stop what uses them or change the settings.",
@@ -85,7 +89,8 @@ async def serve(settings: Settings) -> int:
     settings.tideway_data_dir.mkdir(parents=True, exist_ok=True)
     settings = settings.model_copy(update={"tideway_secrets_key": secrets_key(settings),
                                            "tideway_jwt_secret": jwt_secret(settings)})
-    server = DevServer(settings.tideway_data_dir, ui_port=settings.temporal_ui_port) if dev else None
+    server = DevServer(settings.tideway_data_dir, ui_port=settings.temporal_ui_port,
+                       http_port=settings.temporal_http_port) if dev else None
     try:
         if server:
             print("Starting the Temporal dev server…", flush=True)
@@ -93,7 +98,7 @@ async def serve(settings: Settings) -> int:
         address = server.address if server else settings.resolved_temporal_address
         await migrate_async(settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
-        client = await connect(address, settings.temporal_namespace)
+        client = await connect(address, settings.temporal_namespace, tls)
         await register_search_attributes(client, settings.temporal_namespace)
         token, generated = admin_token(settings)
         services = Services.build(settings, db, client, admin_token=token)

@@ -13,15 +13,18 @@ from core.settings import get_settings
 
 
 async def run_worker() -> int:
+    from activities.egress import EgressPolicy
     from core.db import Database, migrate_async
     from core.secrets_store import SecretStore
-    from core.temporal import connect, register_search_attributes
+    from core.temporal import connect, register_search_attributes, tls_config
     from core.workspaces import WorkspaceService
     from worker.main import build_worker
 
     settings = get_settings()
+    EgressPolicy.from_settings(settings)  # an invalid FETCH_ALLOWED_HOSTS fails before anything starts
+    tls = tls_config(settings)
     await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls)
     added = await register_search_attributes(client, settings.temporal_namespace)
     if added:
         print(f"registered search attributes: {', '.join(added)}")
@@ -49,11 +52,12 @@ async def run_api() -> int:
     from cli.launcher import admin_token
     from core.db import Database, migrate_async
     from core.services import Services
-    from core.temporal import connect
+    from core.temporal import connect, tls_config
 
     settings = get_settings()
+    tls = tls_config(settings)
     await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls)
     token, _ = admin_token(settings)
     services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token)
     if services.workspaces.secrets is not None:
@@ -65,10 +69,10 @@ async def run_api() -> int:
 
 
 async def register_only() -> int:
-    from core.temporal import connect, register_search_attributes
+    from core.temporal import connect, register_search_attributes, tls_config
 
     settings = get_settings()
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls_config(settings))
     added = await register_search_attributes(client, settings.temporal_namespace)
     print("search attributes: " + (f"added {', '.join(added)}" if added else "already registered"))
     return 0

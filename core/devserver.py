@@ -39,9 +39,11 @@ class DevServer:
     """``temporal server start-dev`` in its own process group, persisted under the data dir."""
 
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 7233, ui_port: int = 8233,
-                 extra_args: list[str] | None = None):
+                 http_port: int = 7243, extra_args: list[str] | None = None):
         self.data_dir = data_dir
-        self.host, self.port, self.ui_port = host, port, ui_port
+        # The HTTP API port is fixed (the CLI picks a random one by default) so that the egress
+        # policy knows it and refuses it to fetch (activities/egress.py).
+        self.host, self.port, self.ui_port, self.http_port = host, port, ui_port, http_port
         self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,7 +55,7 @@ class DevServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "temporal.log", "ab")  # noqa: SIM115 - owned by the child
         args = [temporal_binary(), "server", "start-dev", "--ip", self.host, "--port", str(self.port),
-                "--ui-port", str(self.ui_port), "--ui-disable-news-fetch", "--log-level", "warn",
+                "--ui-port", str(self.ui_port), "--http-port", str(self.http_port), "--ui-disable-news-fetch", "--log-level", "warn",
                 "--db-filename", str(self.data_dir / "temporal.db"), *FILE_PRAGMAS,
                 *dev_server_search_attribute_args(), *self.extra_args]
         self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "tideway"
     temporal_ui_port: int = 8233
+    temporal_http_port: int = 7243  # the frontend's HTTP API (the dev server is started with it)
+    # TLS to the Temporal frontend (mTLS with cert + key): PEM files; any of them turns TLS on.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
     tideway_admin_token: str | None = None
     tideway_secrets_key: str | None = None  # Fernet key encrypting workspace secrets at rest
 
@@ -39,6 +44,9 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = 30.0
     fetch_stream_max_chunks: int = 10_000  # chunks (SSE events) of one streamed fetch response
     fetch_stream_max_bytes: int = 10 * 1024 * 1024  # bytes of one streamed fetch response
+    # Egress policy of fetch (activities/egress.py, docs/fetch.md): comma-separated `host`,
+    # `host:port`, IP, CIDR, `CIDR:port`, `[IPv6]:port` admitted besides public addresses.
+    fetch_allowed_hosts: str = ""
     wait_default_timeout: int = Field(20, alias="WAIT_DEFAULT_TIMEOUT")
     context_quota_bytes: int = 100_000  # per persisted context object (DECISIONS 19)
     run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
+
+from core.errors import TidewayError
+from core.settings import Settings
 
 WORKSPACE_ID = SearchAttributeKey.for_keyword("WorkspaceId")
 AUTOMATION_SLUG = SearchAttributeKey.for_keyword("AutomationSlug")
@@ -24,8 +30,40 @@ def run_search_attributes(enabled: bool, workspace_id: str, automation_slug: str
                                   SearchAttributePair(CORRELATION_ID, correlation_id)])
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+class TemporalTlsError(TidewayError):
+    default_message = "Invalid Temporal TLS settings"
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the Temporal frontend (docs/deploy.md): TEMPORAL_TLS_CA (PEM) verifies the server
+    instead of the system roots; TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY present a client
+    certificate (mTLS). Any of them turns TLS on; none is plain gRPC (False). Every problem is
+    reported at once, as a start-up error."""
+    cert, key, ca = settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca
+    if cert is None and key is None and ca is None:
+        return False
+    problems: list[str] = []
+    if (cert is None) != (key is None):
+        problems.append("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)")
+
+    def read(path: Path | None, setting: str) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{setting} {path}: {exc.strerror or exc}")
+            return None
+
+    config = TLSConfig(client_cert=read(cert, "TEMPORAL_TLS_CERT"), client_private_key=read(key, "TEMPORAL_TLS_KEY"),
+                       server_root_ca_cert=read(ca, "TEMPORAL_TLS_CA"))
+    if problems:
+        raise TemporalTlsError("Temporal TLS settings: " + "; ".join(problems), {"problems": problems})
+    return config
+
+
+async def connect(address: str, namespace: str = "default", tls: TLSConfig | bool = False) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter, tls=tls)
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> list[str]:

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.devserver import temporal_binary
 from core.temporal import SEARCH_ATTRIBUTES
-from tests.stack import Stack, open_stack
+from tests.stack import TEMPORAL_HTTP_PORT, Stack, open_stack
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PG_STATUS: dict[str, str] = {}
@@ -44,7 +44,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES, ui=False,
-        dev_server_extra_args=["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"])
+        dev_server_extra_args=["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000",
+                               "--http-port", str(TEMPORAL_HTTP_PORT)])
     try:
         yield env
     finally:

@@ -19,10 +19,17 @@ from api.app import create_app
 from core.db import Database, migrate_async
 from core.services import Services
 from core.settings import Settings
+from tests.conformance.http_stub import free_port
 from worker.main import build_worker
 
 ADMIN_TOKEN = "test-admin-token"
 TEST_SECRETS_KEY = "tG3dRHb-wi9C5sSm0p8XoQBo3fjU2nB2cXOw1SwH3Wc="  # a fixed Fernet key for tests
+# The suite's local HTTP servers listen on loopback: the stacks' egress policy admits it, while
+# the own-service rule still refuses the test Temporal server (frontend and HTTP API ports).
+TEST_ALLOWED_HOSTS = "127.0.0.1,localhost"
+# The test dev server's HTTP API port (tests/conftest.py starts it with --http-port), fixed so the
+# stacks' egress policy knows it.
+TEMPORAL_HTTP_PORT = free_port()
 
 
 @dataclass
@@ -70,6 +77,9 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
     # Tests always run workflow code in the sandbox: it catches non-deterministic changes.
     overrides.setdefault("tideway_workflow_sandbox", True)
     overrides.setdefault("tideway_secrets_key", TEST_SECRETS_KEY)
+    overrides.setdefault("temporal_address", client.service_client.config.target_host)
+    overrides.setdefault("temporal_http_port", TEMPORAL_HTTP_PORT)
+    overrides.setdefault("fetch_allowed_hosts", TEST_ALLOWED_HOSTS)
     settings = Settings(database_url=database_url, tideway_admin_token=ADMIN_TOKEN, **overrides)
     await migrate_async(database_url)
     db = Database(database_url)

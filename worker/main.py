@@ -9,6 +9,8 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.egress import EgressPolicy
+from activities.egress_http import EgressGuard
 from activities.fetch import FetchActivities
 from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
@@ -44,6 +46,9 @@ class WorkerResources:
 
 def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
                  task_queue: str | None = None) -> tuple[Worker, WorkerResources]:
+    # First: an invalid FETCH_ALLOWED_HOSTS stops the worker before anything starts
+    # (EgressConfigError, a message naming every bad entry).
+    egress = EgressGuard(EgressPolicy.from_settings(settings))
     buckets = None if settings.rate_limit_disabled else default_buckets(
         (settings.rate_limit_automations, settings.rate_limit_automations_burst),
         (settings.rate_limit_emits, settings.rate_limit_emits_burst),
@@ -52,7 +57,7 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
     writer = EventWriter(db)  # one batching writer per process
     trees = TreeService(workspaces, AppService(db, workspaces))
     runtime = RuntimeActivities(db, workspaces, trees, writer=writer, buckets=buckets)
-    fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds)
+    fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds, egress)
     queue = task_queue or settings.temporal_task_queue
     schedules = ScheduleService(db, client, trees, workspaces, settings, queue)
     scheduled = ScheduleActivities(trees, schedules)

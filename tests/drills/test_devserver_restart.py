@@ -29,7 +29,7 @@ def drill_workspace() -> dict[str, object]:
 
 async def test_devserver_killed_and_restarted_during_load(tmp_path: Path) -> None:
     duration, kill_at = (30.0, 10.0) if FULL else (6.0, 2.5)
-    server = DevServer(tmp_path / "temporal", port=free_port(), ui_port=free_port(),
+    server = DevServer(tmp_path / "temporal", port=free_port(), ui_port=free_port(), http_port=free_port(),
                        extra_args=["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"])
     await asyncio.to_thread(server.start)
     client = await connect(server.address)
