@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "tideway"
     temporal_ui_port: int = 8233
     tideway_admin_token: str | None = None
-    tideway_secrets_key: str | None = None  # Fernet key encrypting workspace secrets at rest
+    tideway_secrets_key: str | None = None  # Fernet key: workspace secrets at rest, Temporal payloads
+    # Browser origins (comma-separated) whose superadmin session cookie may call /codec/decode:
+    # the Temporal UI. Empty: the dev server's UI, http://127.0.0.1|localhost:<temporal_ui_port>.
+    tideway_codec_origins: str = ""
 
     # Interpreter limits
     max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
+
+from core.payload_codec import data_converter
 
 WORKSPACE_ID = SearchAttributeKey.for_keyword("WorkspaceId")
 AUTOMATION_SLUG = SearchAttributeKey.for_keyword("AutomationSlug")
@@ -24,8 +25,12 @@ def run_search_attributes(enabled: bool, workspace_id: str, automation_slug: str
                                   SearchAttributePair(CORRELATION_ID, correlation_id)])
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str = "default", *, secrets_key: str, lazy: bool = False) -> Client:
+    """The one way Tideway makes a Temporal client: its data converter encrypts every payload
+    with a key derived from ``secrets_key`` (core/payload_codec.py), and workers built on the
+    client use the same converter."""
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter(secrets_key),
+                                lazy=lazy)
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> list[str]:
