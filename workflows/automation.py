@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.interpreter.engine import Interpreter
     from workflows.interpreter.events import EventRecorder
     from workflows.interpreter.frames import BreakSignal, HttpResponseState
+    from workflows.interpreter.secrets import redact
     from workflows.interpreter.values import strip_undefined
     from workflows.language import LanguageEnv
     from workflows.settings import RunSettings
@@ -217,15 +218,18 @@ class AutomationWorkflow:
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:
-            body = error_body(exc)
+            # The caller gets this body (a webhook's caller may be anyone): a secret interpolated
+            # into a failing fetch URL must not come back in clear.
+            body = redact(error_body(exc), interpreter.secrets)
             origin = getattr(exc, "origin", None)
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
                             origin.depth if origin else run.depth + 1, user=True,
                             instance=getattr(exc, "instance", None) or interpreter.start_instance)
             await interpreter.flush()
-            raise ApplicationError(exc.message, body, type=exc.name, non_retryable=True) from None
+            raise ApplicationError(body["message"], body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
-            body = {"error": "InternalError", "message": f"Internal error: {type(exc).__name__}: {exc}"}
+            body = redact({"error": "InternalError", "message": f"Internal error: {type(exc).__name__}: {exc}"},
+                          interpreter.secrets)
             recorder.native("error", body, run.automation_slug, run.depth + 1, user=True)
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None
