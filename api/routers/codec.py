@@ -97,6 +97,10 @@ async def _superadmin(request: Request, services: Services) -> Actor:
 def _payloads(body: Any) -> Payloads:
     if not isinstance(body, dict) or not isinstance(body.get("payloads"), list):
         raise InvalidBodyError('The body must be {"payloads": [...]} (Temporal Payloads as proto3 JSON)')
+    bad = [i for i, item in enumerate(body["payloads"]) if not isinstance(item, dict)]
+    if bad:
+        raise InvalidBodyError(f"Invalid payloads: payloads[{bad[0]}] is not an object {{metadata, data}}",
+                               [{"path": f"payloads[{i}]", "message": "not an object"} for i in bad])
     try:
         return json_format.ParseDict(body, Payloads(), ignore_unknown_fields=True)
     except json_format.ParseError as exc:
