@@ -50,20 +50,26 @@ def open_private_log(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
 
 
+# What Tideway keeps in the data dir; other files there are the operator's and left alone (a data
+# dir pointed at a shared folder by mistake must not have all its files narrowed).
+DATA_FILES = ("tideway.db", "temporal.db", "temporal.log", "secrets.key", "jwt.key", "admin-token")
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def secure_data_dir(path: Path) -> list[Path]:
-    """Create the data dir 0700 and remove group and other permissions from everything under
-    it. Returns what had to be narrowed (files an older version created readable)."""
+    """Create the data dir 0700 and remove group and other permissions from it and from the
+    files Tideway keeps in it. Returns what had to be narrowed (made by an older version)."""
     narrowed: list[Path] = []
     if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
         narrowed.append(path)
     private_dir(path)
-    for root, dirs, files in os.walk(path):
-        for name in [*dirs, *files]:
-            entry = Path(root) / name
-            if entry.is_symlink():
-                continue  # never follow a link out of the data dir
-            mode = stat.S_IMODE(entry.lstat().st_mode)
-            if mode & 0o077:
-                entry.chmod(mode & ~0o077)
-                narrowed.append(entry)
+    names = [*DATA_FILES, *(f"{db}{side}" for db in ("tideway.db", "temporal.db") for side in SQLITE_SIDE_FILES)]
+    for name in names:
+        entry = path / name
+        if not entry.exists() or entry.is_symlink():
+            continue  # never follow a link out of the data dir
+        mode = stat.S_IMODE(entry.lstat().st_mode)
+        if mode & 0o077:
+            entry.chmod(mode & ~0o077)
+            narrowed.append(entry)
     return narrowed

@@ -14,6 +14,7 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cli.launcher import admin_token, banner, jwt_secret, prepare_data_dir, secrets_key
@@ -139,18 +140,18 @@ def test_the_dev_server_database_and_log_are_owner_only(tmp_path: Path) -> None:
     assert mode(tmp_path / "data") == 0o700
 
 
-def test_a_data_dir_left_readable_is_narrowed_at_start(tmp_path: Path) -> None:
+def test_a_data_dir_left_readable_is_narrowed_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     data.chmod(0o755)
-    for name in ("tideway.db", "temporal.db", "secrets.key", "admin-token"):
+    for name in ("tideway.db", "tideway.db-wal", "temporal.db", "temporal.log", "secrets.key", "jwt.key",
+                 "admin-token", "notes.txt"):
         (data / name).write_text("x")
         (data / name).chmod(0o644)
-    (data / "nested").mkdir()
-    (data / "nested" / "blob").write_text("x")
-    (data / "nested" / "blob").chmod(0o666)
     prepare_data_dir(Settings(tideway_data_dir=data))
     assert mode(data) == 0o700
-    assert {p.relative_to(data).as_posix(): mode(p) for p in data.rglob("*")} == {
-        "tideway.db": 0o600, "temporal.db": 0o600, "secrets.key": 0o600, "admin-token": 0o600,
-        "nested": 0o700, "nested/blob": 0o600}
+    assert {p.name: mode(p) for p in data.iterdir()} == {
+        "tideway.db": 0o600, "tideway.db-wal": 0o600, "temporal.db": 0o600, "temporal.log": 0o600,
+        "secrets.key": 0o600, "jwt.key": 0o600, "admin-token": 0o600,
+        "notes.txt": 0o644}  # not Tideway's: left alone
+    assert "removed group/other permissions from 8 path(s)" in capsys.readouterr().out
