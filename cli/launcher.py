@@ -85,7 +85,7 @@ def prepare_data_dir(settings: Settings) -> None:
 
 def dev_server_args(settings: Settings) -> list[str]:
     """Extra ``temporal server start-dev`` flags: the Web UI decodes payloads through Tideway's
-    codec endpoint (superadmins only, see docs/security.md)."""
+    codec endpoint (superadmins only, see docs/history-encryption.md)."""
     return ["--ui-codec-endpoint", codec_endpoint(settings)]
 
 
@@ -105,7 +105,7 @@ def banner(settings: Settings, token: AdminToken, curl: str | None, ui: str | No
              f"  API docs     {settings.public_url}/docs"]
     if ui:
         lines.append(f"  Temporal UI  {ui}  (payloads are encrypted; the UI decodes them through "
-                     f"{codec_endpoint(settings)} for a superadmin, see docs/security.md)")
+                     f"{codec_endpoint(settings)} for a superadmin, see docs/history-encryption.md)")
     lines.append(f"  Admin token  {token.describe()}")
     if curl:
         lines += ["  Try it:", f"    {curl}"]

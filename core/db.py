@@ -167,8 +167,8 @@ class Database:
 def create_sqlite_file(path: Path) -> None:
     """A new SQLite database file is created owner-only (0600; its -wal and -shm files follow);
     an existing one is left as it is (``tideway run`` narrows the data dir, core/private_files.py)."""
-    if "mode=memory" in str(path) or str(path).startswith("file:"):
-        return
+    if str(path).startswith("file:"):
+        return  # an SQLite URI filename (e.g. a shared in-memory database): SQLite opens it
     path.parent.mkdir(parents=True, exist_ok=True)
     create_private(path)
 

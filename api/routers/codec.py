@@ -31,7 +31,7 @@ from temporalio.api.common.v1 import Payloads
 from api.authorization import Actor
 from api.bodies import InvalidBodyError, parse_json, read_limited
 from api.cookies import SESSION_COOKIE
-from api.deps import token_actor
+from api.deps import ServicesDep, token_actor
 from core.errors import ForbiddenError, ObjectNotFoundError, TidewayError, UnauthorizedError
 from core.payload_codec import EncryptionCodec, PayloadCodecError
 from core.services import Services
@@ -108,8 +108,7 @@ def _payloads(body: Any) -> Payloads:
 
 
 @router.options("/codec/{path:path}", include_in_schema=False)
-async def preflight(path: str, request: Request) -> Response:
-    services: Services = request.app.state.services
+async def preflight(path: str, request: Request, services: ServicesDep) -> Response:
     cors = _cors(request, services)
     if not cors:
         error = ForbiddenError(f"Origin {request.headers.get('origin') or 'missing'} may not call /codec "
@@ -121,8 +120,7 @@ async def preflight(path: str, request: Request) -> Response:
 
 
 @router.post("/codec/{path:path}", summary="Decode Temporal payloads for the Temporal UI/CLI (superadmin)")
-async def decode(path: str, request: Request) -> JSONResponse:
-    services: Services = request.app.state.services
+async def decode(path: str, request: Request, services: ServicesDep) -> JSONResponse:
     cors = _cors(request, services)  # also on errors, so the UI can read why it was refused
     try:
         if _operation(path) != "decode":
