@@ -11,6 +11,7 @@ from api.routers import (
     apps,
     auth,
     automations,
+    codec,
     emit,
     events,
     health,
@@ -34,7 +35,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.pages = PageService(services)
     # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
     for module in (health, workspaces, automations, apps, install_form, app_instances, runs, events, emit,
-                   versions, platform_events, security, auth, activity):
+                   versions, platform_events, security, auth, activity, codec):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(pages.domain_router)  # last: /{path} on custom domains, never shadows a route

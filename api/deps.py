@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from api.authorization import Actor, authorize
 from api.cookies import session_cookie_token
-from core.apikeys import ApiKeyService
+from core.apikeys import ApiKeyService, KeyGrant
 from core.errors import UnauthorizedError
 from core.identity import IdentityService
 from core.services import Services
@@ -46,6 +46,11 @@ async def identify(request: Request, services: Services) -> Actor | None:
     grant = await ApiKeyService(services.db).grant(raw_key.strip()) if raw_key else None
     if not token:
         return Actor("", anonymous=True, api_key=grant) if grant else None
+    return await token_actor(services, token, grant)
+
+
+async def token_actor(services: Services, token: str, grant: KeyGrant | None = None) -> Actor:
+    """The caller a token names: the admin token (a superadmin) or a user token (401 if invalid)."""
     expected = services.admin_token
     if expected and hmac.compare_digest(token.encode(), expected.encode()):
         return Actor("admin", superadmin=True)

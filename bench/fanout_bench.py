@@ -17,20 +17,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from core.devserver import temporal_binary  # noqa: E402
 from core.eventstore import query_events  # noqa: E402
+from core.payload_codec import data_converter  # noqa: E402
 from core.temporal import SEARCH_ATTRIBUTES  # noqa: E402
 from core.triggers import trigger_webhook  # noqa: E402
-from tests.stack import open_stack  # noqa: E402
+from tests.stack import TEST_SECRETS_KEY, open_stack  # noqa: E402
 
 
 async def main(listeners: int, rounds: int, fast_poll: bool) -> None:
     extra = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"] if fast_poll else []
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(),
-                                                data_converter=pydantic_data_converter,
+                                                data_converter=data_converter(TEST_SECRETS_KEY),
                                                 search_attributes=SEARCH_ATTRIBUTES, ui=False,
                                                 dev_server_extra_args=extra)
     try:

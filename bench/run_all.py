@@ -12,6 +12,8 @@ and 50 connections for 30 s each; CPU seconds per request of every process; erro
     .venv/bin/python bench/run_all.py                      # everything (~9 min)
     .venv/bin/python bench/run_all.py --quick              # 5 s phases, 60 sequential requests
     .venv/bin/python bench/run_all.py --systems tideway --variants file,memory+pollrps
+    .venv/bin/python bench/run_all.py --systems tideway --variants file --rounds 3 \
+        --compare-root before=/tmp/tideway-before   # this tree vs another checkout, interleaved
 """
 
 from __future__ import annotations
@@ -200,7 +202,11 @@ async def main() -> int:
     parser.add_argument("--quick", action="store_true", help="60 sequential requests, 5 s phases")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every system this many times, interleaved; report medians and per-round ratios")
+    parser.add_argument("--compare-root", action="append", default=[], metavar="LABEL=PATH",
+                        help="also run the first variant from another checkout (with this venv), "
+                             "interleaved with this tree's; e.g. before=/tmp/tideway-before")
     args = parser.parse_args()
+    compare = [(label, Path(path)) for label, _, path in (item.partition("=") for item in args.compare_root)]
     if args.quick:
         args.seq, args.duration = 60, 5.0
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -215,7 +221,9 @@ async def main() -> int:
         """New instances each round: every round starts from empty data folders."""
         systems: list[System | tuple[str, str]] = []
         if "tideway" in wanted:
-            systems += [Tideway(*VARIANTS[v.strip()]) for v in args.variants.split(",")]
+            variants = [v.strip() for v in args.variants.split(",")]
+            systems += [Tideway(*VARIANTS[v]) for v in variants]
+            systems += [Tideway(*VARIANTS[variants[0]], root=root, label=label) for label, root in compare]
         if "baseline" in wanted:
             systems.append(NaiveBaseline())
         if "n8n" in wanted:

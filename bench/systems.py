@@ -117,10 +117,14 @@ class System:
 class Tideway(System):
     """``tideway run`` (cli/launcher.py) on a dev server started here; rate limits disabled."""
 
-    def __init__(self, persistence: str = "file", poll_rps: bool = False, extra_env: dict[str, str] | None = None):
+    def __init__(self, persistence: str = "file", poll_rps: bool = False, extra_env: dict[str, str] | None = None,
+                 root: Path | None = None, label: str = ""):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="tw-bench-"))
-        self.name = f"tideway[{persistence}{',pollrps' if poll_rps else ''}]"
+        self.name = f"tideway[{persistence}{',pollrps' if poll_rps else ''}{',' + label if label else ''}]"
+        # Another checkout (e.g. ``git worktree add /tmp/before <commit>``) run with this venv:
+        # before/after comparisons interleaved in one run_all.py run (--compare-root).
+        self.root = root
         self.server = TemporalDevServer(self.folder, persistence, poll_rps)
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -136,7 +140,7 @@ class Tideway(System):
         log = self.folder / "tideway.log"
         # ``python -m cli.main run`` is ``tideway run``; BENCH_TIDEWAY_ROOT runs another checkout
         # (e.g. ``git archive HEAD``) with this venv, for measuring while the tree is mid-edit.
-        root = Path(os.environ.get("BENCH_TIDEWAY_ROOT", ROOT))
+        root = self.root or Path(os.environ.get("BENCH_TIDEWAY_ROOT", ROOT))
         self.process = _spawn([sys.executable, "-m", "cli.main", "run"], log, env, cwd=root)
         _wait_port(port, self.process, log)
         time.sleep(0.5)

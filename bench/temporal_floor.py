@@ -1,6 +1,7 @@
 """What a run costs Temporal itself, before any Tideway code (issue 9: "write down what bounds the rest").
 
     .venv/bin/python bench/temporal_floor.py [--persistence file|memory] [--runs 600] [--concurrency 20]
+                                             [--codec both|on|off] [--rounds 1]
 
 A dev server started as ``make run`` starts it, and one Python process holding a client and a
 worker (as ``tideway run`` does), running a workflow that returns a constant: started eagerly
@@ -8,12 +9,17 @@ and awaited like a webhook run, with (a) nothing else, (b) one local activity, (
 activity plus Tideway's three search attributes and its memo. Prints the dev server's and the
 Python process's CPU milliseconds per run: the floor under Tideway's own figures in
 ``make bench``.
+
+``--codec both`` measures every variant twice, interleaved: with the plain pydantic converter
+and with Tideway's converter (core/payload_codec.py: every payload AES-GCM encrypted, failure
+messages encoded), each on its own client and worker, so the codec's own cost shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -26,16 +32,19 @@ from typing import Any
 import psutil
 from temporalio import activity, workflow
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.systems import TemporalDevServer  # noqa: E402
+from core.payload_codec import data_converter  # noqa: E402
 from core.runs import run_settings  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from core.temporal import run_search_attributes  # noqa: E402
 
 QUEUE = "floor"
+BENCH_SECRETS_KEY = "tG3dRHb-wi9C5sSm0p8XoQBo3fjU2nB2cXOw1SwH3Wc="  # a fixed Fernet key (bench only)
 VARIANTS = {"workflow": (False, False), "+local activity": (True, False),
             "+local activity, search attributes, memo": (True, True)}
 
@@ -59,7 +68,8 @@ def cpu(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-async def measure(client: Client, server: psutil.Process, name: str, runs: int, concurrency: int) -> None:
+async def measure(client: Client, queue: str, server: psutil.Process, name: str, runs: int, concurrency: int,
+                  label: str) -> None:
     local_activity, tideway_options = VARIANTS[name]
     memo = {"settings": run_settings(get_settings()).model_dump()}  # as core.runs.RunLauncher
     gate = asyncio.Semaphore(concurrency)
@@ -70,7 +80,7 @@ async def measure(client: Client, server: psutil.Process, name: str, runs: int, 
             options = {"memo": memo, "search_attributes": run_search_attributes(True, "ws", "journey", uuid.uuid4().hex)}
         async with gate:
             await client.execute_workflow("FloorWorkflow", {"local_activity": local_activity, "body": {"name": "Ada"}},
-                                          id=uuid.uuid4().hex, task_queue=QUEUE, request_eager_start=True, **options)
+                                          id=uuid.uuid4().hex, task_queue=queue, request_eager_start=True, **options)
 
     await asyncio.gather(*(one() for _ in range(50)))  # warm-up
     me = psutil.Process()
@@ -78,7 +88,7 @@ async def measure(client: Client, server: psutil.Process, name: str, runs: int, 
     await asyncio.gather(*(one() for _ in range(runs)))
     elapsed = time.perf_counter() - started
     await asyncio.sleep(1.5)  # the server's close-of-run work (visibility) finishes after the result
-    print(f"{name:42s} dev server {1000 * (cpu(server) - server_before) / runs:5.2f} ms/run, "
+    print(f"{name + label:52s} dev server {1000 * (cpu(server) - server_before) / runs:5.2f} ms/run, "
           f"client+worker {1000 * (cpu(me) - python_before) / runs:5.2f} ms/run, {runs / elapsed:5.1f} runs/s",
           flush=True)
 
@@ -88,16 +98,32 @@ async def main() -> int:
     parser.add_argument("--persistence", default="file", choices=["file", "memory"])
     parser.add_argument("--runs", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--codec", default="both", choices=["both", "on", "off"],
+                        help="Tideway's payload codec (encryption) on, off, or both interleaved")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement, interleaved")
     args = parser.parse_args()
+    converters = {"off": [("", pydantic_data_converter)],
+                  "on": [(" [codec]", data_converter(BENCH_SECRETS_KEY))]}
+    chosen = converters["off"] + converters["on"] if args.codec == "both" else converters[args.codec]
     server = TemporalDevServer(Path(tempfile.mkdtemp(prefix="tw-floor-")), args.persistence)
     await asyncio.to_thread(server.start)
     try:
         assert server.process is not None
-        client = await Client.connect(server.address)
-        async with Worker(client, task_queue=QUEUE, workflows=[FloorWorkflow], activities=[noop],
-                          workflow_runner=UnsandboxedWorkflowRunner(), max_concurrent_workflow_tasks=200):
-            for name in VARIANTS:
-                await measure(client, psutil.Process(server.process.pid), name, args.runs, args.concurrency)
+        setups = []
+        for index, (label, converter) in enumerate(chosen):
+            client = await Client.connect(server.address, data_converter=converter)
+            queue = f"{QUEUE}-{index}"
+            worker = Worker(client, task_queue=queue, workflows=[FloorWorkflow], activities=[noop],
+                            workflow_runner=UnsandboxedWorkflowRunner(), max_concurrent_workflow_tasks=200)
+            setups.append((label, client, queue, worker))
+        async with contextlib.AsyncExitStack() as stack:
+            for *_, worker in setups:
+                await stack.enter_async_context(worker)
+            for _ in range(args.rounds):
+                for name in VARIANTS:
+                    for label, client, queue, _worker in setups:
+                        await measure(client, queue, psutil.Process(server.process.pid), name, args.runs,
+                                      args.concurrency, label)
     finally:
         await asyncio.to_thread(server.stop)
     return 0

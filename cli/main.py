@@ -14,6 +14,7 @@ from core.settings import get_settings
 
 async def run_worker() -> int:
     from activities.egress import EgressPolicy
+    from cli.launcher import prepare_data_dir, secrets_key
     from core.db import Database, migrate_async
     from core.secrets_store import SecretStore
     from core.temporal import connect, register_search_attributes, tls_config
@@ -23,13 +24,17 @@ async def run_worker() -> int:
     settings = get_settings()
     EgressPolicy.from_settings(settings)  # an invalid FETCH_ALLOWED_HOSTS fails before anything starts
     tls = tls_config(settings)
+    prepare_data_dir(settings)
+    key = secrets_key(settings)  # workspace secrets and the Temporal payload codec
+    settings = settings.model_copy(update={"tideway_secrets_key": key})
     await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, secrets_key=key,
+                           tls=tls)
     added = await register_search_attributes(client, settings.temporal_namespace)
     if added:
         print(f"registered search attributes: {', '.join(added)}")
     db = Database(settings.resolved_database_url)
-    secrets = SecretStore(db, settings.tideway_secrets_key)
+    secrets = SecretStore(db, key)
     await secrets.check_key()
     worker, resources = build_worker(client, settings, db, WorkspaceService(db, secrets=secrets))
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
@@ -49,17 +54,23 @@ async def run_api() -> int:
     import uvicorn
 
     from api.app import create_app
-    from cli.launcher import admin_token
+    from cli.launcher import admin_token, prepare_data_dir, secrets_key
     from core.db import Database, migrate_async
     from core.services import Services
     from core.temporal import connect, tls_config
 
     settings = get_settings()
     tls = tls_config(settings)
+    prepare_data_dir(settings)
+    key = secrets_key(settings)  # workspace secrets and the Temporal payload codec
+    settings = settings.model_copy(update={"tideway_secrets_key": key})
     await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls)
-    token, _ = admin_token(settings)
-    services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, secrets_key=key,
+                           tls=tls)
+    token = admin_token(settings)
+    if token.generated:
+        print(f"admin token {token.describe()}", flush=True)
+    services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token.value)
     if services.workspaces.secrets is not None:
         await services.workspaces.secrets.check_key()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.tideway_host,
@@ -69,10 +80,12 @@ async def run_api() -> int:
 
 
 async def register_only() -> int:
+    from cli.launcher import secrets_key
     from core.temporal import connect, register_search_attributes, tls_config
 
     settings = get_settings()
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, tls_config(settings))
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace,
+                           secrets_key=secrets_key(settings), tls=tls_config(settings))
     added = await register_search_attributes(client, settings.temporal_namespace)
     print("search attributes: " + (f"added {', '.join(added)}" if added else "already registered"))
     return 0

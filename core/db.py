@@ -19,6 +19,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.private_files import create_private
+
 T = TypeVar("T")
 SQLITE_BUSY = 5  # also SQLITE_BUSY_SNAPSHOT (517) once masked to its primary code
 
@@ -111,7 +113,7 @@ class Database:
         if is_sqlite(url):
             path = make_url(url).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_sqlite_file(Path(path))
             self.engine: AsyncEngine = create_async_engine(async_url(url))
             sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             if path and path != ":memory:" and "memory" not in str(make_url(url).query.get("mode", "")):
@@ -162,6 +164,15 @@ class Database:
             return False
 
 
+def create_sqlite_file(path: Path) -> None:
+    """A new SQLite database file is created owner-only (0600; its -wal and -shm files follow);
+    an existing one is left as it is (``tideway run`` narrows the data dir, core/private_files.py)."""
+    if str(path).startswith("file:"):
+        return  # an SQLite URI filename (e.g. a shared in-memory database): SQLite opens it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the latest Alembic revision (idempotent)."""
     from alembic import command
@@ -174,7 +185,7 @@ def migrate(url: str) -> None:
     if is_sqlite(url):
         path = make_url(url).database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            create_sqlite_file(Path(path))
     command.upgrade(cfg, "head")
 
 

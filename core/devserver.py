@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.private_files import CHILD_UMASK, open_private_log, private_dir
 from core.temporal import dev_server_search_attribute_args
 
 
@@ -52,14 +53,18 @@ class DevServer:
         return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir / "temporal.log", "ab")  # noqa: SIM115 - owned by the child
+        private_dir(self.data_dir)
+        log = open_private_log(self.data_dir / "temporal.log")
         args = [temporal_binary(), "server", "start-dev", "--ip", self.host, "--port", str(self.port),
                 "--ui-port", str(self.ui_port), "--http-port", str(self.http_port), "--ui-disable-news-fetch", "--log-level", "warn",
                 "--db-filename", str(self.data_dir / "temporal.db"), *FILE_PRAGMAS,
                 *dev_server_search_attribute_args(), *self.extra_args]
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+        try:
+            # umask: the server's database (and its -wal/-shm files) are created owner-only.
+            self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                            start_new_session=True, umask=CHILD_UMASK)
+        finally:
+            os.close(log)  # the child holds its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

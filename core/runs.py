@@ -22,7 +22,13 @@ from temporalio.service import RPCError
 
 from core.apptree import AppTree
 from core.blobs import BlobStore
-from core.errors import ForbiddenError, ObjectNotFoundError, ServiceUnavailableError, TidewayError, status_for
+from core.errors import (
+    ForbiddenError,
+    ObjectNotFoundError,
+    ServiceUnavailableError,
+    TidewayError,
+    status_for,
+)
 from core.settings import Settings
 from core.temporal import run_search_attributes
 from core.workspaces import CompiledWorkspace

@@ -32,7 +32,10 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     tideway_admin_token: str | None = None
-    tideway_secrets_key: str | None = None  # Fernet key encrypting workspace secrets at rest
+    tideway_secrets_key: str | None = None  # Fernet key: workspace secrets at rest, Temporal payloads
+    # Browser origins (comma-separated) whose superadmin session cookie may call /codec/decode:
+    # the Temporal UI. Empty: the dev server's UI, http://127.0.0.1|localhost:<temporal_ui_port>.
+    tideway_codec_origins: str = ""
 
     # Interpreter limits
     max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")

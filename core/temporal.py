@@ -6,10 +6,10 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from core.errors import TidewayError
+from core.payload_codec import data_converter
 from core.settings import Settings
 
 WORKSPACE_ID = SearchAttributeKey.for_keyword("WorkspaceId")
@@ -62,8 +62,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     return config
 
 
-async def connect(address: str, namespace: str = "default", tls: TLSConfig | bool = False) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter, tls=tls)
+async def connect(address: str, namespace: str = "default", *, secrets_key: str, tls: TLSConfig | bool = False,
+                  lazy: bool = False) -> Client:
+    """The one way Tideway makes a Temporal client: its data converter encrypts every payload
+    with a key derived from ``secrets_key`` (core/payload_codec.py), and workers built on the
+    client use the same converter; ``tls`` comes from :func:`tls_config`."""
+    return await Client.connect(address, namespace=namespace, data_converter=data_converter(secrets_key),
+                                tls=tls, lazy=lazy)
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> list[str]:

@@ -47,7 +47,12 @@ from schemas.dsul import WorkspaceSource
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
-from workflows.interpreter.secrets import Redactor, find_secret_paths, find_secret_values, redact_paths
+from workflows.interpreter.secrets import (
+    Redactor,
+    find_secret_paths,
+    find_secret_values,
+    redact_paths,
+)
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.devserver import temporal_binary
+from core.payload_codec import data_converter
 from core.temporal import SEARCH_ATTRIBUTES
-from tests.stack import TEMPORAL_HTTP_PORT, Stack, open_stack
+from tests.stack import TEMPORAL_HTTP_PORT, TEST_SECRETS_KEY, Stack, open_stack
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PG_STATUS: dict[str, str] = {}
@@ -41,8 +41,9 @@ def _pg_url() -> str | None:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    # The whole suite runs with Tideway's payload codec (every payload encrypted), as production.
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_binary(), data_converter=data_converter(TEST_SECRETS_KEY),
         search_attributes=SEARCH_ATTRIBUTES, ui=False,
         dev_server_extra_args=["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000",
                                "--http-port", str(TEMPORAL_HTTP_PORT)])

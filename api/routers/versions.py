@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.bodies import parse_json, read_limited
 from api.authorization import security_write
+from api.bodies import parse_json, read_limited
 from api.deps import ActorDep, AdminDep, ServicesDep
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/versions", tags=["versions"])

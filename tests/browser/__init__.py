@@ -14,12 +14,13 @@ from tests.stack import Stack
 
 
 @contextlib.asynccontextmanager
-async def live_server(stack: Stack) -> AsyncIterator[str]:
-    """The stack's API served by uvicorn on a free loopback port; yields its base URL.
+async def live_server(stack: Stack, port: int | None = None) -> AsyncIterator[str]:
+    """The stack's API served by uvicorn on a loopback port (``port``, else a free one); yields
+    its base URL.
 
     It runs in the test's event loop (the services' database engine and Temporal client belong
     to it), so blocking clients such as Selenium must run in a thread."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(stack.services), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())

@@ -24,6 +24,7 @@ from core.db import Database, migrate_async
 from core.eventstore import query_events
 from core.services import Services
 from core.settings import Settings
+from tests.stack import TEST_SECRETS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("TIDEWAY_DRILLS", "").lower() == "full"
@@ -45,9 +46,11 @@ class WorkerProcess:
     """``tideway worker`` as its own OS process, so it can be SIGKILLed."""
 
     def __init__(self, address: str, database_url: str, task_queue: str, log: Path, **env: str):
+        # The test clients' key: the worker decrypts the payloads they encrypt (core/payload_codec.py).
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
                     "TEMPORAL_TASK_QUEUE": task_queue, "RATE_LIMIT_DISABLED": "true",
-                    "TIDEWAY_WORKFLOW_SANDBOX": "true", **env}
+                    "TIDEWAY_WORKFLOW_SANDBOX": "true", "TIDEWAY_SECRETS_KEY": TEST_SECRETS_KEY,
+                    "TIDEWAY_DATA_DIR": str(log.parent / "worker-data"), **env}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 

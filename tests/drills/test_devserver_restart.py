@@ -17,6 +17,7 @@ from core.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from tests.conformance.http_stub import free_port
 from tests.drills.helpers import FULL, events_of, figure, wait_until, worker_services
+from tests.stack import TEST_SECRETS_KEY
 
 
 def drill_workspace() -> dict[str, object]:
@@ -32,7 +33,7 @@ async def test_devserver_killed_and_restarted_during_load(tmp_path: Path) -> Non
     server = DevServer(tmp_path / "temporal", port=free_port(), ui_port=free_port(), http_port=free_port(),
                        extra_args=["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"])
     await asyncio.to_thread(server.start)
-    client = await connect(server.address)
+    client = await connect(server.address, secrets_key=TEST_SECRETS_KEY)
     accepted_hooks: list[int] = []
     accepted_events: list[int] = []
     refused = Counter[str]()

@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import Database, migrate_async
 from core.eventstore import query_events
 from core.services import Services
 from core.settings import Settings
+from core.temporal import connect
 from core.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from tests.drills.helpers import WorkerProcess
+from tests.stack import TEST_SECRETS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +111,7 @@ async def test_events_are_refused_with_503_when_temporal_is_down(tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'down.db'}"
     await migrate_async(url)
     db = Database(url)
-    client = await Client.connect("127.0.0.1:1", lazy=True, data_converter=pydantic_data_converter)
+    client = await connect("127.0.0.1:1", secrets_key=TEST_SECRETS_KEY, lazy=True)
     services = Services.build(Settings(database_url=url), db, client, admin_token="t", task_queue="none")
     doc = {"name": "Down", "slug": "down", "automations": {
         "hook": {"name": "hook", "when": {"endpoint": True, "events": ["e"]}, "do": []}}}
