@@ -303,8 +303,11 @@ class AppInstanceService:
     async def _app_document(self, instance: dict[str, Any]) -> dict[str, Any] | None:
         """The app version document an installed instance runs, or None when it cannot be resolved
         any more (an uninstall must still work)."""
+        app_slug = instance.get("appSlug")
+        if not isinstance(app_slug, str):
+            return None
         try:
-            return (await self.apps.version_document(instance.get("appSlug"), instance.get("appVersion")))[1]
+            return (await self.apps.version_document(app_slug, instance.get("appVersion")))[1]
         except TidewayError:
             return None
 
