@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from tests.api.helpers import unique_slug, workspace_doc
+from tests.api.test_apps_api import of_type, wait_events
 from tests.stack import Stack
 
 SCHEMA = {
@@ -95,8 +96,11 @@ async def test_submitting_the_form_installs_a_typed_config(stack: Stack) -> None
                       "verbose": False, "mode": "safe", "server": {"host": "db.local", "port": 5432},
                       "tags": ["a", "b"], "features": ["export"], "extra": {"k": [1, 2]}}
     # The same install event as the JSON route.
-    events = await stack.events(ws, types="workspaces.apps.installed")
+    # (a triggering native event: written by its dispatch workflow, so possibly a moment later)
+    events = await wait_events(stack, ws, lambda evs: bool(of_type(evs, "workspaces.apps.installed")))
+    events = of_type(events, "workspaces.apps.installed")
     assert events and events[0]["payload"]["slug"] == "tools"
+    assert events[0]["payload"]["appInstance"]["config"]["token"] == "REDACTED"  # declared secret
 
 
 async def test_field_errors_are_shown_next_to_the_fields(stack: Stack) -> None:

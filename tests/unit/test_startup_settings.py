@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.temporal import TemporalTlsError, connect, tls_config
+from tests.stack import TEST_SECRETS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +92,6 @@ async def test_connect_uses_the_tls_config(temporal_env: WorkflowEnvironment, tm
     _, _, ca = _pem_files(tmp_path)
     address = temporal_env.client.service_client.config.target_host
     with pytest.raises(RuntimeError, match="InvalidContentType"):
-        await connect(address, tls=tls_config(Settings(temporal_tls_ca=ca)))
-    plain = await connect(address, tls=tls_config(Settings()))
+        await connect(address, secrets_key=TEST_SECRETS_KEY, tls=tls_config(Settings(temporal_tls_ca=ca)))
+    plain = await connect(address, secrets_key=TEST_SECRETS_KEY, tls=tls_config(Settings()))
     assert plain.namespace == "default"

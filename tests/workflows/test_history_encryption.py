@@ -150,8 +150,9 @@ async def _run_everything(stack: Stack, ws: str, secret: str, bearer: str) -> No
     assert (await stack.http.post(f"{base}/emitter", json={})).json() == "emitted"
     failed = await stack.http.post(f"{base}/failing", json={})
     assert failed.status_code >= 400 and failed.json()["error"] == "FetchError", failed.text
-    # The caller of a webhook may be anyone: the URL in the error comes back redacted.
-    assert secret not in failed.text and "http://127.0.0.1:9/REDACTED" in failed.json()["message"], failed.text
+    # The caller of a webhook may be anyone: the error comes back redacted as events are (a string
+    # holding a secret is redacted whole).
+    assert secret not in failed.text and failed.json()["message"] == "REDACTED", failed.text
     # The Authorization header reaches the run (encrypted in history, not dropped).
     whoami = await stack.http.post(f"{base}/whoami", json={}, headers={"authorization": f"Bearer {bearer}"})
     assert whoami.status_code == 200 and whoami.json() == {"auth": f"Bearer {bearer}"}, whoami.text
