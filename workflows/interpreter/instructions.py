@@ -189,7 +189,7 @@ async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         it.branches -= len(arg)
 
 
-async def _stop(tasks: list[asyncio.Future[None]]) -> None:
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel the unfinished tasks and wait until every one has ended, even when the caller is
     cancelled meanwhile (the cancellation is passed on once they have)."""
     pending = [t for t in tasks if not t.done()]
