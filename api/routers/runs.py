@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
+from api.client import request_client_address
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
 from core.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
@@ -87,7 +88,7 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
     query = request.url.query
     http = {"method": request.method, "path": request.url.path,
             "originalUrl": request.url.path + (f"?{query}" if query else ""),
-            "hostname": request.url.hostname, "ip": request.client.host if request.client else None}
+            "hostname": request.url.hostname, "ip": request_client_address(request)}
     outcome = await trigger_webhook(
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
         headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
