@@ -55,7 +55,7 @@ class Subscription:
     lagging: bool = False
     closed: bool = False
 
-    def offer(self, seq: int, event: dict[str, Any], floor: int) -> None:
+    def offer(self, seq: int, event: dict[str, Any], floor: int, limit: int = QUEUE_LIMIT) -> None:
         if self.lagging or self.closed:
             return
         try:
@@ -67,7 +67,7 @@ class Subscription:
             return
         if not wanted:
             return
-        if len(self.queue) >= QUEUE_LIMIT:
+        if len(self.queue) >= limit:
             self.lagging = True
             self.queue.clear()
         else:
@@ -79,12 +79,13 @@ class EventHub:
     """The process's event poller and its subscribers (``Services.event_hub``)."""
 
     def __init__(self, db: Any, *, max_per_process: int, max_per_caller: int, poll_seconds: float = 0.2,
-                 batch: int = 500):
+                 batch: int = 500, queue_limit: int = QUEUE_LIMIT):
         self.db = db
         self.max_per_process = max_per_process
         self.max_per_caller = max_per_caller
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.queue_limit = queue_limit
         self.polls = 0  # completed polls (tests count them against the queries they issued)
         self._by_workspace: dict[str, set[Subscription]] = {}
         self._by_caller: collections.Counter[str] = collections.Counter()
@@ -95,6 +96,11 @@ class EventHub:
     @property
     def count(self) -> int:
         return self._count
+
+    @property
+    def running(self) -> bool:
+        """Whether the poller runs (only while someone listens)."""
+        return self._task is not None
 
     def streams_of(self, caller: str) -> int:
         return self._by_caller[caller]
@@ -168,7 +174,7 @@ class EventHub:
         self.polls += 1
         for seq, event in events:
             for sub in targets.get(str(event.get("source", {}).get("workspaceId")), ()):
-                sub.offer(seq, event, floor)
+                sub.offer(seq, event, floor, self.queue_limit)
         for sub in joining:
             sub.ready.set()
         return len(events) < tail.batch
