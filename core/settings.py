@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     uploads_max_parts: int = Field(50, alias="UPLOADS_MAX_PARTS")  # fields + files of one multipart body
     uploads_max_field_bytes: int = Field(1024 * 1024, alias="UPLOADS_MAX_FIELD_BYTES")  # one multipart field
     max_import_bytes: int = 20 * 1024 * 1024
-    webhook_timeout_seconds: float = 60.0  # a webhook caller gets 504 past it; the run goes on
+    webhook_timeout_seconds: float = Field(60.0, gt=0)  # a webhook caller gets 504 past it; the run goes on
 
     # Language defaults
     default_timezone: str = Field("Europe/Paris", alias="DEFAULT_TIMEZONE")
