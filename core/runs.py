@@ -80,9 +80,6 @@ class Deadline:
         self.seconds = seconds
         self.at = None if seconds is None else asyncio.get_running_loop().time() + seconds
 
-    def remaining(self) -> float | None:
-        return None if self.at is None else max(0.0, self.at - asyncio.get_running_loop().time())
-
     def error(self) -> WebhookTimeoutError:
         return WebhookTimeoutError(
             f"Run '{self.workflow_id}' did not finish within {self.seconds:g} s (WEBHOOK_TIMEOUT_SECONDS); "

@@ -202,5 +202,8 @@ async def _stop(tasks: list[asyncio.Task[None]]) -> None:
         except asyncio.CancelledError:
             cancelled = True
         pending = [t for t in pending if not t.done()]
+    for task in tasks:  # a sibling's error after the first one is dropped, not logged as unretrieved
+        if not task.cancelled():
+            task.exception()
     if cancelled:
         raise asyncio.CancelledError()
