@@ -19,7 +19,7 @@ HTTP_NAMES = {401: "UnauthorizedError", 403: "ForbiddenError", 404: "ObjectNotFo
 
 
 def error_response(exc: TidewayError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:

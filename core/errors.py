@@ -8,6 +8,7 @@ and details cross Temporal unchanged.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -112,6 +113,29 @@ class ServiceUnavailableError(TidewayError):
     default_message = "Service unavailable"
 
 
+class WebhookTimeoutError(TidewayError):
+    """A webhook caller waited WEBHOOK_TIMEOUT_SECONDS; the run itself goes on."""
+
+    status = 504
+    default_message = "The run did not finish in time"
+
+
+class TooManyRequestsError(TidewayError):
+    """A rate limit or a concurrency cap refused the request; ``retry_after`` (seconds) becomes
+    the ``Retry-After`` header."""
+
+    status = 429
+    default_message = "Too many requests"
+
+    def __init__(self, message: str | None = None, details: Any = None, *, retry_after: float = 1.0):
+        super().__init__(message, details)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(self.retry_after)}
+
+
 # Public names that map to a non-400 status when they cross Temporal as strings.
 STATUS_BY_NAME: dict[str, int] = {
     "ObjectNotFoundError": 404,
@@ -120,6 +144,8 @@ STATUS_BY_NAME: dict[str, int] = {
     "PayloadTooLargeError": 413,
     "ConflictError": 409,
     "ServiceUnavailableError": 503,
+    "WebhookTimeoutError": 504,
+    "TooManyRequestsError": 429,
 }
 
 

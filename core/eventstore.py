@@ -151,21 +151,23 @@ async def query_events(session: AsyncSession, workspace_id: str, *, types: list[
 
 
 class EventTail:
-    """Follows one workspace's log by ``seq`` (ephemeral events included), for live delivery
-    across processes: each :meth:`poll` returns the events committed since the last one, in
-    ``seq`` order.
+    """Follows the log of one or several workspaces by ``seq`` (ephemeral events included), for
+    live delivery across processes: each :meth:`poll` returns the events committed since the
+    last one, in ``seq`` order. ``workspace_ids`` may be changed between polls (the process's
+    stream hub follows the workspaces its subscribers watch, ``core.eventhub``).
 
     On SQLite writers are serialized, so ``seq`` order is commit order and the cursor is the
     last seq returned. On PostgreSQL a transaction may commit after one holding a higher seq;
     the tail keeps re-reading the seqs above a floor that only advances to a seq observed at
     least ``settle`` seconds earlier (a transaction allocates its seq before a later one
-    commits, and commits within ``settle``), skipping the ones already returned.
+    commits, and commits within ``settle``), skipping the ones already returned. Every seq at or
+    below ``floor`` is committed, whatever its workspace.
     """
 
-    def __init__(self, db: Any, workspace_id: str, after_seq: int, *, settle: float | None = None,
-                 batch: int = 500):
+    def __init__(self, db: Any, workspace_ids: str | Sequence[str], after_seq: int, *,
+                 settle: float | None = None, batch: int = 500):
         self.db = db
-        self.workspace_id = workspace_id
+        self.workspace_ids = [workspace_ids] if isinstance(workspace_ids, str) else list(workspace_ids)
         self.floor = after_seq
         self.batch = batch
         dialect = db.engine.dialect.name
@@ -173,9 +175,16 @@ class EventTail:
         self._seen: set[int] = set()
         self._marks: collections.deque[tuple[float, int]] = collections.deque()
 
+    def _in_workspaces(self) -> Any:
+        ids = self.workspace_ids
+        return EVENTS.c.workspace_id == ids[0] if len(ids) == 1 else EVENTS.c.workspace_id.in_(ids)
+
     async def poll(self) -> list[tuple[int, dict[str, Any]]]:
+        if not self.workspace_ids:
+            return []
         started = time.monotonic()
-        base = sa_select(EVENTS).where(EVENTS.c.workspace_id == self.workspace_id)
+        scope = self._in_workspaces()
+        base = sa_select(EVENTS).where(scope)
         async with self.db.session() as session:
             if self.settle <= 0:
                 rows = (await session.execute(base.where(EVENTS.c.seq > self.floor)
@@ -184,8 +193,7 @@ class EventTail:
                     self.floor = int(rows[-1].seq)
                 return [(int(r.seq), row_to_public(r)) for r in rows]
             seqs = (await session.execute(
-                sa_select(EVENTS.c.seq).where(EVENTS.c.workspace_id == self.workspace_id,
-                                              EVENTS.c.seq > self.floor)
+                sa_select(EVENTS.c.seq).where(scope, EVENTS.c.seq > self.floor)
                 .order_by(EVENTS.c.seq).limit(self.batch * 10))).scalars().all()
             unseen = [int(s) for s in seqs if int(s) not in self._seen]
             fresh = unseen[:self.batch]

@@ -33,6 +33,7 @@ from core.errors import (
     ObjectNotFoundError,
     UnauthorizedError,
 )
+from core.login_limits import LoginLimiter
 from core.models import AccessToken, User, iso
 from core.settings import Settings
 
@@ -68,10 +69,11 @@ def _aware(value: datetime) -> datetime:
 
 
 class IdentityService:
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, limiter: LoginLimiter | None = None):
         self.db = db
         self.settings = settings
         self.key = signing_key(settings)
+        self.limiter = limiter  # failed-login limits (the api's; none for the CLI)
 
     # Users
 
@@ -122,18 +124,24 @@ class IdentityService:
             claims["sa"] = True
         return {"token": self._sign(claims), "id": user_id, "sessionId": session_id, "expires": iso(expires)}
 
-    async def login(self, email: Any, password: Any) -> dict[str, Any]:
-        """``{token, id, sessionId, expires}``; a wrong email or password is the same 401."""
+    async def login(self, email: Any, password: Any, address: str | None = None) -> dict[str, Any]:
+        """``{token, id, sessionId, expires}``; a wrong email or password is the same 401. Past the
+        failed-login limits of the email (from ``address``, or from anywhere), a 429 that is the
+        same whether the account exists or not (``core.login_limits``)."""
         refused = UnauthorizedError("Invalid email or password")
         if not isinstance(email, str) or not isinstance(password, str):
             raise refused
-        user = await self._user_by_email(email.strip().lower())
+        normalised = email.strip().lower()
+        attempt = await self.limiter.attempt(normalised, address) if self.limiter else {}
+        user = await self._user_by_email(normalised)
         try:
             await asyncio.to_thread(_HASHER.verify, user.password_hash if user else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             raise refused from None
         if user is None:
             raise refused
+        if self.limiter:
+            await self.limiter.succeeded(attempt)
         return self._session(user.id, "session", user.is_superadmin)
 
     def anonymous(self) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -27,6 +28,7 @@ from core.errors import (
     ObjectNotFoundError,
     ServiceUnavailableError,
     TidewayError,
+    WebhookTimeoutError,
     status_for,
 )
 from core.settings import Settings
@@ -67,6 +69,37 @@ def may_stream(automation: dict[str, Any]) -> bool:
     return "$http" in text and "chunk" in text
 
 
+T = TypeVar("T")
+
+
+class Deadline:
+    """How long a caller still waits for a run (WEBHOOK_TIMEOUT_SECONDS from the call's start);
+    ``None`` seconds waits forever. Expiry stops the caller's wait only: the run goes on."""
+
+    def __init__(self, workflow_id: str, seconds: float | None):
+        self.workflow_id = workflow_id
+        self.seconds = seconds
+        self.at = None if seconds is None else asyncio.get_running_loop().time() + seconds
+
+    def error(self) -> WebhookTimeoutError:
+        return WebhookTimeoutError(
+            f"Run '{self.workflow_id}' did not finish within {self.seconds:g} s (WEBHOOK_TIMEOUT_SECONDS); "
+            "it goes on running: find it by this workflow id", {"workflowId": self.workflow_id})
+
+    async def bound(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, or WebhookTimeoutError once the deadline has passed. Whatever
+        the awaitable turns its cancellation into (the SDK raises its own error for a cancelled
+        update), an expired deadline is what the caller hears about."""
+        scope = asyncio.timeout_at(self.at)
+        try:
+            async with scope:
+                return await awaitable
+        except BaseException:
+            if scope.expired():
+                raise self.error() from None
+            raise
+
+
 @dataclass
 class ChunkPoll:
     chunks: list[Any]
@@ -82,18 +115,20 @@ class StreamedRun:
     :meth:`poll` is a workflow update that answers once chunks after ``after`` exist or the run
     has ended; :meth:`result` is the run's outcome (or its error)."""
 
-    def __init__(self, launcher: RunLauncher, handle: WorkflowHandle[Any, RunResult]):
+    def __init__(self, launcher: RunLauncher, handle: WorkflowHandle[Any, RunResult], deadline: Deadline):
         self.launcher = launcher
         self.handle = handle
+        self.deadline = deadline
 
     @property
     def workflow_id(self) -> str:
         return self.handle.id
 
     async def poll(self, after: int) -> ChunkPoll:
+        """The chunks after ``after``; WebhookTimeoutError once the caller's deadline has passed."""
         try:
-            answer: dict[str, Any] = await self.handle.execute_update(HTTP_CHUNKS_UPDATE, after,
-                                                                     result_type=dict)
+            answer: dict[str, Any] = await self.deadline.bound(
+                self.handle.execute_update(HTTP_CHUNKS_UPDATE, after, result_type=dict))
         except (WorkflowUpdateFailedError, RPCError):
             # The run closed before the update was taken (it had nothing more to stream).
             return ChunkPoll([], after, True, None, {}, None)
@@ -102,7 +137,7 @@ class StreamedRun:
 
     async def result(self) -> RunOutcome:
         with run_errors():
-            result = await self.handle.result()
+            result = await self.deadline.bound(self.handle.result())
         return await self.launcher.outcome(result, self.handle.id)
 
 
@@ -149,12 +184,13 @@ class RunLauncher:
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
                   instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None,
-                  stream: bool = False) -> RunOutcome | StreamedRun:
+                  stream: bool = False, timeout: float | None = None) -> RunOutcome | StreamedRun:
         """Run one automation and wait for its result. A given ``workflow_id`` makes the call
         idempotent: when a run with that id exists (running, completed or failed), its result
         (or error) is returned instead of starting another one. With ``stream`` (webhooks), an
         automation that may set ``$http.chunk`` is only started: the caller follows it through
-        the returned :class:`StreamedRun`."""
+        the returned :class:`StreamedRun`. ``timeout`` bounds the caller's wait (from now):
+        past it, WebhookTimeoutError names the run, which goes on."""
         node = tree.nodes.get(instance) if tree is not None else None
         automations = node.automations if node is not None else ws.automations
         automation = automations.get(slug)
@@ -179,6 +215,7 @@ class RunLauncher:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
         workflow_id = workflow_id or f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
+        deadline = Deadline(workflow_id, timeout)
         options: dict[str, Any] = dict(
             id=workflow_id, task_queue=self.task_queue, memo=self.memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -189,17 +226,18 @@ class RunLauncher:
                 with run_errors():
                     handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult,
                                                               **options)
-                return StreamedRun(self, handle)
+                return StreamedRun(self, handle, deadline)
             except WorkflowAlreadyStartedError:
                 pass  # an idempotent retry: the first run's result, as below
         with run_errors():
             try:
-                result: RunResult = await self.client.execute_workflow(
-                    "AutomationWorkflow", run, result_type=RunResult, **options)
+                handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult,
+                                                          **options)
             except WorkflowAlreadyStartedError:
                 # Same id: an idempotent retry. REJECT_DUPLICATE keeps a closed run's id taken (for
                 # the namespace retention), so this is the first run's outcome, success or failure.
-                result = await self.client.get_workflow_handle(workflow_id, result_type=RunResult).result()
+                handle = self.client.get_workflow_handle(workflow_id, result_type=RunResult)
+            result = await deadline.bound(handle.result())
         return await self.outcome(result, workflow_id)
 
     async def outcome(self, result: RunResult, workflow_id: str) -> RunOutcome:

@@ -11,6 +11,9 @@ from core.apps import AppService
 from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.db import Database
+from core.eventhub import EventHub
+from core.identity import signing_key
+from core.login_limits import LoginLimiter
 from core.runs import RunLauncher
 from core.schedules import ScheduleService
 from core.secrets_store import SecretStore
@@ -35,6 +38,8 @@ class Services:
     trees: TreeService = field(init=False)
     schedules: ScheduleService = field(init=False)
     versions: VersionService = field(init=False)
+    event_hub: EventHub = field(init=False)
+    login_limiter: LoginLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.apps = AppService(self.db, self.workspaces)
@@ -49,6 +54,11 @@ class Services:
         self.workspaces.validators.append(validate_pages)  # pages/<slug>.yml (docs/pages.md)
         self.workspaces.on_change.append(self.schedules.workspace_changed)
         self.versions = VersionService(self.workspaces, self.settings.maximum_workspace_version)
+        # One poller per process for every live event stream (core/eventhub.py).
+        self.event_hub = EventHub(self.db, max_per_process=self.settings.events_stream_max_per_process,
+                                  max_per_caller=self.settings.events_stream_max_per_caller)
+        # Failed-login limits, counted in the database (core/login_limits.py).
+        self.login_limiter = LoginLimiter(self.db, self.settings, signing_key(self.settings))
 
     @classmethod
     def build(cls, settings: Settings, db: Database, client: Client, *, admin_token: str | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     uploads_max_parts: int = Field(50, alias="UPLOADS_MAX_PARTS")  # fields + files of one multipart body
     uploads_max_field_bytes: int = Field(1024 * 1024, alias="UPLOADS_MAX_FIELD_BYTES")  # one multipart field
     max_import_bytes: int = 20 * 1024 * 1024
-    webhook_timeout_seconds: float = 60.0
+    webhook_timeout_seconds: float = Field(60.0, gt=0)  # a webhook caller gets 504 past it; the run goes on
 
     # Language defaults
     default_timezone: str = Field("Europe/Paris", alias="DEFAULT_TIMEZONE")
@@ -114,6 +114,28 @@ class Settings(BaseSettings):
     tideway_session_ttl_seconds: int = 30 * 24 * 3600  # login and anonymous sessions
     tideway_access_token_ttl_seconds: int = 365 * 24 * 3600  # personal access tokens
     tideway_password_min_length: int = 8
+
+    # Login rate limits (docs/security.md "Login attempts"): failed logins counted in the
+    # database, so every api process shares them.
+    login_rate_per_address: int = 10  # failed logins per (account, client address) per window
+    login_rate_per_account: int = 100  # failed logins per account per window, all addresses together
+    login_rate_window_seconds: int = 900
+
+    # The client address: the peer, unless the peer is one of these proxies (comma-separated IPs
+    # or CIDRs); then the right-most X-Forwarded-For entry that is not a trusted proxy.
+    trusted_proxies: str = ""
+
+    # Live event streams (SSE): one poller per process fans events out to its subscribers.
+    events_stream_max_per_caller: int = 20  # per user id, API key or anonymous client address
+    events_stream_max_per_process: int = 1000
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        from core.client_address import parse_networks
+
+        parse_networks(value)  # a bad entry stops start-up, naming it
+        return value
 
     @property
     def resolved_database_url(self) -> str:

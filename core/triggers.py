@@ -33,7 +33,7 @@ async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, 
     return await services.launcher.launch(
         compiled, slug, payload, Trigger(type="endpoint", value=endpoint), user_id=user_id,
         session_id=session_id, http=http, http_response=True, correlation_id=correlation_id, tree=tree,
-        instance=instance, api_key_id=api_key_id, stream=True,
+        instance=instance, api_key_id=api_key_id, stream=True, timeout=services.settings.webhook_timeout_seconds,
         workflow_id=idempotent_workflow_id(compiled.id, endpoint, idempotency_key) if idempotency_key else None)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.bodies import parse_json, read_limited
+from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import AdminDep, ServicesDep, bearer_token
 from core.errors import InvalidArgumentsError, UnauthorizedError
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v2", tags=["identity"])
 
 
 def get_identity(services: ServicesDep) -> IdentityService:
-    return IdentityService(services.db, services.settings)
+    return IdentityService(services.db, services.settings, services.login_limiter)
 
 
 IdentityDep = Annotated[IdentityService, Depends(get_identity)]
@@ -52,7 +53,7 @@ async def login(request: Request, response: Response, services: ServicesDep,
     """The session token in the body (for ``Authorization: Bearer``) and, for browsers, in the
     HttpOnly session cookie with its CSRF companion (``api/cookies.py``)."""
     body = await _object_body(request, services)
-    session = await identity.login(body.get("email"), body.get("password"))
+    session = await identity.login(body.get("email"), body.get("password"), request_client_address(request))
     set_session_cookies(response, request, session["token"])
     return session
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.bodies import parse_json, read_limited
+from api.client import request_client_address
 from api.deps import CallerDep, ServicesDep
 from core.triggers import send_events
 
@@ -23,6 +24,6 @@ async def post_events(workspace_id: str, request: Request, services: ServicesDep
     sent = await send_events(services, workspace_id, events or [], user_id=actor.user_id,
                              session_id=actor.session_id,
                              correlation_id=request.headers.get("x-correlation-id") or None,
-                             ip=request.client.host if request.client else None,
+                             ip=request_client_address(request),
                              allow_native=actor.superadmin)
     return {"events": sent}

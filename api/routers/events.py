@@ -3,9 +3,7 @@ Server-Sent Events, DECISIONS 20). Sending events is ``api/routers/emit.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -13,17 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.authorization import Actor, actor_permissions
+from api.client import request_client_address
 from api.deps import CallerDep, ServicesDep
 from core.event_filters import SubscriptionFilters, depth_allows, engine_query_from_params
 from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
-from core.eventstore import EventTail, max_seq
+from core.eventstore import max_seq
 from core.permissions.checks import event_readable
 from core.services import Services
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
 
-# Defaults; a Settings field of the same name overrides each.
-EVENTS_STREAM_POLL_SECONDS = 0.2
+# Default; a Settings field of the same name overrides it.
 EVENTS_STREAM_KEEPALIVE_SECONDS = 15.0
 STREAM_PARAMS = frozenset({"after"})  # stream-only query parameters (not filters)
 
@@ -82,13 +80,40 @@ def _start_seq(request: Request) -> int | None:
     return value
 
 
+def stream_caller(actor: Actor, request: Request) -> str:
+    """Whom a stream counts against (EVENTS_STREAM_MAX_PER_CALLER): a user, an API key, or, for
+    anonymous sessions (anyone can mint as many as they like), the client address."""
+    if actor.anonymous and actor.id:
+        return f"address:{request_client_address(request)}"
+    if actor.id:
+        return f"user:{actor.id}"
+    if actor.api_key is not None:
+        return f"apikey:{actor.api_key.id}"
+    return f"address:{request_client_address(request)}"
+
+
+class SubscriptionResponse(StreamingResponse):
+    """Frees the stream's slot however the response ends, even if its body never started."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None], **kwargs: Any):
+        super().__init__(content, **kwargs)
+        self.release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
+
+
 @router.get("/stream")
 async def stream_events(workspace_id: str, request: Request, services: ServicesDep,
                         actor: CallerDep) -> StreamingResponse:
     """Live events as ``text/event-stream``: ``id: <seq>`` and ``data: <event JSON>`` per event,
     with the filters of ``GET …/events`` (paging ignored), ephemeral events included. Starts
     now, or after ``Last-Event-ID`` / ``?after=<seq>``; a comment line keeps idle
-    connections open."""
+    connections open. The process's event hub reads the database; this stream only filters
+    what the hub hands it (``core.eventhub``)."""
     params = query_params(request.query_params.multi_items())
     parse_search_params(params, ignore=STREAM_PARAMS)  # 400 before the stream starts
     filters = SubscriptionFilters()
@@ -99,25 +124,24 @@ async def stream_events(workspace_id: str, request: Request, services: ServicesD
     if start is None:
         async with services.db.session() as session:
             start = await max_seq(session)
-    tail = EventTail(services.db, workspace_id, start)
-    poll = _setting(services, "EVENTS_STREAM_POLL_SECONDS", EVENTS_STREAM_POLL_SECONDS)
     keepalive = _setting(services, "EVENTS_STREAM_KEEPALIVE_SECONDS", EVENTS_STREAM_KEEPALIVE_SECONDS)
+
+    def accepts(event: dict[str, Any]) -> bool:
+        return bool(filters.match(event)) and (readable is None or readable(event))
+
+    hub = services.event_hub
+    sub = hub.subscribe(workspace_id, stream_caller(actor, request), accepts)  # 429 past a cap
 
     async def feed() -> AsyncIterator[str]:
         yield f": stream of workspace {workspace_id} after {start}\n\n"
-        last_write = time.monotonic()
-        while not await request.is_disconnected():
-            batch = await tail.poll()
-            for seq, event in batch:
-                if filters.match(event) and (readable is None or readable(event)):
-                    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-                    yield f"id: {seq}\ndata: {data}\n\n"
-                    last_write = time.monotonic()
-            if time.monotonic() - last_write >= keepalive:
+        async for batch in hub.deliveries(sub, start, keepalive):
+            if not batch:
                 yield ": keep-alive\n\n"
-                last_write = time.monotonic()
-            if len(batch) < tail.batch:  # caught up: wait for more
-                await asyncio.sleep(poll)
+            for seq, event in batch:
+                data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+                yield f"id: {seq}\ndata: {data}\n\n"
+        if sub.lagging:
+            yield ": too far behind: reconnect with Last-Event-ID to resume\n\n"
 
-    return StreamingResponse(feed(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return SubscriptionResponse(feed(), lambda: hub.unsubscribe(sub), media_type="text/event-stream",
+                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
+from api.client import request_client_address
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
 from core.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
@@ -34,7 +35,9 @@ async def streamed_response(run: StreamedRun) -> Response:
     """A webhook run that may set ``$http.chunk``: plain JSON if it ends without a chunk,
     otherwise Server-Sent Events written as the chunks are set (spec §2.2): one ``data:`` per
     chunk, ``data: {"keepAlive":true}`` every ``sseKeepAlive`` ms while waiting, and the final
-    output (or the run's error) as the last event unless it is ``{}``."""
+    output (or the run's error) as the last event unless it is ``{}``. The whole answer lasts at
+    most WEBHOOK_TIMEOUT_SECONDS: a 504 before the first chunk, a last ``WebhookTimeoutError``
+    event after it (the run goes on either way)."""
     first = await run.poll(0)
     if first.done and not first.chunks:
         return output_response(await run.result())
@@ -42,22 +45,22 @@ async def streamed_response(run: StreamedRun) -> Response:
     async def events() -> AsyncIterator[str]:
         poll = first
         keepalive = poll.keepalive_ms
-        while True:
-            for chunk in poll.chunks:
-                yield sse_data(chunk)
-            if poll.done:
-                break
-            pending = asyncio.ensure_future(run.poll(poll.next))
-            try:
-                while not (await asyncio.wait({pending}, timeout=keepalive / 1000 if keepalive else None))[0]:
-                    yield sse_data({"keepAlive": True})
-            finally:
-                pending.cancel()  # the client went away: stop polling (the run itself goes on)
-            poll = pending.result()
-            keepalive = poll.keepalive_ms or keepalive
         try:
+            while True:
+                for chunk in poll.chunks:
+                    yield sse_data(chunk)
+                if poll.done:
+                    break
+                pending = asyncio.ensure_future(run.poll(poll.next))
+                try:
+                    while not (await asyncio.wait({pending}, timeout=keepalive / 1000 if keepalive else None))[0]:
+                        yield sse_data({"keepAlive": True})
+                finally:
+                    pending.cancel()  # the client went away: stop polling (the run itself goes on)
+                poll = pending.result()
+                keepalive = poll.keepalive_ms or keepalive
             outcome = await run.result()
-        except TidewayError as exc:
+        except TidewayError as exc:  # the run's error, or the caller's deadline
             yield sse_data(exc.to_dict())
             return
         if outcome.output not in ({}, None):
@@ -85,7 +88,7 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
     query = request.url.query
     http = {"method": request.method, "path": request.url.path,
             "originalUrl": request.url.path + (f"?{query}" if query else ""),
-            "hostname": request.url.hostname, "ip": request.client.host if request.client else None}
+            "hostname": request.url.hostname, "ip": request_client_address(request)}
     outcome = await trigger_webhook(
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
         headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,

@@ -179,8 +179,9 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
     """Like httpx.ASGITransport, but hands the body over chunk by chunk (the stock transport
     waits for the whole response) and reports a client disconnect when the response closes."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: Any, client: tuple[str, int] = ("127.0.0.1", 1)):
         self.app = app
+        self.client = client
         self.tasks: list[asyncio.Task[None]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -188,7 +189,7 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
                  "headers": [(k.lower(), v) for k, v in request.headers.raw], "scheme": request.url.scheme,
                  "path": request.url.path, "raw_path": request.url.raw_path.split(b"?")[0],
-                 "query_string": request.url.query, "server": ("tideway.test", 80), "client": ("127.0.0.1", 1),
+                 "query_string": request.url.query, "server": ("tideway.test", 80), "client": self.client,
                  "root_path": ""}
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         started: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -237,11 +238,12 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
 
 @contextlib.asynccontextmanager
 async def sse(stack: Stack, ws: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-              comments: list[str] | None = None) -> AsyncIterator[tuple[asyncio.Queue[tuple[int, dict[str, Any]]],
-                                                                      StreamingASGITransport]]:
-    """Open the stream; yields a queue of (seq, event) once the server has taken its start point
-    (its first comment line); later comment lines are appended to ``comments``."""
-    transport = StreamingASGITransport(create_app(stack.services))
+              comments: list[str] | None = None, client: tuple[str, int] = ("127.0.0.1", 1),
+              ) -> AsyncIterator[tuple[asyncio.Queue[tuple[int, dict[str, Any]]], StreamingASGITransport]]:
+    """Open the stream (from the ``client`` address); yields a queue of (seq, event) once the
+    server has taken its start point (its first comment line); later comment lines are appended
+    to ``comments``."""
+    transport = StreamingASGITransport(create_app(stack.services), client)
     received: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
     ready = asyncio.Event()
     seen_comments = comments if comments is not None else []

@@ -178,10 +178,32 @@ async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
         if failed is not None:
-            for task in tasks:
-                task.cancel()
-            await asyncio.wait(tasks)
             raise failed.exception()  # type: ignore[misc]
         return UNDEFINED
     finally:
+        # Whether a branch failed or this `all` is itself cancelled (a sibling `all` further up
+        # failed), no branch may outlive it: an orphan would go on issuing commands after the
+        # workflow has failed, which Temporal refuses ("FailWorkflowExecution must be the last
+        # command"), and the run would retry its workflow task forever.
+        await _stop(tasks)
         it.branches -= len(arg)
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the unfinished tasks and wait until every one has ended, even when the caller is
+    cancelled meanwhile (the cancellation is passed on once they have)."""
+    pending = [t for t in tasks if not t.done()]
+    for task in pending:
+        task.cancel()
+    cancelled = False
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            cancelled = True
+        pending = [t for t in pending if not t.done()]
+    for task in tasks:  # a sibling's error after the first one is dropped, not logged as unretrieved
+        if not task.cancelled():
+            task.exception()
+    if cancelled:
+        raise asyncio.CancelledError()
