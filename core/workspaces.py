@@ -43,6 +43,7 @@ from core.slugs import automation_slug_from, new_id, workspace_slug_from
 from schemas.dsul import WorkspaceSource
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
 from schemas.runs import WorkspaceRef
+from schemas.checks import slug_problem
 from schemas.validation import validate_automation, validate_workspace
 from workflows.interpreter.secrets import find_secret_paths, find_secret_values
 
@@ -423,14 +424,19 @@ class WorkspaceService:
     async def _save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
                               actor: str | None = None) -> dict[str, Any]:
         """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
-        src = await self.source(workspace_id)
         if not isinstance(automation, dict):
             raise InvalidWorkspaceError("The automation must be an object",
                                         [{"path": "body", "message": "must be an object"}])
+        given = automation.get("slug")
+        problem = slug_problem(given, "automation") if given is not None else None
+        if problem:  # checked before its first use: the slug is a key and a path
+            raise InvalidWorkspaceError(f"Invalid automation: body.slug: {problem}",
+                                        [{"path": "body.slug", "message": problem}])
+        src = await self.source(workspace_id)
         automation = dict(automation)
         if slug is not None and slug not in src.automations:
             raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
-        new_slug = automation.get("slug") or slug or automation_slug_from(
+        new_slug = given or slug or automation_slug_from(
             str(automation.get("name") or "automation"), set(src.automations))
         if new_slug != slug and new_slug in src.automations:
             raise AlreadyUsedError(f"Automation slug '{new_slug}' is already used", {"slug": new_slug})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
 from api.authorization import require_on_workspace
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import AdminDep, CallerDep, ServicesDep
 from core.apps import is_internal
 from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
@@ -15,18 +15,12 @@ from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
 router = APIRouter(prefix="/v2/apps", tags=["apps"])
 
 
-async def json_object(request: Request, limit: int) -> dict[str, Any]:
-    raw = await read_limited(request, limit)
-    body = parse_json(raw) if raw else {}
+@router.post("")
+async def publish_app(services: ServicesDep, actor: CallerDep,
+                      body: Annotated[Any, Depends(JsonBody("max_import_bytes"))]) -> dict[str, Any]:
+    """Publish a workspace as an app: ``update`` on that workspace (its owner or an editor)."""
     if not isinstance(body, dict):
         raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
-    return body
-
-
-@router.post("")
-async def publish_app(request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
-    """Publish a workspace as an app: ``update`` on that workspace (its owner or an editor)."""
-    body = await json_object(request, services.settings.max_import_bytes)
     workspace_id = body.get("workspaceId")
     if not isinstance(workspace_id, str) or not workspace_id:
         raise MissingFieldError("'workspaceId' is required", {"fields": ["workspaceId"]})

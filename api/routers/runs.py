@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
+from api.bodies import JsonBody, WebhookBody, webhook_headers
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
 from core.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
@@ -69,7 +69,8 @@ async def streamed_response(run: StreamedRun) -> Response:
 
 
 @router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> Response:
+async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep,
+                  body: Annotated[Any, Depends(WebhookBody())]) -> Response:
     """Public: a missing or foreign Authorization header is just data for the automation; a valid
     user token makes its user and session those of the run (``user``/``session`` contexts,
     ``source.userId`` of its events) and is what an automation with ``authorizations`` checks.
@@ -78,10 +79,6 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
         actor = await identify(request, services)
     except (UnauthorizedError, CsrfError):  # a stale token or a cookie without CSRF: an anonymous caller
         actor = None
-    settings = services.settings
-    uploads = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
-                           field_bytes=settings.uploads_max_field_bytes)
-    body = await webhook_body(request, settings.max_json_body_bytes, uploads)
     query = request.url.query
     http = {"method": request.method, "path": request.url.path,
             "originalUrl": request.url.path + (f"?{query}" if query else ""),
@@ -100,10 +97,8 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
 
 
 @router.post("/test/{slug}")
-async def test_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                          actor: CallerDep) -> JSONResponse:
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    body = parse_json(raw) if raw else {}
+async def test_automation(workspace_id: str, slug: str, services: ServicesDep, actor: CallerDep,
+                          body: Annotated[Any, Depends(JsonBody())]) -> JSONResponse:
     payload = body.get("payload", {}) if isinstance(body, dict) else None
     if not isinstance(payload, dict):
         raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload")
