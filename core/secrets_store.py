@@ -16,11 +16,11 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import update
 from sqlmodel import col, delete, select
 
+from core.change_events import BeforeCommit
 from core.db import Database
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
 from core.models import Workspace, WorkspaceSecret, iso
 from schemas.requests import SecretsBody, parse_body
-
 
 
 class SecretsKeyError(TidewayError):
@@ -90,10 +90,12 @@ class SecretStore:
             out[row.name] = item
         return out
 
-    async def write(self, workspace_id: str, body: Any, *, replace_all: bool) -> dict[str, list[str]]:
+    async def write(self, workspace_id: str, body: Any, *, replace_all: bool,
+                    before_commit: BeforeCommit | None = None) -> dict[str, list[str]]:
         """PUT (``replace_all``: secrets not listed are deleted) or PATCH (upsert). Returns the names
         created, updated and deleted (the ``workspaces.secrets.updated`` payload). The whole body
-        is checked before anything is written; the write is one transaction."""
+        is checked before anything is written; the write, and what ``before_commit`` adds with
+        the changes (the event), is one transaction."""
         secrets = parse_body(SecretsBody, body, what="secrets (expected {name: {value, description?}})",
                              error=InvalidWorkspaceError).root
         now = datetime.now(UTC)
@@ -120,16 +122,20 @@ class SecretStore:
                     await session.delete(existing[name])
                     changes["deleted"].append(name)
             await self._touch(session, workspace_id, now)
+            if before_commit is not None:
+                await before_commit(session, changes)
             await session.commit()
         return changes
 
-    async def remove(self, workspace_id: str, name: str) -> None:
+    async def remove(self, workspace_id: str, name: str, *, before_commit: BeforeCommit | None = None) -> None:
         async with self.db.session() as session:
             result = await session.exec(delete(WorkspaceSecret).where(  # type: ignore[call-overload]
                 col(WorkspaceSecret.workspace_id) == workspace_id, col(WorkspaceSecret.name) == name))
             if result.rowcount == 0:
                 raise ObjectNotFoundError(f"Secret '{name}' not found", {"secretName": name})
             await self._touch(session, workspace_id, datetime.now(UTC))
+            if before_commit is not None:
+                await before_commit(session, {"created": [], "updated": [], "deleted": [name]})
             await session.commit()
 
     @staticmethod

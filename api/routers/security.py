@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 from core.apikeys import ApiKeyService
+from core.change_events import EventOnCommit
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.members import MemberService
 from core.permissions.defaults import OWNER, initial_security
@@ -116,8 +117,9 @@ async def list_secrets(workspace_id: str, services: ServicesDep, _: AdminDep, re
 async def _write_secrets(workspace_id: str, body: Any, services: Services, actor: str, *,
                          replace_all: bool) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    changes = await _store(services).write(workspace_id, body, replace_all=replace_all)
-    await services.workspaces._record(workspace_id, "workspaces.secrets.updated", changes, actor)  # names only
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)  # names only
+    await _store(services).write(workspace_id, body, replace_all=replace_all, before_commit=event)
+    await event.deliver()
     return await _store(services).describe(workspace_id)
 
 
@@ -134,9 +136,9 @@ async def patch_secrets(workspace_id: str, services: ServicesDep, actor: AdminDe
 @router.delete("/security/secrets/{name}")
 async def delete_secret(workspace_id: str, name: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    await _store(services).remove(workspace_id, name)
-    await services.workspaces._record(workspace_id, "workspaces.secrets.updated",
-                                      {"created": [], "updated": [], "deleted": [name]}, actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)
+    await _store(services).remove(workspace_id, name, before_commit=event)
+    await event.deliver()
     return {"secretName": name}
 
 
@@ -156,8 +158,9 @@ async def list_api_keys(workspace_id: str, services: ServicesDep, _: AdminDep) -
 @router.post("/security/apikeys")
 async def create_api_key(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    key = await ApiKeyService(services.db).create(workspace_id, body)
-    await services.workspaces._record(workspace_id, "apikeys.created", _key_event(key), actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.created", actor, _key_event)
+    key = await ApiKeyService(services.db).create(workspace_id, body, before_commit=event)
+    await event.deliver()
     return key
 
 
@@ -165,14 +168,17 @@ async def create_api_key(workspace_id: str, services: ServicesDep, actor: AdminD
 async def update_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep,
                          body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    key = await ApiKeyService(services.db).update(workspace_id, key_id, body)
-    await services.workspaces._record(workspace_id, "apikeys.updated", _key_event(key), actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.updated", actor, _key_event)
+    key = await ApiKeyService(services.db).update(workspace_id, key_id, body, before_commit=event)
+    await event.deliver()
     return key
 
 
 @router.delete("/security/apikeys/{key_id}")
 async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    await ApiKeyService(services.db).delete(workspace_id, key_id)
-    await services.workspaces._record(workspace_id, "apikeys.deleted", {"apiKey": key_id}, actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.deleted", actor,
+                          lambda deleted: {"apiKey": deleted["id"]})
+    await ApiKeyService(services.db).delete(workspace_id, key_id, before_commit=event)
+    await event.deliver()
     return {"apiKey": key_id}

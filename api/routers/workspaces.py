@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from api.authorization import make_owner
+from api.authorization import owner_of_new_workspace
 from api.bodies import ImportBody, JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
 from core.errors import InvalidWorkspaceError
@@ -24,8 +24,7 @@ Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 @router.post("/import")
 async def import_workspace(services: ServicesDep, actor: AdminDep, who: ActorDep,
                            source: ImportDep) -> dict[str, Any]:
-    row = await services.workspaces.create(source, actor=actor)
-    await make_owner(services, row.id, who)
+    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who))
     return {"workspace": await services.workspaces.detail(row.id)}
 
 
@@ -52,8 +51,7 @@ async def create_workspace(services: ServicesDep, actor: AdminDep, who: ActorDep
         raise InvalidWorkspaceError("The body must be a workspace object",
                                     [{"path": "body", "message": "must be an object"}])
     source = WorkspaceSource.from_document(body)
-    row = await services.workspaces.create(source, actor=actor)
-    await make_owner(services, row.id, who)
+    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who))
     return JSONResponse(await services.workspaces.detail(row.id), status_code=200)
 
 
