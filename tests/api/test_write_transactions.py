@@ -4,6 +4,7 @@ carry a marker (no mock), on both databases."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,23 +16,29 @@ from tests.api.helpers import make_user, unique_slug, workspace_doc
 from tests.stack import Stack
 
 MARKER = "tx-fail-marker"
-SQLITE_TRIGGER = f"""CREATE TRIGGER fail_marked_events BEFORE INSERT ON events
+
+
+def _trigger_statements(backend: str, name: str) -> tuple[list[str], str]:
+    """(create, drop) of a trigger refusing events whose payload holds MARKER."""
+    if backend == "sqlite":
+        return [f"""CREATE TRIGGER {name} BEFORE INSERT ON events
 WHEN CAST(NEW.payload AS TEXT) LIKE '%{MARKER}%'
-BEGIN SELECT RAISE(ABORT, 'injected failure'); END"""
-PG_FUNCTION = f"""CREATE OR REPLACE FUNCTION fail_marked_events() RETURNS trigger AS $$
+BEGIN SELECT RAISE(ABORT, 'injected failure'); END"""], f"DROP TRIGGER IF EXISTS {name}"
+    return [f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
 BEGIN
   IF NEW.payload::text LIKE '%{MARKER}%' THEN RAISE EXCEPTION 'injected failure'; END IF;
   RETURN NEW;
-END $$ LANGUAGE plpgsql"""
-PG_TRIGGER = "CREATE TRIGGER fail_marked_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_marked_events()"
+END $$ LANGUAGE plpgsql""",
+            f"CREATE TRIGGER {name} BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION {name}()"], \
+        f"DROP TRIGGER IF EXISTS {name} ON events"
 
 
 @pytest.fixture
 async def failing_events(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """Events whose payload holds MARKER cannot be inserted while the test runs."""
-    statements = [SQLITE_TRIGGER] if stack.backend == "sqlite" else [PG_FUNCTION, PG_TRIGGER]
+    create, drop = _trigger_statements(stack.backend, f"fail_marked_{uuid.uuid4().hex[:8]}")
     async with stack.services.db.session() as session:
-        for statement in statements:
+        for statement in create:
             await session.exec(text(statement))
         await session.commit()
     transport = httpx.ASGITransport(app=create_app(stack.services), raise_app_exceptions=False)
@@ -40,8 +47,7 @@ async def failing_events(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
             yield http
     finally:
         async with stack.services.db.session() as session:
-            await session.exec(text("DROP TRIGGER fail_marked_events" + ("" if stack.backend == "sqlite"
-                                                                          else " ON events")))
+            await session.exec(text(drop))
             await session.commit()
 
 
