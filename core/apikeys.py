@@ -48,22 +48,26 @@ def _public(row: ApiKey, key: str | None = None) -> dict[str, Any]:
 
 
 def _checked(body: Any) -> tuple[str, list[dict[str, Any]], bool | None]:
+    """``(name, rules, disabled)``, or one error listing every problem of the body."""
     if not isinstance(body, dict):
         raise InvalidWorkspaceError("An API key must be an object {name, rules}",
                                     [{"path": "body", "message": "must be an object"}])
+    problems: list[dict[str, str]] = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InvalidWorkspaceError("An API key needs a 'name' (1 to 200 characters)",
-                                    [{"path": "name", "message": "required string"}])
+        problems.append({"path": "name", "message": "required string of 1 to 200 characters"})
     rules = body.get("rules", [])
-    problems = validate_api_key_rules(rules)
-    if problems:
-        first = problems[0]
-        raise InvalidWorkspaceError(f"Invalid API key rules: {first['path']}: {first['message']}", problems,
-                                    name="InvalidSecurity")
+    rule_problems = validate_api_key_rules(rules)
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
-        raise InvalidWorkspaceError("'disabled' must be a boolean", [{"path": "disabled", "message": "boolean"}])
+        problems.append({"path": "disabled", "message": "must be a boolean"})
+    if rule_problems:  # named InvalidSecurity, as security.yml rules are
+        first = rule_problems[0]
+        raise InvalidWorkspaceError(f"Invalid API key rules: {first['path']}: {first['message']}",
+                                    [*rule_problems, *problems], name="InvalidSecurity")
+    if problems:
+        raise InvalidWorkspaceError(f"Invalid API key: {problems[0]['path']}: {problems[0]['message']}", problems)
+    assert isinstance(name, str)
     return name.strip(), list(rules), disabled
 
 

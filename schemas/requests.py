@@ -64,6 +64,28 @@ class LoginBody(StrictBody):
     password: str
 
 
+class UserBody(StrictBody):
+    """``POST /v2/users``: the types here, the email's form and the password's length in
+    ``core.identity``."""
+
+    email: str
+    password: str
+    superadmin: bool = False
+
+
+LocalizedText = str | dict[str, str]
+
+
+class PublishBody(StrictBody):
+    """``POST /v2/apps``: which fields are needed when is ``core.apps``' to say."""
+
+    workspaceId: str | None = None
+    slug: str | None = None
+    name: str | None = None  # the version name
+    description: LocalizedText | None = None
+    workspaceVersion: str | int | None = None
+
+
 class EventItem(StrictBody):
     type: str
     payload: dict[str, Any] | None = None

@@ -12,7 +12,7 @@ from api.deps import AdminDep, ServicesDep, bearer_token
 from core.errors import InvalidArgumentsError, UnauthorizedError
 from core.identity import Caller, IdentityService
 from core.models import iso
-from schemas.requests import LoginBody, parse_body
+from schemas.requests import LoginBody, UserBody, parse_body
 
 router = APIRouter(prefix="/v2", tags=["identity"])
 
@@ -75,10 +75,9 @@ async def login_anonymous(identity: IdentityDep) -> dict[str, Any]:
 
 @router.post("/users")
 async def create_user(identity: IdentityDep, _: AdminDep, body: ObjectBody) -> dict[str, Any]:
-    superadmin = body.get("superadmin", False)
-    if not isinstance(superadmin, bool):
-        raise InvalidArgumentsError("Invalid superadmin: expected a boolean")
-    user = await identity.create_user(body.get("email"), body.get("password"), superadmin=superadmin)
+    wanted = parse_body(UserBody, body, what="user (expected {email, password, superadmin?})",
+                        error=InvalidArgumentsError)
+    user = await identity.create_user(wanted.email, wanted.password, superadmin=wanted.superadmin)
     return {"id": user.id, "email": user.email, "superadmin": user.is_superadmin,
             "createdAt": iso(user.created_at)}
 

@@ -101,7 +101,9 @@ async def test_automation(workspace_id: str, slug: str, services: ServicesDep, a
                           body: Annotated[Any, Depends(JsonBody())]) -> JSONResponse:
     payload = body.get("payload", {}) if isinstance(body, dict) else None
     if not isinstance(payload, dict):
-        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload")
+        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload",
+                                    [{"path": "body.payload" if isinstance(body, dict) else "body",
+                                      "message": "must be an object"}])
     return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor.user_id,
                                                 session_id=actor.session_id,
                                                 api_key_id=actor.api_key.id if actor.api_key else None))
