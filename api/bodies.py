@@ -21,7 +21,7 @@ from schemas.dsul import WorkspaceSource
 from schemas.strict_json import JsonDocumentError, loads
 
 __all__ = ["BodyReader", "FormBody", "ImportBody", "JsonBody", "UploadLimits", "WebhookBody",
-           "content_type", "parse_json", "read_limited", "webhook_headers"]
+           "content_type", "parse_json", "read_limited", "webhook_headers", "webhook_query"]
 
 
 async def read_limited(request: Request, limit: int, what: str = "body") -> bytes:
@@ -156,7 +156,21 @@ class WebhookBody(BodyReader):
                 return _spread(loads(raw))
             except JsonDocumentError:  # not (acceptable) JSON: the text itself
                 pass
-        return raw.decode("utf-8", "replace")
+        return _no_nul(raw.decode("utf-8", "replace"), "body")
+
+
+def _no_nul(text: str, where: str) -> str:
+    """Text a run may store (events, contexts): NUL is refused as in JSON bodies, since
+    PostgreSQL text cannot hold it (docs/decisions.md, "Strict JSON")."""
+    if "\x00" in text:
+        raise InvalidBodyError(f"Invalid request: NUL character (%00 or \\u0000) in {where}",
+                               [{"path": where, "message": "NUL character (\\u0000) is not accepted"}])
+    return text
+
+
+def webhook_query(request: Request) -> dict[str, str]:
+    """The query string as the automation sees it (the last value of a repeated name)."""
+    return {_no_nul(k, "query"): _no_nul(v, f"query.{k}") for k, v in request.query_params.items()}
 
 
 def _spread(value: Any) -> Any:
@@ -178,7 +192,7 @@ def _add(body: dict[str, Any], name: str, item: Any) -> None:
 def _urlencoded(raw: bytes) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-        _add(body, key, value)
+        _add(body, _no_nul(key, "body"), _no_nul(value, f"body.{key}"))
     return body
 
 
@@ -187,12 +201,14 @@ def _form_fields(parts: list[Part]) -> dict[str, Any]:
     is ``file``; repeated names become lists."""
     body: dict[str, Any] = {}
     for part in parts:
+        name = _no_nul(part.name, "body") if part.name is not None else None
         if part.filename is not None:
-            _add(body, part.name or "file", {
-                "originalname": part.filename, "encoding": part.encoding, "mimetype": part.mimetype,
+            _add(body, name or "file", {
+                "originalname": _no_nul(part.filename, f"body.{name or 'file'}.originalname"),
+                "encoding": part.encoding, "mimetype": part.mimetype,
                 "size": len(part.data), "base64": base64.b64encode(bytes(part.data)).decode()})
-        elif part.name:  # a field without a name carries nothing addressable
-            _add(body, part.name, part.data.decode("utf-8", "replace"))
+        elif name:  # a field without a name carries nothing addressable
+            _add(body, name, _no_nul(part.data.decode("utf-8", "replace"), f"body.{name}"))
     return body
 
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from api.bodies import JsonBody, WebhookBody, webhook_headers
+from api.bodies import JsonBody, WebhookBody, webhook_headers, webhook_query
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
 from core.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
@@ -85,7 +85,7 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
             "hostname": request.url.hostname, "ip": request.client.host if request.client else None}
     outcome = await trigger_webhook(
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
-        headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
+        headers=webhook_headers(request), query=webhook_query(request), body=body, http=http,
         correlation_id=request.headers.get("x-correlation-id") or None,
         user_id=actor.user_id if actor else None, session_id=actor.session_id if actor else None,
         api_key_id=actor.api_key.id if actor and actor.api_key else None,

@@ -134,6 +134,26 @@ async def test_permissions_must_be_a_role_object(stack: Stack, http: httpx.Async
     assert (await http.get(url)).json() == {"result": []}
 
 
+async def test_nul_in_webhook_text_query_and_fields_is_refused(stack: Stack, http: httpx.AsyncClient) -> None:
+    """Found with these tests: a NUL character in a webhook's query, urlencoded or text body went
+    into the run's events, which PostgreSQL refused (the run's event flush failed again and again)."""
+    ws = await stack.import_workspace(workspace_doc({"echo": {"name": "echo", "when": {"endpoint": True},
+                                                               "do": [], "output": "{{body}}"}}))
+    url = f"/v2/workspaces/{ws['id']}/webhooks/echo"
+    for request, where in (({"content": b"a=%00", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+                            "body.a"),
+                           ({"content": b"x\x00", "headers": {"content-type": "text/plain"}}, "body"),
+                           ({"params": {"q": "\x00"}, "json": {}}, "query.q"),
+                           ({"data": {"f": "\x00"}, "files": {"g": ("g.bin", b"\x00")}}, "body.f")):
+        found = assert_400(await http.post(url, **request), "InvalidBodyError", "NUL")
+        assert found["details"][0]["path"] == where
+    # Inside a file, NUL is data (the automation gets base64).
+    upload = await http.post(url, files={"g": ("g.bin", b"\x00\x01")})
+    assert upload.status_code == 200 and upload.json()["g"]["base64"] == "AAE="
+    assert await _count(stack, "SELECT count(*) FROM events WHERE workspace_id = :w AND type = :t", w=ws["id"],
+                        t="runtime.automations.executed") == 1
+
+
 async def test_duplicate_yaml_keys_name_the_file_the_line_and_the_key(stack: Stack, http: httpx.AsyncClient) -> None:
     """Was: accepted silently (the last value won)."""
     doc = workspace_doc({})

@@ -257,7 +257,11 @@ def body_routes() -> set[tuple[str, str]]:
 def catalogue(world: World, admin: dict[str, str]) -> dict[tuple[str, str], RouteCases]:
     ws, base = world.ws, f"/v2/workspaces/{world.ws}"
     user = {"authorization": f"Bearer {world.user_token}"}
-    webhook = RouteCases(f"{base}/webhooks/echo", {}, _json_cases(top_level=False),
+    nul_field, nul_headers = _multipart("field", None, b"a\x00b")
+    webhook_cases = _json_cases(top_level=False) + [
+        Case("urlencoded NUL", b"a=%00", FORM), Case("text NUL", b"a\x00b", {"content-type": "text/plain"}),
+        Case("multipart field NUL", nul_field, nul_headers)]
+    webhook = RouteCases(f"{base}/webhooks/echo", {}, webhook_cases,
                          Case("valid", b'{"x": 1}', status=200), methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
     form_cases = [Case("JSON body", b'{"slug": "x"}', JSON),
                   Case("config NaN", urlencode({"slug": "f1", "config.extra": '{"a": NaN}'}).encode(), FORM),
