@@ -151,6 +151,20 @@ class RuntimeActivities:
     async def load_blob_chunk(self, blob_id: str, index: int) -> str:
         return await self.blobs.load_chunk(blob_id, index)
 
+    @activity.defn(name=names.LOAD_BLOB_CHUNKS)
+    async def load_blob_chunks(self, blob_id: str, start: int, end: int, max_bytes: int) -> list[str]:
+        """Chunks ``start``, ``start + 1``… of a blob, stopping before ``end`` or once ``max_bytes``
+        (UTF-8) are loaded; at least one. A regular activity: its result is one history event."""
+        parts: list[str] = []
+        size = 0
+        for index in range(start, end):
+            if parts and size >= max_bytes:
+                break
+            part = await self.blobs.load_chunk(blob_id, index)
+            parts.append(part)
+            size += len(part.encode("utf-8"))
+        return parts
+
     @activity.defn(name=names.STORE_BLOB_CHUNK)
     async def store_blob_chunk(self, blob_id: str, index: int, text: str) -> None:
         await self.blobs.store_chunk(blob_id, index, text)
@@ -158,4 +172,4 @@ class RuntimeActivities:
     def all(self) -> list[Any]:
         return [self.flush, self.load_contexts, self.register_wait, self.cancel_wait, self.resolve_call,
                 self.authorize_execute,
-                self.load_blob_chunk, self.store_blob_chunk]
+                self.load_blob_chunk, self.load_blob_chunks, self.store_blob_chunk]

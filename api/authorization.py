@@ -12,7 +12,6 @@ from core.errors import ForbiddenError
 from core.members import MemberService
 from core.operations import route_permission
 from core.permissions.checks import can, member_permissions
-from core.permissions.defaults import OWNER
 from core.permissions.permissions import Permissions
 from core.services import Services
 from core.workspaces import SecurityWrite
@@ -87,10 +86,10 @@ async def require_on_workspace(services: Services, actor: Actor, workspace_id: s
                              {"action": action, "subject": "workspaces", "workspaceId": workspace_id})
 
 
-async def make_owner(services: Services, workspace_id: str, actor: Actor) -> None:
-    """The creator of a workspace is its owner (spec §8.2)."""
-    if not actor.superadmin:
-        await MemberService(services.db).set_role(workspace_id, actor.id, OWNER)
+def owner_of_new_workspace(actor: Actor) -> str | None:
+    """The user who becomes the owner of the workspace ``actor`` creates (spec §8.2): the caller,
+    unless a superadmin (who needs no role) or without a user (an API key alone)."""
+    return actor.id if not actor.superadmin and actor.id else None
 
 
 async def security_write(services: Services, actor: Actor, workspace_id: str, keep: bool) -> SecurityWrite:

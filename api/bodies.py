@@ -1,22 +1,27 @@
-"""Reading request bodies within limits and parsing them the way webhooks expect (spec §2.3)."""
+"""Request bodies: read within limits, parsed by the one strict JSON reader (schemas/strict_json.py).
+
+Routes never read a body themselves: they declare one of the ``BodyReader`` dependencies below
+(``JsonBody``, ``WebhookBody``, ``ImportBody``, ``FormBody``). That keeps one parser for every
+body, and lets tests/api/test_hostile_bodies.py find every route that takes a body.
+"""
 
 from __future__ import annotations
 
 import base64
-import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 
-from core.errors import PayloadTooLargeError, TidewayError
+from api.multipart import Part, UploadLimits, parse_multipart
+from core.errors import InvalidBodyError, InvalidWorkspaceError, PayloadTooLargeError
+from core.settings import Settings
+from schemas.archive import parse_archive, parse_import
+from schemas.dsul import WorkspaceSource
+from schemas.strict_json import JsonDocumentError, loads
 
-
-class InvalidBodyError(TidewayError):
-    default_message = "Invalid request body"
+__all__ = ["BodyReader", "FormBody", "ImportBody", "JsonBody", "UploadLimits", "WebhookBody",
+           "content_type", "parse_json", "read_limited", "webhook_headers", "webhook_query"]
 
 
 async def read_limited(request: Request, limit: int, what: str = "body") -> bytes:
@@ -40,12 +45,132 @@ def content_type(request: Request) -> str:
 
 
 def parse_json(raw: bytes) -> Any:
+    """A JSON body, strictly (400 ``InvalidBodyError`` naming the problem and where)."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBodyError(f"Malformed JSON body: {exc}") from None
-    except RecursionError:
-        raise InvalidBodyError("JSON body nested too deeply") from None
+        return loads(raw)
+    except JsonDocumentError as exc:
+        path = f"body.{exc.path}" if exc.path and not exc.path.startswith("[") else f"body{exc.path or ''}"
+        raise InvalidBodyError(f"Invalid JSON body: {exc.message}", [{"path": path, "message": exc.message}]) from None
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.services.settings
+    return settings
+
+
+class BodyReader:
+    """Base of the dependencies that read a request body (see the module docstring)."""
+
+    kind = "body"
+
+    async def __call__(self, request: Request) -> Any:
+        raise NotImplementedError
+
+
+class JsonBody(BodyReader):
+    """The body as strict JSON (an empty body is ``{}``), at most the ``limit`` setting's bytes.
+    Its shape is each route's to check (``schemas/requests.py``)."""
+
+    kind = "json"
+
+    def __init__(self, limit: str = "max_json_body_bytes"):
+        self.limit = limit
+
+    async def __call__(self, request: Request) -> Any:
+        raw = await read_limited(request, getattr(_settings(request), self.limit))
+        return parse_json(raw) if raw else {}
+
+
+class ImportBody(BodyReader):
+    """A workspace import: a zip (``application/zip`` or multipart field ``archive``) or one JSON/YAML
+    document, at most ``MAX_IMPORT_BYTES`` (413 as soon as passed, multipart included)."""
+
+    kind = "import"
+
+    async def __call__(self, request: Request) -> WorkspaceSource:
+        limit = _settings(request).max_import_bytes
+        if content_type(request) == "multipart/form-data":
+            parts = await parse_multipart(request, UploadLimits(file_bytes=limit, parts=10, field_bytes=64 * 1024,
+                                                                total_bytes=limit), "archive")
+            archive = next((p for p in parts if p.name == "archive" and p.filename is not None), None)
+            if archive is None:
+                raise InvalidWorkspaceError("Multipart import needs a file field named 'archive'",
+                                            [{"path": "archive", "message": "missing file field"}])
+            return parse_archive(bytes(archive.data))
+        raw = await read_limited(request, limit, "archive")
+        if not raw:
+            raise InvalidWorkspaceError("Empty import body", [{"path": "body", "message": "empty"}])
+        return parse_import(raw, request.headers.get("content-type"))
+
+
+class FormReader:
+    """An urlencoded form, read when the route asks (after its own checks)."""
+
+    def __init__(self, request: Request, limit: int):
+        self.request = request
+        self.limit = limit
+
+    @property
+    def content_type(self) -> str:
+        return content_type(self.request)
+
+    async def read(self) -> bytes:
+        return await read_limited(self.request, self.limit, "form")
+
+
+class FormBody(BodyReader):
+    """A lazily read urlencoded form of at most ``limit`` bytes (the HTML routes answer their own
+    errors, so they read it themselves once the caller is checked)."""
+
+    kind = "form"
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    async def __call__(self, request: Request) -> FormReader:
+        return FormReader(request, self.limit)
+
+
+class WebhookBody(BodyReader):
+    """A webhook body as the automation sees it (spec §2.3): JSON (arrays spread into objects),
+    urlencoded or multipart fields and files, else text."""
+
+    kind = "webhook"
+
+    async def __call__(self, request: Request) -> Any:
+        settings = _settings(request)
+        ctype = content_type(request)
+        if ctype == "multipart/form-data":
+            limits = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
+                                  field_bytes=settings.uploads_max_field_bytes)
+            return _form_fields(await parse_multipart(request, limits))
+        raw = await read_limited(request, settings.max_json_body_bytes)
+        if not raw:
+            return {}
+        if ctype == "application/json" or ctype.endswith("+json"):
+            return _spread(parse_json(raw))
+        if ctype == "application/x-www-form-urlencoded":
+            return _urlencoded(raw)
+        if not ctype:
+            try:
+                return _spread(loads(raw))
+            except JsonDocumentError:  # not (acceptable) JSON: the text itself
+                pass
+        return _no_nul(raw.decode("utf-8", "replace"), "body")
+
+
+def _no_nul(text: str, where: str) -> str:
+    """Text a run may store (events, contexts): NUL is refused as in JSON bodies, since
+    PostgreSQL text cannot hold it (docs/decisions.md, "Strict JSON")."""
+    if "\x00" in text:
+        raise InvalidBodyError(f"Invalid request: NUL character (%00 or \\u0000) in {where}",
+                               [{"path": where, "message": "NUL character (\\u0000) is not accepted"}])
+    return text
+
+
+def webhook_query(request: Request) -> dict[str, str]:
+    """The query string as the automation sees it (the last value of a repeated name)."""
+    return {_no_nul(k, "query"): _no_nul(v, f"query.{k}") for k, v in request.query_params.items()}
 
 
 def _spread(value: Any) -> Any:
@@ -53,35 +178,6 @@ def _spread(value: Any) -> Any:
     if isinstance(value, list):
         return {str(i): v for i, v in enumerate(value)}
     return value
-
-
-@dataclass(frozen=True)
-class UploadLimits:
-    """Multipart limits (spec §2.3): one file, number of parts, one non-file field."""
-
-    file_bytes: int = 10 * 1024 * 1024
-    parts: int = 50
-    field_bytes: int = 1024 * 1024
-
-
-async def webhook_body(request: Request, limit: int, uploads: UploadLimits | None = None) -> Any:
-    ctype = content_type(request)
-    if ctype == "multipart/form-data":
-        return await _multipart(request, uploads or UploadLimits())
-    raw = await read_limited(request, limit)
-    if not raw:
-        return {}
-    if ctype == "application/json" or ctype.endswith("+json"):
-        return _spread(parse_json(raw))
-    if ctype == "application/x-www-form-urlencoded":
-        return _urlencoded(raw)
-    text = raw.decode("utf-8", "replace")
-    if not ctype:
-        try:
-            return _spread(json.loads(text))
-        except (ValueError, RecursionError):
-            return text
-    return text
 
 
 def _add(body: dict[str, Any], name: str, item: Any) -> None:
@@ -96,87 +192,23 @@ def _add(body: dict[str, Any], name: str, item: Any) -> None:
 def _urlencoded(raw: bytes) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-        _add(body, key, value)
+        _add(body, _no_nul(key, "body"), _no_nul(value, f"body.{key}"))
     return body
 
 
-class _Part:
-    def __init__(self) -> None:
-        self.headers: dict[str, bytes] = {}
-        self.data = bytearray()
-        self.name: str | None = None
-        self.filename: str | None = None
-        self.mimetype: str | None = None
-        self.encoding = "7bit"
-
-
-async def _multipart(request: Request, limits: UploadLimits) -> dict[str, Any]:
-    """Stream-parse multipart/form-data with python-multipart, enforcing the limits as the bytes
-    arrive. Files become {originalname, encoding, mimetype, size, base64}; a file part without
-    a name is ``file``; repeated names become lists."""
-    options = parse_options_header(request.headers.get("content-type", ""))[1]
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise InvalidBodyError("Multipart body without a boundary")
-    parts: list[_Part] = []
-    state: dict[str, Any] = {"field": b"", "value": b""}
-
-    def on_part_begin() -> None:
-        if len(parts) >= limits.parts:
-            raise PayloadTooLargeError(f"Too many multipart parts (more than {limits.parts})",
-                                       {"limit": limits.parts})
-        parts.append(_Part())
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        part = parts[-1]
-        part.data += data[start:end]
-        if part.filename is not None and len(part.data) > limits.file_bytes:
-            raise PayloadTooLargeError(f"File {part.filename!r} too large (more than {limits.file_bytes} bytes)",
-                                       {"limit": limits.file_bytes, "field": part.name})
-        if part.filename is None and len(part.data) > limits.field_bytes:
-            raise PayloadTooLargeError(f"Field {part.name!r} too large (more than {limits.field_bytes} bytes)",
-                                       {"limit": limits.field_bytes, "field": part.name})
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        parts[-1].headers[state["field"].decode("latin-1").lower()] = state["value"]
-        state["field"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        part = parts[-1]
-        disposition = parse_options_header(part.headers.get("content-disposition", b""))[1]
-        if b"name" in disposition:
-            part.name = disposition[b"name"].decode("utf-8", "replace")
-        if b"filename" in disposition:
-            part.filename = disposition[b"filename"].decode("utf-8", "replace")
-            ctype = part.headers.get("content-type")
-            part.mimetype = ctype.decode("latin-1") if ctype else "application/octet-stream"
-            transfer = part.headers.get("content-transfer-encoding")
-            part.encoding = transfer.decode("latin-1") if transfer else "7bit"
-
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
-        "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished})
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except MultipartParseError as exc:
-        raise InvalidBodyError(f"Malformed multipart body: {exc}") from None
+def _form_fields(parts: list[Part]) -> dict[str, Any]:
+    """Files become {originalname, encoding, mimetype, size, base64}; a file part without a name
+    is ``file``; repeated names become lists."""
     body: dict[str, Any] = {}
     for part in parts:
+        name = _no_nul(part.name, "body") if part.name is not None else None
         if part.filename is not None:
-            _add(body, part.name or "file", {
-                "originalname": part.filename, "encoding": part.encoding, "mimetype": part.mimetype,
+            _add(body, name or "file", {
+                "originalname": _no_nul(part.filename, f"body.{name or 'file'}.originalname"),
+                "encoding": part.encoding, "mimetype": part.mimetype,
                 "size": len(part.data), "base64": base64.b64encode(bytes(part.data)).decode()})
-        elif part.name:  # a field without a name carries nothing addressable
-            _add(body, part.name, part.data.decode("utf-8", "replace"))
+        elif name:  # a field without a name carries nothing addressable
+            _add(body, name, _no_nul(part.data.decode("utf-8", "replace"), f"body.{name}"))
     return body
 
 
@@ -184,3 +216,4 @@ def webhook_headers(request: Request) -> dict[str, str]:
     """Every header except cookie, host and x-* (x-prismeai-workspace-id is kept)."""
     return {k: v for k, v in request.headers.items()
             if k not in ("cookie", "host") and (not k.startswith("x-") or k == "x-prismeai-workspace-id")}
+

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from core.change_events import BeforeCommit
 from core.db import Database
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.models import ApiKey, iso, utcnow
@@ -47,22 +48,26 @@ def _public(row: ApiKey, key: str | None = None) -> dict[str, Any]:
 
 
 def _checked(body: Any) -> tuple[str, list[dict[str, Any]], bool | None]:
+    """``(name, rules, disabled)``, or one error listing every problem of the body."""
     if not isinstance(body, dict):
         raise InvalidWorkspaceError("An API key must be an object {name, rules}",
                                     [{"path": "body", "message": "must be an object"}])
+    problems: list[dict[str, str]] = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InvalidWorkspaceError("An API key needs a 'name' (1 to 200 characters)",
-                                    [{"path": "name", "message": "required string"}])
+        problems.append({"path": "name", "message": "required string of 1 to 200 characters"})
     rules = body.get("rules", [])
-    problems = validate_api_key_rules(rules)
-    if problems:
-        first = problems[0]
-        raise InvalidWorkspaceError(f"Invalid API key rules: {first['path']}: {first['message']}", problems,
-                                    name="InvalidSecurity")
+    rule_problems = validate_api_key_rules(rules)
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
-        raise InvalidWorkspaceError("'disabled' must be a boolean", [{"path": "disabled", "message": "boolean"}])
+        problems.append({"path": "disabled", "message": "must be a boolean"})
+    if rule_problems:  # named InvalidSecurity, as security.yml rules are
+        first = rule_problems[0]
+        raise InvalidWorkspaceError(f"Invalid API key rules: {first['path']}: {first['message']}",
+                                    [*rule_problems, *problems], name="InvalidSecurity")
+    if problems:
+        raise InvalidWorkspaceError(f"Invalid API key: {problems[0]['path']}: {problems[0]['message']}", problems)
+    assert isinstance(name, str)
     return name.strip(), list(rules), disabled
 
 
@@ -70,13 +75,18 @@ class ApiKeyService:
     def __init__(self, db: Database):
         self.db = db
 
-    async def create(self, workspace_id: str, body: Any) -> dict[str, Any]:
+    async def create(self, workspace_id: str, body: Any, *, before_commit: BeforeCommit | None = None) -> dict[str, Any]:
+        """``before_commit`` gets the session and the public key (no secret) to add its event."""
         name, rules, disabled = _checked(body)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         row = ApiKey(id=uuid.uuid4().hex, workspace_id=workspace_id, name=name, digest=digest(key),
                      rules=rules, disabled=bool(disabled))
         async with self.db.session() as session:
             session.add(row)
+            await session.flush()
+            await session.refresh(row)
+            if before_commit is not None:
+                await before_commit(session, _public(row))
             await session.commit()
             await session.refresh(row)
         return _public(row, key)
@@ -93,7 +103,8 @@ class ApiKeyService:
             raise ObjectNotFoundError(f"No API key '{key_id}' on this workspace", {"apiKey": key_id})
         return row  # type: ignore[no-any-return]
 
-    async def update(self, workspace_id: str, key_id: str, body: Any) -> dict[str, Any]:
+    async def update(self, workspace_id: str, key_id: str, body: Any, *,
+                     before_commit: BeforeCommit | None = None) -> dict[str, Any]:
         name, rules, disabled = _checked(body)
         async with self.db.session() as session:
             row = await self._row(session, workspace_id, key_id)
@@ -101,14 +112,19 @@ class ApiKeyService:
             if disabled is not None:
                 row.disabled = disabled
             session.add(row)
+            await session.flush()
+            if before_commit is not None:
+                await before_commit(session, _public(row))
             await session.commit()
             await session.refresh(row)
         return _public(row)
 
-    async def delete(self, workspace_id: str, key_id: str) -> None:
+    async def delete(self, workspace_id: str, key_id: str, *, before_commit: BeforeCommit | None = None) -> None:
         async with self.db.session() as session:
             row = await self._row(session, workspace_id, key_id)
             await session.delete(row)
+            if before_commit is not None:
+                await before_commit(session, {"id": key_id})
             await session.commit()
 
     async def grant(self, key: str) -> KeyGrant | None:

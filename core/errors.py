@@ -76,6 +76,19 @@ class InvalidInstructionError(TidewayError):
     default_message = "Invalid instruction"
 
 
+class InvalidBodyError(TidewayError):
+    """A request body that cannot be read: malformed or refused JSON (NaN, lone surrogates, too
+    deep), a broken multipart body. ``details`` names where when known."""
+
+    default_message = "Invalid request body"
+
+
+class ValidationError(TidewayError):
+    """A request body of the wrong shape; ``details`` lists every problem as ``{"path", "message"}``."""
+
+    default_message = "Invalid request body"
+
+
 class InvalidArgumentsError(TidewayError):
     default_message = "Invalid arguments"
 

@@ -16,11 +16,11 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import update
 from sqlmodel import col, delete, select
 
+from core.change_events import BeforeCommit
 from core.db import Database
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
 from core.models import Workspace, WorkspaceSecret, iso
-
-NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+from schemas.requests import SecretsBody, parse_body
 
 
 class SecretsKeyError(TidewayError):
@@ -90,34 +90,31 @@ class SecretStore:
             out[row.name] = item
         return out
 
-    async def write(self, workspace_id: str, secrets: Any, *, replace_all: bool) -> dict[str, list[str]]:
+    async def write(self, workspace_id: str, body: Any, *, replace_all: bool,
+                    before_commit: BeforeCommit | None = None) -> dict[str, list[str]]:
         """PUT (``replace_all``: secrets not listed are deleted) or PATCH (upsert). Returns the names
-        created, updated and deleted (the ``workspaces.secrets.updated`` payload)."""
-        if not isinstance(secrets, dict) or not all(
-                isinstance(v, dict) and "value" in v for v in secrets.values()):
-            raise InvalidWorkspaceError("Body must be {name: {value, description?}}",
-                                        [{"path": "body", "message": "every secret needs a value"}])
-        bad = [n for n in secrets if not n or not set(n) <= NAME_CHARS]
-        if bad:
-            raise InvalidWorkspaceError(f"Invalid secret name(s): {', '.join(map(repr, bad))}",
-                                        [{"path": f"body.{n}", "message": "letters, digits, _ - . only"} for n in bad])
+        created, updated and deleted (the ``workspaces.secrets.updated`` payload). The whole body
+        is checked before anything is written; the write, and what ``before_commit`` adds with
+        the changes (the event), is one transaction."""
+        secrets = parse_body(SecretsBody, body, what="secrets (expected {name: {value, description?}})",
+                             error=InvalidWorkspaceError).root
         now = datetime.now(UTC)
         changes: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
         async with self.db.session() as session:
             existing = {r.name: r for r in (await session.exec(select(WorkspaceSecret).where(
                 WorkspaceSecret.workspace_id == workspace_id))).all()}
             for name, spec in secrets.items():
-                value = spec["value"]
-                token = self.fernet.encrypt(json.dumps(value).encode())
-                kind = "object" if isinstance(value, dict | list) else "string"
+                token = self.fernet.encrypt(json.dumps(spec.value).encode())
+                kind = "object" if isinstance(spec.value, dict | list) else "string"
                 row = existing.get(name)
                 if row is None:
                     session.add(WorkspaceSecret(workspace_id=workspace_id, name=name, value=token, type=kind,
-                                                description=spec.get("description"), created_at=now, updated_at=now))
+                                                description=spec.description, created_at=now, updated_at=now))
                     changes["created"].append(name)
                 else:
                     row.value, row.type, row.updated_at = token, kind, now
-                    row.description = spec.get("description", row.description)
+                    if "description" in spec.model_fields_set:
+                        row.description = spec.description
                     session.add(row)
                     changes["updated"].append(name)
             if replace_all:
@@ -125,16 +122,20 @@ class SecretStore:
                     await session.delete(existing[name])
                     changes["deleted"].append(name)
             await self._touch(session, workspace_id, now)
+            if before_commit is not None:
+                await before_commit(session, changes)
             await session.commit()
         return changes
 
-    async def remove(self, workspace_id: str, name: str) -> None:
+    async def remove(self, workspace_id: str, name: str, *, before_commit: BeforeCommit | None = None) -> None:
         async with self.db.session() as session:
             result = await session.exec(delete(WorkspaceSecret).where(  # type: ignore[call-overload]
                 col(WorkspaceSecret.workspace_id) == workspace_id, col(WorkspaceSecret.name) == name))
             if result.rowcount == 0:
                 raise ObjectNotFoundError(f"Secret '{name}' not found", {"secretName": name})
             await self._touch(session, workspace_id, datetime.now(UTC))
+            if before_commit is not None:
+                await before_commit(session, {"created": [], "updated": [], "deleted": [name]})
             await session.commit()
 
     @staticmethod

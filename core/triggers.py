@@ -10,6 +10,7 @@ from core.errors import ForbiddenError, InvalidEventError, ObjectNotFoundError, 
 from core.runs import RunOutcome, StreamedRun, idempotent_workflow_id
 from core.services import Services
 from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
+from schemas.requests import EventsBody, parse_body, summary
 from schemas.runs import Trigger
 from workflows.interpreter.events import EVENT_NAME
 
@@ -58,47 +59,41 @@ def is_native(event_type: str) -> bool:
     return event_type in NATIVE_EXACT or event_type.startswith(NATIVE_PREFIXES)
 
 
-async def send_events(services: Services, workspace_id: str, events: list[dict[str, Any]], *,
+async def send_events(services: Services, workspace_id: str, events: Any, *,
                       user_id: str | None = None, session_id: str | None = None,
                       correlation_id: str | None = None, ip: str | None = None,
                       allow_native: bool = False) -> list[dict[str, Any]]:
-    """Accept user-sent events: validated, then handed to one DispatchWorkflow (the durable
-    hand-off: nothing is written unless that start succeeds). Returns the events with ids."""
+    """Accept user-sent events: all validated first (every problem listed), then handed to one
+    DispatchWorkflow (the durable hand-off: nothing is written unless that start succeeds).
+    Returns the events with ids."""
     await services.workspaces.get_row(workspace_id)
-    if not isinstance(events, list) or not events:
-        raise InvalidEventError("Body must be {\"events\": [{type, payload?, target?, options?}, ...]}")
+    items = parse_body(EventsBody, {"events": events}, error=InvalidEventError,
+                       what="events (expected {\"events\": [{type, payload?, target?, options?}, ...]})").events
+    problems = [{"path": f"body.events[{index}].type", "message": f"{item.type!r} is not a valid event name"}
+                for index, item in enumerate(items) if not EVENT_NAME.match(item.type)]
+    if problems:
+        raise InvalidEventError(summary("events", problems), problems)
+    for index, item in enumerate(items):
+        if is_native(item.type) and not allow_native:
+            raise ForbiddenError(f"events[{index}]: native event '{item.type}' cannot be sent", {"type": item.type})
+    # Types are case-sensitive, so these are not native events; but listeners and readers comparing
+    # loosely would take them for one (issue 14): refused, each named.
+    lookalikes = [{"path": f"body.events[{index}].type",
+                   "message": f"'{item.type}' differs from the native event type '{item.type.lower()}' only by case: "
+                              "event types are case-sensitive and native ones cannot be sent"}
+                  for index, item in enumerate(items) if not allow_native and is_native(item.type.lower())]
+    if lookalikes:
+        raise InvalidEventError(summary("events", lookalikes), lookalikes)
     correlation_id = correlation_id or uuid.uuid4().hex
     built: list[Event] = []
-    for index, item in enumerate(events):
-        where = f"events[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidEventError(f"{where} must be an object", {"index": index})
-        event_type, payload = item.get("type"), item.get("payload")
-        if isinstance(event_type, str):
-            event_type = event_type.strip()  # " workspaces.deleted" is workspaces.deleted
-        if not isinstance(event_type, str) or not EVENT_NAME.match(event_type):
-            raise InvalidEventError(f"{where}.type {event_type!r} is not a valid event name", {"index": index})
-        if is_native(event_type) and not allow_native:
-            raise ForbiddenError(f"{where}: native event '{event_type}' cannot be sent", {"type": event_type})
-        if is_native(event_type.lower()) and not allow_native:
-            # Types are case-sensitive, so this is not the native event; but listeners and readers
-            # comparing loosely would take it for one (issue 14): refused, naming it.
-            raise InvalidEventError(
-                f"{where}.type '{event_type}' differs from the native event type '{event_type.lower()}' only by "
-                "case: event types are case-sensitive and native ones cannot be sent",
-                {"index": index, "type": event_type, "native": event_type.lower()})
-        if payload is None:
-            payload = {}
-        if not isinstance(payload, dict):
-            raise InvalidEventError(f"{where}.payload must be an object", {"index": index})
+    for index, item in enumerate(items):
+        payload = item.payload if item.payload is not None else {}
         size = json_size(payload)
         if size > services.settings.max_event_size:
-            raise PayloadTooLargeError(f"{where} is too large ({size} > {services.settings.max_event_size})",
+            raise PayloadTooLargeError(f"events[{index}] is too large ({size} > {services.settings.max_event_size})",
                                        {"index": index, "size": size, "limit": services.settings.max_event_size})
         built.append(Event(
-            id=str(uuid.uuid4()), type=event_type, payload=payload,
-            target=item.get("target") if isinstance(item.get("target"), dict) else None,
-            options=item.get("options") if isinstance(item.get("options"), dict) else None,
+            id=str(uuid.uuid4()), type=item.type, payload=payload, target=item.target, options=item.options,
             createdAt=datetime.now(UTC), size=size,
             source=EventSource(workspaceId=workspace_id, correlationId=correlation_id, userId=user_id,
                                sessionId=session_id or user_id or correlation_id, serviceTopic=EMIT_TOPIC, ip=ip)))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import col, select
 
+from core.change_events import change_event
 from core.errors import (
     AlreadyUsedError,
     InvalidVersionError,
@@ -119,18 +120,21 @@ class VersionService:
             version = WorkspaceVersion(workspace_id=row.id, name=name, description=description,
                                        revision=row.revision, document=document)
             session.add(version)
-            await session.commit()
+            await session.flush()
             await session.refresh(version)
+            # The new version, the oldest ones past the limit and the events: one transaction.
             old = (await session.exec(select(WorkspaceVersion).where(WorkspaceVersion.workspace_id == row.id)
                                       .order_by(col(WorkspaceVersion.seq).desc()).offset(self.max_versions))).all()
             if old:
                 await session.exec(delete(WorkspaceVersion).where(  # type: ignore[call-overload]
                     col(WorkspaceVersion.seq).in_([o.seq for o in old])))
-                await session.commit()
-        result = public(version)
-        await self.workspaces._record(row.id, "workspaces.versions.published", {"version": result}, actor)
-        for gone in sorted(old, key=lambda o: o.seq or 0):
-            await self.workspaces._record(row.id, "workspaces.versions.deleted", {"version": gone.name}, actor)
+            result = public(version)
+            events = [change_event(row.id, "workspaces.versions.published", {"version": result}, actor)]
+            events += [change_event(row.id, "workspaces.versions.deleted", {"version": gone.name}, actor)
+                       for gone in sorted(old, key=lambda o: o.seq or 0)]
+            later = await self.workspaces.changes.stage(session, events)
+            await session.commit()
+        await self.workspaces.changes.deliver(row.id, later)
         return result
 
     async def delete(self, workspace_id: str, version: str, *, actor: str | None = None) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import json
 import logging
 import random
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.apptree import config_secret_paths, index_automations, mentions_contexts
+from core.change_events import ChangeEvents, Dispatcher, change_event
 from core.config import interpolate_config
 from core.db import Database
 from core.errors import (
@@ -35,16 +35,15 @@ from core.errors import (
     ForbiddenError,
     InvalidWorkspaceError,
     ObjectNotFoundError,
-    ServiceUnavailableError,
 )
 from core.events_index import automation_events
-from core.eventstore import insert_events
-from core.models import Workspace, WorkspaceRevision, iso
-from core.permissions.defaults import initial_security
+from core.models import Workspace, WorkspaceMember, WorkspaceRevision, iso
+from core.permissions.defaults import OWNER, initial_security
 from core.secrets_store import SecretStore
 from core.slugs import automation_slug_from, new_id, workspace_slug_from
+from schemas.checks import slug_problem
 from schemas.dsul import WorkspaceSource
-from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
+from schemas.events import Event
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
 from workflows.interpreter.secrets import (
@@ -56,7 +55,6 @@ from workflows.interpreter.secrets import (
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
-Dispatcher = Callable[[str, list[Event]], Awaitable[None]]
 # Checks the app instances of a source being stored: (workspace id or None, source, the
 # previous imports). Set by core.app_instances (unknown apps, configs, cycles).
 ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitable[None]]
@@ -178,7 +176,8 @@ class WorkspaceService:
     def __init__(self, db: Database, dispatcher: Dispatcher | None = None, secrets: SecretStore | None = None):
         self.db = db
         self.secrets = secrets  # workspace secrets: {{secret.X}} in config, redacted from native events
-        self.dispatcher = dispatcher  # hands triggering native events to a DispatchWorkflow
+        # The native events of each write, written with it and redacted of the workspace's secrets.
+        self.changes = ChangeEvents(db, dispatcher, redactor=self.redactor)
         self._locks: dict[str, asyncio.Lock] = {}
         self._rows: dict[str, tuple[float, Workspace]] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
@@ -314,9 +313,10 @@ class WorkspaceService:
 
     # -- writes -----------------------------------------------------------------------
     async def create(self, source: WorkspaceSource, *, actor: str | None = None,
-                     workspace_id: str | None = None, validate: bool = True) -> Workspace:
-        """Create a workspace (revision 1). ``workspace_id`` and ``validate=False`` are for
-        internal callers (the conformance runner loads reference runtime models as they are)."""
+                     workspace_id: str | None = None, validate: bool = True, owner: str | None = None) -> Workspace:
+        """Create a workspace (revision 1), its ``owner`` member (a user id) and its
+        ``workspaces.created`` event in one transaction. ``workspace_id`` and ``validate=False``
+        are for internal callers (the conformance runner loads reference runtime models as they are)."""
         if validate:
             validate_workspace(source)
             for validator in self.validators:
@@ -335,21 +335,28 @@ class WorkspaceService:
             session.add(row)
             await session.flush()
             session.add(WorkspaceRevision(workspace_id=row.id, revision=1, digest=digest(doc), document=doc))
-            await session.commit()
+            if owner:
+                session.add(WorkspaceMember(workspace_id=row.id, user_id=owner, role=OWNER, created_at=row.created_at))
+            await session.flush()
             await session.refresh(row)
-        await self._record(row.id, "workspaces.created", {"workspace": self.summary(row, doc)}, actor)
+            later = await self.changes.stage(session, [change_event(
+                row.id, "workspaces.created", {"workspace": self.summary(row, doc)}, actor)])
+            await session.commit()
+        await self.changes.deliver(row.id, later)
         await self._changed(row.id)
         return row
 
     async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
                       event: str = "workspaces.imported", payload: dict[str, Any] | None = None,
                       source_fields: dict[str, Any] | None = None,
-                      security: SecurityWrite = SecurityWrite.REFUSE) -> tuple[Workspace, bool]:
-        """Store ``source`` as a new revision (nothing when unchanged). Returns (row, changed).
-        An archive without ``index.yml`` keeps the current root fields, one without
-        ``security.yml`` the current security; ``security`` says whether a changed security.yml
-        may be stored (see :class:`SecurityWrite`: by default it may not). ``payload`` replaces the
-        event's default payload, ``source_fields`` are added to its source."""
+                      security: SecurityWrite = SecurityWrite.REFUSE,
+                      more_events: Sequence[tuple[str, dict[str, Any]]] = ()) -> tuple[Workspace, bool]:
+        """Store ``source`` as a new revision (nothing when unchanged), with its ``event`` (and
+        ``more_events``) in the same transaction. Returns (row, changed). An archive without
+        ``index.yml`` keeps the current root fields, one without ``security.yml`` the current
+        security; ``security`` says whether a changed security.yml may be stored (see
+        :class:`SecurityWrite`: by default it may not). ``payload`` replaces the event's default
+        payload, ``source_fields`` are added to its source."""
         row = await self.get_row(workspace_id)
         if not source.index:
             current_doc = await self.document(row.id, row.revision)
@@ -373,9 +380,13 @@ class WorkspaceService:
         await self._check_custom_domains(doc, row.id, custom_domains(current))
         if self.import_checker is not None and source.imports:
             await self.import_checker(row.id, source, current.get("imports") or {})
-        row = await self._write_revision(row, doc, source.base_revision)
-        body = payload if payload is not None else {"workspace": self.summary(row, doc), "revision": row.revision}
-        await self._record(row.id, event, body, actor, source=source_fields)
+
+        def events(new: Workspace) -> Sequence[Event]:
+            body = payload if payload is not None else {"workspace": self.summary(new, doc), "revision": new.revision}
+            return [change_event(new.id, event, body, actor, source_fields),
+                    *(change_event(new.id, kind, extra, actor) for kind, extra in more_events)]
+
+        row = await self._write_revision(row, doc, source.base_revision, events)
         await self._changed(row.id)
         return row, True
 
@@ -422,14 +433,15 @@ class WorkspaceService:
                                    if "config" in root else root}
         if src.index.get("slug") != old_slug:
             payload["oldSlug"] = old_slug
-        row, changed = await self.replace(workspace_id, src, actor=actor, event="workspaces.updated", payload=payload)
-        if changed and "blocks" in patch and patch["blocks"] != old_blocks:
-            await self._record(workspace_id, "workspaces.blocks.updated",
-                               {"blocks": patch["blocks"], "workspaceSlug": row.slug}, actor)
-        if changed and "config" in patch and patch["config"] != old_config:
-            await self._record(workspace_id, "workspaces.configured",
-                               {"config": hide_config_secrets(patch["config"], paths),
-                                "oldConfig": hide_config_secrets(old_config, paths)}, actor)
+        more: list[tuple[str, dict[str, Any]]] = []
+        if "blocks" in patch and patch["blocks"] != old_blocks:
+            slug = src.index.get("slug") or (await self.get_row(workspace_id)).slug
+            more.append(("workspaces.blocks.updated", {"blocks": patch["blocks"], "workspaceSlug": slug}))
+        if "config" in patch and patch["config"] != old_config:
+            more.append(("workspaces.configured", {"config": hide_config_secrets(patch["config"], paths),
+                                                   "oldConfig": hide_config_secrets(old_config, paths)}))
+        await self.replace(workspace_id, src, actor=actor, event="workspaces.updated", payload=payload,
+                           more_events=more)
         return await self.detail(workspace_id)
 
     async def delete(self, workspace_id: str, *, actor: str | None = None) -> None:
@@ -485,14 +497,19 @@ class WorkspaceService:
     async def _save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
                               actor: str | None = None) -> dict[str, Any]:
         """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
-        src = await self.source(workspace_id)
         if not isinstance(automation, dict):
             raise InvalidWorkspaceError("The automation must be an object",
                                         [{"path": "body", "message": "must be an object"}])
+        given = automation.get("slug")
+        problem = slug_problem(given, "automation") if given is not None else None
+        if problem:  # checked before its first use: the slug is a key and a path
+            raise InvalidWorkspaceError(f"Invalid automation: body.slug: {problem}",
+                                        [{"path": "body.slug", "message": problem}])
+        src = await self.source(workspace_id)
         automation = dict(automation)
         if slug is not None and slug not in src.automations:
             raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
-        new_slug = automation.get("slug") or slug or automation_slug_from(
+        new_slug = given or slug or automation_slug_from(
             str(automation.get("name") or "automation"), set(src.automations))
         if new_slug != slug and new_slug in src.automations:
             raise AlreadyUsedError(f"Automation slug '{new_slug}' is already used", {"slug": new_slug})
@@ -520,15 +537,16 @@ class WorkspaceService:
 
     # -- duplication ------------------------------------------------------------------
     async def duplicate(self, workspace_id: str, *, revision: int | None = None,
-                        actor: str | None = None) -> Workspace:
-        """Copy a workspace definition (current or ``revision``) under a new name and slug;
-        secrets, contexts and events stay behind. Emits ``workspaces.duplicated`` into the copy."""
+                        actor: str | None = None, owner: str | None = None) -> Workspace:
+        """Copy a workspace definition (current or ``revision``) under a new name and slug, owned
+        by ``owner`` like any new workspace (nobody's role on the original is copied); secrets,
+        contexts and events stay behind. Emits ``workspaces.duplicated`` into the copy."""
         row = await self.get_row(workspace_id)
         doc = copy.deepcopy(await self.document(row.id, revision or row.revision))
         doc["name"] = f"{str(doc.get('name') or row.name)[:55].rstrip()} copy"
         for key in ("slug", "id", "customDomains"):
             doc.pop(key, None)
-        new = await self.create(WorkspaceSource.from_document(doc), actor=actor)
+        new = await self.create(WorkspaceSource.from_document(doc), actor=actor, owner=owner)
         new_doc = await self.document(new.id, new.revision)
         await self._record(new.id, "workspaces.duplicated", {
             "workspace": self.dsul_root(new.id, new_doc),
@@ -593,9 +611,11 @@ class WorkspaceService:
                 slug, n = f"{base}-{n}", n + 1
         return slug
 
-    async def _write_revision(self, row: Workspace, doc: dict[str, Any], expected: int | None = None) -> Workspace:
-        """Append a revision. With ``expected`` (the revision the change was based on) a concurrent
-        write in between is a ConflictError; without it (whole imports) the newest import wins."""
+    async def _write_revision(self, row: Workspace, doc: dict[str, Any], expected: int | None,
+                              events: Callable[[Workspace], Sequence[Event]]) -> Workspace:
+        """Append a revision and its ``events`` (given the new row) in one transaction. With
+        ``expected`` (the revision the change was based on) a concurrent write in between is a
+        ConflictError; without it (whole imports) the newest import wins."""
         for _ in range(5):
             async with self.db.session() as session:
                 fresh = await session.get(Workspace, row.id)
@@ -604,19 +624,24 @@ class WorkspaceService:
                 if fresh.revision != base:
                     break
                 nxt = base + 1
+                new = Workspace(**{**fresh.model_dump(), "revision": nxt, "slug": doc["slug"],
+                                   "name": doc.get("name", fresh.name), "updated_at": datetime.now(UTC)})
                 try:
                     session.add(WorkspaceRevision(workspace_id=row.id, revision=nxt, digest=digest(doc),
                                                   document=doc))
+                    await session.flush()
                     result = await session.exec(  # type: ignore[call-overload]
                         update(Workspace).where(col(Workspace.id) == row.id, col(Workspace.revision) == base)
-                        .values(revision=nxt, slug=doc["slug"], name=doc.get("name", fresh.name),
-                                updated_at=datetime.now(UTC)))
-                    if result.rowcount == 1:
-                        await session.commit()
-                        self._rows.pop(row.id, None)
-                        return await self.get_row(row.id)
+                        .values(revision=nxt, slug=new.slug, name=new.name, updated_at=new.updated_at))
+                    written = result.rowcount == 1
                 except IntegrityError:
-                    pass  # another writer took revision `nxt`
+                    written = False  # another writer took revision `nxt`
+                if written:  # a failing event fails the whole write (never a retry: it is no conflict)
+                    later = await self.changes.stage(session, events(new))
+                    await session.commit()
+                    self._rows.pop(row.id, None)
+                    await self.changes.deliver(row.id, later)
+                    return await self.get_row(row.id)
                 await session.rollback()
             if expected is not None:
                 break
@@ -634,33 +659,18 @@ class WorkspaceService:
 
     async def _record(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
                       *, source: dict[str, Any] | None = None) -> None:
-        await self._store_event(workspace_id, type_, payload, actor, source=source)
+        """A native event on its own (writes that change no row, or were committed before)."""
+        await self.changes.record(change_event(workspace_id, type_, payload, actor, source))
         if type_ in TREE_EVENTS:  # an imported app changed: the workspace's tree may have too
             await self._changed(workspace_id)
 
     async def redactor(self, workspace_id: str) -> Redactor:
         """The workspace's secret values (its secrets, its config fields declared secret) as a
-        redactor for what it writes into events. A workspace that cannot be compiled any more
-        (purged) has nothing left to hide."""
+        redactor for what it writes into events (every management event goes through it:
+        ``ChangeEvents.stage``). A workspace that cannot be compiled (purged, or being created)
+        has nothing to hide yet."""
         try:
             compiled = await self.compiled(workspace_id, include_deleted=True)
         except ObjectNotFoundError:
             return Redactor(())
         return Redactor(compiled.secrets)
-
-    async def _store_event(self, workspace_id: str, type_: str, payload: dict[str, Any], actor: str | None,
-                           *, source: dict[str, Any] | None = None) -> None:
-        # Every management event is redacted like the runtime's native events (issue 14).
-        payload = (await self.redactor(workspace_id))(payload)
-        event = Event(id=str(uuid.uuid4()), type=type_, payload=payload, createdAt=datetime.now(UTC),
-                      size=json_size(payload),
-                      source=EventSource(workspaceId=workspace_id, correlationId=uuid.uuid4().hex,
-                                         userId=actor, serviceTopic=type_, **(source or {})))
-        if self.dispatcher is not None and type_ in TRIGGERING_NATIVES:
-            try:
-                await self.dispatcher(workspace_id, [event])
-                return
-            except ServiceUnavailableError as exc:  # the change is made: record it, listeners can't run now
-                log.warning("%s recorded without triggering listeners: %s", type_, exc.message)
-        async with self.db.session() as session:
-            await insert_events(session, [event])

@@ -8,7 +8,6 @@ one top-level folder. Parsing only builds a ``WorkspaceSource``; ``validate_work
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import re
 import zipfile
@@ -16,6 +15,7 @@ import zlib
 from typing import Any
 
 from core.errors import InvalidWorkspaceError
+from schemas import strict_json
 from schemas.dsul import SECTIONS, WorkspaceSource
 from schemas.yaml_io import YamlDocumentError, dump_yaml, load_yaml
 
@@ -101,13 +101,15 @@ def _parse_file(path: str, ext: str, raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlDocumentError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if ext == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise YamlDocumentError(
-                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from exc
+        return _load_json(text)
     return load_yaml(text)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return strict_json.loads(text)
+    except strict_json.JsonDocumentError as exc:
+        raise YamlDocumentError(f"invalid JSON: {exc.message}") from None
 
 
 def parse_archive(
@@ -221,12 +223,7 @@ def parse_document(data: bytes | str, content_type: str) -> WorkspaceSource:
         text = data
     try:
         if "json" in content_type.lower():
-            try:
-                document = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise YamlDocumentError(
-                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-                ) from exc
+            document = _load_json(text)
         else:
             document = load_yaml(text)
     except YamlDocumentError as exc:

@@ -8,18 +8,28 @@ and the reference platform (js-yaml, YAML 1.2 booleans):
 * timestamps stay strings (``createdAt: 2024-01-01T00:00:00Z``);
 * mapping keys are always strings (``1:`` → ``"1"``, ``null:`` → ``"null"``); other non-JSON
   values (``!!binary``, ``!!set``) and alias bombs are refused.
+
+And it refuses what the strict JSON reader refuses (schemas/strict_json.py, docs/decisions.md),
+naming the line: a key twice in one mapping (``1:`` and ``"1":`` are the same key), ``.nan`` and
+``.inf``, lone surrogate escapes (``"\ud800"``; a valid pair is joined into its character), NUL
+characters (``"\0"``), integers too long to convert, nesting deeper than ``MAX_DEPTH``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from schemas.strict_json import MAX_DEPTH
 
 MAX_NODES = 2_000_000
-MAX_DEPTH = 200  # each level costs the normalizer two Python frames
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -30,7 +40,55 @@ class YamlDocumentError(ValueError):
 
 
 class DsulLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` with YAML 1.2 booleans and string timestamps."""
+    """``yaml.SafeLoader`` with YAML 1.2 booleans and string timestamps, refusing duplicate keys
+    and values JSON cannot carry (see the module docstring)."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:  # `<<: *base` merges are overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                name = _key(key)
+            except YamlDocumentError:
+                continue  # an unsupported key: the normalizer names it
+            line = key_node.start_mark.line + 1
+            if name in first_lines:
+                raise ConstructorError(None, None, f"duplicate key '{name}' (first at line {first_lines[name]})",
+                                       key_node.start_mark)
+            first_lines[name] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_dsul_str(self, node: ScalarNode) -> str:
+        value = self.construct_scalar(node)
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            try:  # escapes of a surrogate pair are one character; a lone one is not Unicode
+                value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                raise ConstructorError(None, None, "lone UTF-16 surrogate escape in a string: not valid "
+                                       "Unicode", node.start_mark) from None
+        if "\x00" in value:
+            raise ConstructorError(None, None, "NUL character in a string", node.start_mark)
+        return value
+
+    def construct_dsul_float(self, node: Node) -> float:
+        value = super().construct_yaml_float(node)  # type: ignore[arg-type]
+        if not math.isfinite(value):
+            raise ConstructorError(None, None, f"'{node.value}': NaN and infinite numbers are not JSON numbers",
+                                   node.start_mark)
+        return value
+
+    def construct_dsul_int(self, node: Node) -> int:
+        try:
+            return super().construct_yaml_int(node)  # type: ignore[arg-type, no-any-return]
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise ConstructorError(None, None, "integer too long", node.start_mark) from None
+
+
+DsulLoader.add_constructor("tag:yaml.org,2002:str", DsulLoader.construct_dsul_str)
+DsulLoader.add_constructor("tag:yaml.org,2002:float", DsulLoader.construct_dsul_float)
+DsulLoader.add_constructor("tag:yaml.org,2002:int", DsulLoader.construct_dsul_int)
 
 
 DsulLoader.yaml_implicit_resolvers = {
@@ -64,7 +122,7 @@ class _Normalizer:
             raise YamlDocumentError(
                 f"document too large: more than {MAX_NODES} values (alias expansion?)"
             )
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and isinstance(value, dict | list):
             raise YamlDocumentError(
                 f"document nested deeper than {MAX_DEPTH} levels (or recursive alias)"
             )

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/apps", tags=["app instances"])
-
-
-async def _body(request: Request, limit: int) -> Any:
-    raw = await read_limited(request, limit)
-    return parse_json(raw) if raw else {}
+Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 
 
 @router.post("")
-async def install_app(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    body = await _body(request, services.settings.max_import_bytes)
+async def install_app(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
     return await services.app_instances.install(workspace_id, body, actor=actor)
 
 
@@ -35,9 +30,8 @@ async def get_app_config(workspace_id: str, slug: str, services: ServicesDep, _:
 
 
 @router.patch("/{slug:path}/config")
-async def patch_app_config(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                           actor: AdminDep) -> dict[str, Any]:
-    body = await _body(request, services.settings.max_import_bytes)
+async def patch_app_config(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
+                           body: Body) -> dict[str, Any]:
     return await services.app_instances.patch_config(workspace_id, slug, body, actor=actor)
 
 
@@ -47,9 +41,8 @@ async def get_app_instance(workspace_id: str, slug: str, services: ServicesDep, 
 
 
 @router.patch("/{slug:path}")
-async def configure_app_instance(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                                 actor: AdminDep) -> dict[str, Any]:
-    body = await _body(request, services.settings.max_import_bytes)
+async def configure_app_instance(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
+                                 body: Body) -> dict[str, Any]:
     return await services.app_instances.configure(workspace_id, slug, body, actor=actor)
 
 

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
 from api.authorization import require_on_workspace
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import AdminDep, CallerDep, ServicesDep
 from core.apps import is_internal
 from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
+from schemas.requests import PublishBody, parse_body
 
 router = APIRouter(prefix="/v2/apps", tags=["apps"])
 
 
-async def json_object(request: Request, limit: int) -> dict[str, Any]:
-    raw = await read_limited(request, limit)
-    body = parse_json(raw) if raw else {}
-    if not isinstance(body, dict):
-        raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
-    return body
-
-
 @router.post("")
-async def publish_app(request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
+async def publish_app(services: ServicesDep, actor: CallerDep,
+                      body: Annotated[Any, Depends(JsonBody("max_import_bytes"))]) -> dict[str, Any]:
     """Publish a workspace as an app: ``update`` on that workspace (its owner or an editor)."""
-    body = await json_object(request, services.settings.max_import_bytes)
-    workspace_id = body.get("workspaceId")
-    if not isinstance(workspace_id, str) or not workspace_id:
+    published = parse_body(PublishBody, body, what="app publication", error=InvalidWorkspaceError)
+    workspace_id = published.workspaceId
+    if not workspace_id:
         raise MissingFieldError("'workspaceId' is required", {"fields": ["workspaceId"]})
     await require_on_workspace(services, actor, workspace_id, "update")
-    return await services.apps.publish(workspace_id, slug=body.get("slug"), name=body.get("name"),
-                                       description=body.get("description"),
-                                       workspace_version=body.get("workspaceVersion"), actor=actor.user_id)
+    return await services.apps.publish(workspace_id, slug=published.slug, name=published.name,
+                                       description=published.description,
+                                       workspace_version=published.workspaceVersion, actor=actor.user_id)
 
 
 @router.get("")

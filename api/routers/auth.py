@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import AdminDep, ServicesDep, bearer_token
 from core.errors import InvalidArgumentsError, UnauthorizedError
 from core.identity import Caller, IdentityService
 from core.models import iso
-from core.services import Services
+from schemas.requests import LoginBody, UserBody, parse_body
 
 router = APIRouter(prefix="/v2", tags=["identity"])
 
@@ -39,21 +39,21 @@ async def require_user(request: Request, identity: IdentityDep) -> Caller:
 UserDep = Annotated[Caller, Depends(require_user)]
 
 
-async def _object_body(request: Request, services: Services) -> dict[str, Any]:
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    body = parse_json(raw) if raw else {}
+async def _object_body(body: Annotated[Any, Depends(JsonBody())]) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise InvalidArgumentsError("Body must be a JSON object")
+        raise InvalidArgumentsError("Body must be a JSON object", [{"path": "body", "message": "must be an object"}])
     return body
 
 
+ObjectBody = Annotated[dict[str, Any], Depends(_object_body)]
+
+
 @router.post("/login")
-async def login(request: Request, response: Response, services: ServicesDep,
-                identity: IdentityDep) -> dict[str, Any]:
+async def login(request: Request, response: Response, identity: IdentityDep, body: ObjectBody) -> dict[str, Any]:
     """The session token in the body (for ``Authorization: Bearer``) and, for browsers, in the
     HttpOnly session cookie with its CSRF companion (``api/cookies.py``)."""
-    body = await _object_body(request, services)
-    session = await identity.login(body.get("email"), body.get("password"), request_client_address(request))
+    credentials = parse_body(LoginBody, body, what="login (expected {email, password})")
+    session = await identity.login(credentials.email, credentials.password, request_client_address(request))
     set_session_cookies(response, request, session["token"])
     return session
 
@@ -75,12 +75,10 @@ async def login_anonymous(identity: IdentityDep) -> dict[str, Any]:
 
 
 @router.post("/users")
-async def create_user(request: Request, services: ServicesDep, identity: IdentityDep, _: AdminDep) -> dict[str, Any]:
-    body = await _object_body(request, services)
-    superadmin = body.get("superadmin", False)
-    if not isinstance(superadmin, bool):
-        raise InvalidArgumentsError("Invalid superadmin: expected a boolean")
-    user = await identity.create_user(body.get("email"), body.get("password"), superadmin=superadmin)
+async def create_user(identity: IdentityDep, _: AdminDep, body: ObjectBody) -> dict[str, Any]:
+    wanted = parse_body(UserBody, body, what="user (expected {email, password, superadmin?})",
+                        error=InvalidArgumentsError)
+    user = await identity.create_user(wanted.email, wanted.password, superadmin=wanted.superadmin)
     return {"id": user.id, "email": user.email, "superadmin": user.is_superadmin,
             "createdAt": iso(user.created_at)}
 
@@ -91,9 +89,7 @@ async def list_access_tokens(caller: UserDep, identity: IdentityDep) -> dict[str
 
 
 @router.post("/user/accessTokens")
-async def create_access_token(request: Request, services: ServicesDep, identity: IdentityDep,
-                              caller: UserDep) -> dict[str, Any]:
-    body = await _object_body(request, services)
+async def create_access_token(identity: IdentityDep, caller: UserDep, body: ObjectBody) -> dict[str, Any]:
     return await identity.create_access_token(caller.user_id, body.get("name"))
 
 

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 from core.errors import ObjectNotFoundError
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/automations", tags=["automations"])
-
-
-async def _body(request: Request, limit: int) -> Any:
-    raw = await read_limited(request, limit)
-    return parse_json(raw) if raw else {}
+Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 
 
 @router.post("")
-async def create_automation(workspace_id: str, request: Request, services: ServicesDep,
-                            actor: AdminDep) -> dict[str, Any]:
-    body = await _body(request, services.settings.max_import_bytes)
+async def create_automation(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
     return await services.workspaces.save_automation(workspace_id, body, actor=actor)
 
 
@@ -42,9 +36,8 @@ async def get_automation(workspace_id: str, slug: str, services: ServicesDep, _:
 
 
 @router.patch("/{slug}")
-async def update_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                            actor: AdminDep) -> dict[str, Any]:
-    body = await _body(request, services.settings.max_import_bytes)
+async def update_automation(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
+                            body: Body) -> dict[str, Any]:
     return await services.workspaces.save_automation(workspace_id, body, slug=slug, actor=actor)
 
 

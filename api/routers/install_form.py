@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from api.authorization import Actor, authorize
-from api.bodies import content_type, read_limited
+from api.bodies import FormBody, FormReader
 from api.cookies import CSRF_COOKIE, CSRF_HEADER
 from api.deps import ServicesDep, current_actor
 from api.routers.pages import error_page, html_page
@@ -35,6 +35,7 @@ from core.errors import (
     TidewayError,
 )
 from core.services import Services
+from schemas import strict_json
 from schemas.checks import slug_problem
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/apps/install", tags=["app instances"])
@@ -230,7 +231,7 @@ def parse_fields(schema: dict[str, Any], form: Values, errors: dict[str, str], p
                 item_kind = _type(prop["items"])
                 out[key] = [_scalar(line.strip(), item_kind) for line in text.splitlines() if line.strip()]
             elif kind == "json":
-                out[key] = json.loads(text)
+                out[key] = strict_json.loads(text)
             else:
                 out[key] = text
         except ValueError as exc:
@@ -321,15 +322,15 @@ async def install_form(workspace_id: str, app_slug: str, request: Request, servi
 
 
 @router.post("/{app_slug:path}", response_class=HTMLResponse)
-async def install_from_form(workspace_id: str, app_slug: str, request: Request,
-                            services: ServicesDep) -> HTMLResponse:
+async def install_from_form(workspace_id: str, app_slug: str, request: Request, services: ServicesDep,
+                            submitted: Annotated[FormReader, Depends(FormBody(MAX_FORM_BYTES))]) -> HTMLResponse:
     try:
         actor = await _caller(request, services)
         name, version, schema = await _app(services, app_slug)
-        if content_type(request) != "application/x-www-form-urlencoded":
+        if submitted.content_type != "application/x-www-form-urlencoded":
             return error_page(400, "Cannot install this app",
                               "Send the form as application/x-www-form-urlencoded.")
-        raw = await read_limited(request, MAX_FORM_BYTES)
+        raw = await submitted.read()
     except TidewayError as exc:
         return error_page(exc.status, "Cannot install this app", exc.message)
     try:

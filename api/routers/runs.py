@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from api.bodies import UploadLimits, parse_json, read_limited, webhook_body, webhook_headers
+from api.bodies import JsonBody, WebhookBody, webhook_headers, webhook_query
 from api.client import request_client_address
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
@@ -72,7 +72,8 @@ async def streamed_response(run: StreamedRun) -> Response:
 
 
 @router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep) -> Response:
+async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep,
+                  body: Annotated[Any, Depends(WebhookBody())]) -> Response:
     """Public: a missing or foreign Authorization header is just data for the automation; a valid
     user token makes its user and session those of the run (``user``/``session`` contexts,
     ``source.userId`` of its events) and is what an automation with ``authorizations`` checks.
@@ -81,17 +82,13 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
         actor = await identify(request, services)
     except (UnauthorizedError, CsrfError):  # a stale token or a cookie without CSRF: an anonymous caller
         actor = None
-    settings = services.settings
-    uploads = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
-                           field_bytes=settings.uploads_max_field_bytes)
-    body = await webhook_body(request, settings.max_json_body_bytes, uploads)
     query = request.url.query
     http = {"method": request.method, "path": request.url.path,
             "originalUrl": request.url.path + (f"?{query}" if query else ""),
             "hostname": request.url.hostname, "ip": request_client_address(request)}
     outcome = await trigger_webhook(
         services, workspace_id, unquote(endpoint), method=request.method.upper(),
-        headers=webhook_headers(request), query=dict(request.query_params), body=body, http=http,
+        headers=webhook_headers(request), query=webhook_query(request), body=body, http=http,
         correlation_id=request.headers.get("x-correlation-id") or None,
         user_id=actor.user_id if actor else None, session_id=actor.session_id if actor else None,
         api_key_id=actor.api_key.id if actor and actor.api_key else None,
@@ -103,13 +100,13 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
 
 
 @router.post("/test/{slug}")
-async def test_automation(workspace_id: str, slug: str, request: Request, services: ServicesDep,
-                          actor: CallerDep) -> JSONResponse:
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    body = parse_json(raw) if raw else {}
+async def test_automation(workspace_id: str, slug: str, services: ServicesDep, actor: CallerDep,
+                          body: Annotated[Any, Depends(JsonBody())]) -> JSONResponse:
     payload = body.get("payload", {}) if isinstance(body, dict) else None
     if not isinstance(payload, dict):
-        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload")
+        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload",
+                                    [{"path": "body.payload" if isinstance(body, dict) else "body",
+                                      "message": "must be an object"}])
     return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor.user_id,
                                                 session_id=actor.session_id,
                                                 api_key_id=actor.api_key.id if actor.api_key else None))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 from core.apikeys import ApiKeyService
+from core.change_events import EventOnCommit
 from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.members import MemberService
 from core.permissions.defaults import OWNER, initial_security
@@ -16,8 +17,10 @@ from core.permissions.dsul import validate_security
 from core.secrets_store import SecretsKeyError, SecretStore
 from core.services import Services
 from core.workspaces import SecurityWrite
+from schemas.requests import ShareBody, parse_body
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])
+Body = Annotated[Any, Depends(JsonBody())]
 
 
 @router.get("/security")
@@ -28,9 +31,12 @@ async def get_security(workspace_id: str, services: ServicesDep, _: AdminDep) ->
 
 
 @router.put("/security")
-async def put_security(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    raw = await read_limited(request, services.settings.max_import_bytes)
-    security = parse_json(raw) if raw else {}
+async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep,
+                       security: Annotated[Any, Depends(JsonBody("max_import_bytes"))]) -> dict[str, Any]:
+    if not isinstance(security, dict):
+        kind = "null" if security is None else type(security).__name__
+        raise InvalidWorkspaceError(f"Invalid security: body: must be an object (security.yml), got {kind}",
+                                    [{"path": "body", "message": "must be an object"}], name="InvalidSecurity")
     problems = validate_security(security)
     if problems:
         first = problems[0]
@@ -71,24 +77,19 @@ async def list_permissions(workspace_id: str, services: ServicesDep, _: AdminDep
 
 
 @router.post("/permissions")
-async def share(workspace_id: str, request: Request, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+async def share(workspace_id: str, services: ServicesDep, _: AdminDep, body: Body) -> dict[str, Any]:
     """``{target: {id}, permissions: {role}}``: give a user a role (owner, editor or a custom role)."""
-    await services.workspaces.get_row(workspace_id)
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    body = parse_json(raw) if raw else {}
-    target = body.get("target") if isinstance(body, dict) else None
-    role = (body.get("permissions") or {}).get("role") if isinstance(body, dict) else None
-    if not isinstance(target, dict) or not isinstance(target.get("id"), str) or not isinstance(role, str):
-        raise InvalidWorkspaceError("Body must be {target: {id}, permissions: {role}}",
-                                    [{"path": "body", "message": "target.id and permissions.role are required"}])
+    shared = parse_body(ShareBody, body, what="sharing (expected {target: {id}, permissions: {role}})",
+                        error=InvalidWorkspaceError)
+    user_id, role = shared.target.id, shared.permissions.role
     source = await services.workspaces.source(workspace_id)
     security = source.security if source.security is not None else initial_security()
     declared = set((security.get("authorizations") or {}).get("roles") or {}) | {OWNER, "editor"}
     if role not in declared:
         raise InvalidWorkspaceError(f"Unknown role '{role}' (declare it in security.yml)",
-                                    [{"path": "permissions.role", "message": f"unknown role '{role}'"}])
-    await MemberService(services.db).set_role(workspace_id, target["id"], role)
-    return {"target": {"id": target["id"]}, "permissions": {"role": role}}
+                                    [{"path": "body.permissions.role", "message": f"unknown role '{role}'"}])
+    await MemberService(services.db).set_role(workspace_id, user_id, role)
+    return {"target": {"id": user_id}, "permissions": {"role": role}}
 
 
 @router.delete("/permissions/{user_id}")
@@ -115,31 +116,31 @@ async def list_secrets(workspace_id: str, services: ServicesDep, _: AdminDep, re
     return await _store(services).describe(workspace_id, reveal=reveal)
 
 
-async def _write_secrets(workspace_id: str, request: Request, services: Services, actor: str, *,
+async def _write_secrets(workspace_id: str, body: Any, services: Services, actor: str, *,
                          replace_all: bool) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    changes = await _store(services).write(workspace_id, parse_json(raw) if raw else {}, replace_all=replace_all)
-    await services.workspaces._record(workspace_id, "workspaces.secrets.updated", changes, actor)  # names only
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)  # names only
+    await _store(services).write(workspace_id, body, replace_all=replace_all, before_commit=event)
+    await event.deliver()
     return await _store(services).describe(workspace_id)
 
 
 @router.put("/security/secrets")
-async def put_secrets(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    return await _write_secrets(workspace_id, request, services, actor, replace_all=True)
+async def put_secrets(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
+    return await _write_secrets(workspace_id, body, services, actor, replace_all=True)
 
 
 @router.patch("/security/secrets")
-async def patch_secrets(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    return await _write_secrets(workspace_id, request, services, actor, replace_all=False)
+async def patch_secrets(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
+    return await _write_secrets(workspace_id, body, services, actor, replace_all=False)
 
 
 @router.delete("/security/secrets/{name}")
 async def delete_secret(workspace_id: str, name: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    await _store(services).remove(workspace_id, name)
-    await services.workspaces._record(workspace_id, "workspaces.secrets.updated",
-                                      {"created": [], "updated": [], "deleted": [name]}, actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)
+    await _store(services).remove(workspace_id, name, before_commit=event)
+    await event.deliver()
     return {"secretName": name}
 
 
@@ -157,27 +158,29 @@ async def list_api_keys(workspace_id: str, services: ServicesDep, _: AdminDep) -
 
 
 @router.post("/security/apikeys")
-async def create_api_key(workspace_id: str, request: Request, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+async def create_api_key(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    key = await ApiKeyService(services.db).create(workspace_id, parse_json(raw) if raw else {})
-    await services.workspaces._record(workspace_id, "apikeys.created", _key_event(key), actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.created", actor, _key_event)
+    key = await ApiKeyService(services.db).create(workspace_id, body, before_commit=event)
+    await event.deliver()
     return key
 
 
 @router.put("/security/apikeys/{key_id}")
-async def update_api_key(workspace_id: str, key_id: str, request: Request, services: ServicesDep,
-                         actor: AdminDep) -> dict[str, Any]:
+async def update_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep,
+                         body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
-    key = await ApiKeyService(services.db).update(workspace_id, key_id, parse_json(raw) if raw else {})
-    await services.workspaces._record(workspace_id, "apikeys.updated", _key_event(key), actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.updated", actor, _key_event)
+    key = await ApiKeyService(services.db).update(workspace_id, key_id, body, before_commit=event)
+    await event.deliver()
     return key
 
 
 @router.delete("/security/apikeys/{key_id}")
 async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    await ApiKeyService(services.db).delete(workspace_id, key_id)
-    await services.workspaces._record(workspace_id, "apikeys.deleted", {"apiKey": key_id}, actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.deleted", actor,
+                          lambda deleted: {"apiKey": deleted["id"]})
+    await ApiKeyService(services.db).delete(workspace_id, key_id, before_commit=event)
+    await event.deliver()
     return {"apiKey": key_id}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from api.authorization import security_write
-from api.bodies import parse_json, read_limited
+from api.bodies import JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/versions", tags=["versions"])
@@ -20,11 +20,10 @@ async def list_versions(workspace_id: str, services: ServicesDep, _: AdminDep) -
 
 
 @router.post("")
-async def publish_version(workspace_id: str, request: Request, services: ServicesDep,
-                          actor: AdminDep) -> dict[str, Any]:
-    raw = await read_limited(request, services.settings.max_json_body_bytes)
+async def publish_version(workspace_id: str, services: ServicesDep, actor: AdminDep,
+                          body: Annotated[Any, Depends(JsonBody())]) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    return await services.versions.publish(workspace_id, parse_json(raw) if raw else {}, actor=actor)
+    return await services.versions.publish(workspace_id, body, actor=actor)
 
 
 @router.post("/{version}/pull")
