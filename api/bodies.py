@@ -73,11 +73,12 @@ class JsonBody(BodyReader):
 
     kind = "json"
 
-    def __init__(self, limit: str = "max_json_body_bytes"):
-        self.limit = limit
+    def __init__(self, limit: str | int = "max_json_body_bytes"):
+        self.limit = limit  # a Settings field's name, or a fixed number of bytes
 
     async def __call__(self, request: Request) -> Any:
-        raw = await read_limited(request, getattr(_settings(request), self.limit))
+        limit = self.limit if isinstance(self.limit, int) else getattr(_settings(request), self.limit)
+        raw = await read_limited(request, limit)
         return parse_json(raw) if raw else {}
 
 

@@ -21,15 +21,15 @@ needs it to send input (signals, starts) to workflows, and a decode passes plain
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from api.authorization import Actor
-from api.bodies import InvalidBodyError, parse_json, read_limited
+from api.bodies import InvalidBodyError, JsonBody
 from api.cookies import SESSION_COOKIE
 from api.deps import ServicesDep, token_actor
 from core.errors import ForbiddenError, ObjectNotFoundError, TidewayError, UnauthorizedError
@@ -120,14 +120,15 @@ async def preflight(path: str, request: Request, services: ServicesDep) -> Respo
 
 
 @router.post("/codec/{path:path}", summary="Decode Temporal payloads for the Temporal UI/CLI (superadmin)")
-async def decode(path: str, request: Request, services: ServicesDep) -> JSONResponse:
+async def decode(path: str, request: Request, services: ServicesDep,
+                 body: Annotated[Any, Depends(JsonBody(MAX_DECODE_BYTES))]) -> JSONResponse:
     cors = _cors(request, services)  # also on errors, so the UI can read why it was refused
     try:
         if _operation(path) != "decode":
             raise ObjectNotFoundError(f"Unknown codec operation '{_operation(path)}': only POST /codec/decode "
                                       "exists (Tideway does not encode payloads for clients)")
         await _superadmin(request, services)
-        payloads = _payloads(parse_json(await read_limited(request, MAX_DECODE_BYTES, "codec body")))
+        payloads = _payloads(body)
         codec = services.client.data_converter.payload_codec
         if not isinstance(codec, EncryptionCodec):
             raise PayloadCodecError("This process's Temporal client has no payload codec (it was not made by "

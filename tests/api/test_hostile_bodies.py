@@ -373,6 +373,9 @@ def catalogue(world: World, admin: dict[str, str]) -> dict[tuple[str, str], Rout
         ("PUT", "/v2/workspaces/{workspace_id}/security/apikeys/{key_id}"): RouteCases(
             f"{base}/security/apikeys/{world.key_id}", admin, _json_cases() + _key_cases(),
             Case("valid", b'{"name": "renamed", "rules": []}', status=200)),
+        ("POST", "/codec/{path:path}"): RouteCases("/codec/decode", admin, _json_cases() + _fields(
+            {"payloads": 5}, {"payloads": [5]}, {"payloads": [{"metadata": 5}]}, {"payloads": {"a": 1}}),
+            Case("valid", b'{"payloads": []}', status=200)),
         ("POST", "/v2/login"): RouteCases("/v2/login", {}, _json_cases() + _fields(
             {"email": 5, "password": "x"}, {"email": ["a@b.c"], "password": "x"}, {"email": "a@b.c", "password": 5},
             {"email": {"a": 1}, "password": None}, {"password": "x"}),
