@@ -8,7 +8,6 @@ import hashlib
 import os
 from collections.abc import AsyncIterator
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -44,7 +43,7 @@ async def test_uploads_of_3_and_10_mb_reach_the_automation_intact(sqlite_stack: 
     histories = [await client.get_workflow_handle(run.id, run_id=run.run_id).fetch_history()
                  async for run in client.list_workflows(f'WorkflowId STARTS_WITH "{ws["id"]}/echoFile/"')]
     assert len(histories) == 2
-    replayer = Replayer(workflows=[AutomationWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[AutomationWorkflow], data_converter=stack.services.client.data_converter,
                         workflow_runner=SandboxedWorkflowRunner(
                             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()))
     for history in histories:
