@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -94,6 +96,17 @@ def _in_transaction(session: Session, fn: Callable[..., T], /, *args: Any) -> T:
         raise
 
 
+# A JSON ``\u0000`` escape that is not itself escaped (preceded by an even number of backslashes).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def postgres_json(value: Any) -> str:
+    """JSON text for PostgreSQL's ``json``/``jsonb`` columns, which cannot hold the NUL character:
+    a NUL that an automation builds (``json('"\\u0000"')``, a fetched body…) becomes U+FFFD, so
+    the event, context or blob is stored instead of failing its flush on every retry."""
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(value))
+
+
 class Database:
     """One async engine + session factory per database URL.
 
@@ -121,7 +134,8 @@ class Database:
                 sa_event.listen(self.inline_engine, "connect", _sqlite_inline_pragmas)
         else:
             self.engine = create_async_engine(
-                async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True
+                async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True,
+                json_serializer=postgres_json,
             )
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self.inline_sessions = (sessionmaker(self.inline_engine, class_=Session, expire_on_commit=False)
