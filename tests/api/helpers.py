@@ -49,3 +49,19 @@ async def anonymous_session(stack: Stack) -> dict[str, str]:
     body = (await stack.http.post("/v2/login/anonymous")).json()
     return {"id": body["id"], "sessionId": body["sessionId"], "token": body["token"],
             "authorization": f"Bearer {body['token']}"}
+
+
+async def workspace_with_editor(stack: Stack, automations: dict[str, Any] | None = None
+                                ) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A workspace created by a fresh user (its owner) and shared with another as editor:
+    ``(workspace id, owner headers, editor headers)``."""
+    owner, editor = await make_user(stack, "owner"), await make_user(stack, "editor")
+    created = await stack.http.post("/v2/workspaces/import", json=workspace_doc(automations or {}),
+                                    headers={"authorization": owner["authorization"]})
+    assert created.status_code == 200, created.text
+    ws = created.json()["workspace"]["id"]
+    shared = await stack.http.post(f"/v2/workspaces/{ws}/permissions", json={
+        "target": {"id": editor["id"]}, "permissions": {"role": "editor"}},
+        headers={"authorization": owner["authorization"]})
+    assert shared.status_code == 200, shared.text
+    return ws, {"authorization": owner["authorization"]}, {"authorization": editor["authorization"]}

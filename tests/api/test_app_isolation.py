@@ -9,25 +9,13 @@ import uuid
 from datetime import UTC, datetime
 
 from core.eventwriter import EventWriter
-from tests.api.helpers import make_user, workspace_doc
+from tests.api.helpers import workspace_doc, workspace_with_editor
 from tests.api.test_events_read import collect, make_event, sse
 from tests.stack import Stack
 
 
-async def _owner_and_editor_workspace(stack: Stack) -> tuple[str, dict[str, str], dict[str, str]]:
-    owner, editor = await make_user(stack, "owner"), await make_user(stack, "editor")
-    created = await stack.http.post("/v2/workspaces/import", json=workspace_doc({}),
-                                    headers={"authorization": owner["authorization"]})
-    ws = created.json()["workspace"]["id"]
-    shared = await stack.http.post(f"/v2/workspaces/{ws}/permissions", json={
-        "target": {"id": editor["id"]}, "permissions": {"role": "editor"}},
-        headers={"authorization": owner["authorization"]})
-    assert shared.status_code == 200, shared.text
-    return ws, {"authorization": owner["authorization"]}, {"authorization": editor["authorization"]}
-
-
 async def test_nested_app_events_are_hidden_from_the_root_on_every_read_path(stack: Stack) -> None:
-    ws, owner, editor = await _owner_and_editor_workspace(stack)
+    ws, owner, editor = await workspace_with_editor(stack)
     now = datetime.now(UTC)
     specs = {"own": {"type": "app.done", "source": {"appInstanceDepth": 1, "appInstanceFullSlug": "a"}},
              "nested": {"type": "a.b.done", "source": {"appInstanceDepth": 2, "appInstanceFullSlug": "a.b"}},
@@ -85,7 +73,7 @@ async def test_private_app_automations_are_not_runnable_from_outside(stack: Stac
 
 
 async def test_native_event_types_cannot_be_forged_by_case_or_padding(stack: Stack) -> None:
-    ws, owner, _ = await _owner_and_editor_workspace(stack)
+    ws, owner, _ = await workspace_with_editor(stack)
     for forged, status in (("Workspaces.deleted", 400), ("RUNTIME.automations.executed", 400),
                            ("Error", 400), (" workspaces.deleted", 403), ("workspaces.deleted ", 403),
                            ("\tapps.published", 403)):

@@ -11,26 +11,13 @@ from typing import Any
 import yaml
 
 from core.permissions.defaults import initial_security
-from tests.api.helpers import make_user, make_zip, workspace_doc
+from tests.api.helpers import make_zip, workspace_doc, workspace_with_editor
 from tests.stack import Stack
 
 # What the attacker wants: the editor role granted `manage` on the workspace.
 EDITOR_MANAGES = copy.deepcopy(initial_security())
 EDITOR_MANAGES["authorizations"]["rules"].append({"role": "editor", "action": "manage", "subject": "workspaces"})
 HELLO = {"name": "hello", "when": {"endpoint": True}, "do": [], "output": "hi"}
-
-
-async def _workspace_with_editor(stack: Stack) -> tuple[str, dict[str, str], dict[str, str]]:
-    owner, editor = await make_user(stack, "owner"), await make_user(stack, "editor")
-    created = await stack.http.post("/v2/workspaces/import", json=workspace_doc({"hello": HELLO}),
-                                    headers={"authorization": owner["authorization"]})
-    assert created.status_code == 200, created.text
-    ws = created.json()["workspace"]["id"]
-    shared = await stack.http.post(f"/v2/workspaces/{ws}/permissions", json={
-        "target": {"id": editor["id"]}, "permissions": {"role": "editor"}},
-        headers={"authorization": owner["authorization"]})
-    assert shared.status_code == 200, shared.text
-    return ws, {"authorization": owner["authorization"]}, {"authorization": editor["authorization"]}
 
 
 async def _state(stack: Stack, ws: str) -> tuple[int, Any]:
@@ -45,7 +32,7 @@ def _archive_files(data: bytes) -> dict[str, Any]:
 
 
 async def test_an_editor_cannot_change_security_by_import(stack: Stack) -> None:
-    ws, owner, editor = await _workspace_with_editor(stack)
+    ws, owner, editor = await workspace_with_editor(stack, {"hello": HELLO})
     before = await _state(stack, ws)
     document = workspace_doc({"hello": HELLO, "added": {**HELLO, "name": "added"}}, security=EDITOR_MANAGES)
     refused = await stack.http.post(f"/v2/workspaces/{ws}/import", json=document, headers=editor)
@@ -75,7 +62,7 @@ async def test_an_editor_cannot_change_security_by_import(stack: Stack) -> None:
 
 
 async def test_an_editor_round_trips_an_export(stack: Stack) -> None:
-    ws, owner, editor = await _workspace_with_editor(stack)
+    ws, owner, editor = await workspace_with_editor(stack, {"hello": HELLO})
     custom = copy.deepcopy(initial_security())
     custom["authorizations"]["roles"]["agent"] = {"description": "support"}
     assert (await stack.http.put(f"/v2/workspaces/{ws}/security", json=custom, headers=owner)).status_code == 200
@@ -99,7 +86,7 @@ async def test_an_editor_round_trips_an_export(stack: Stack) -> None:
 
 
 async def test_an_editor_cannot_restore_an_older_security_by_pulling_a_version(stack: Stack) -> None:
-    ws, owner, editor = await _workspace_with_editor(stack)
+    ws, owner, editor = await workspace_with_editor(stack, {"hello": HELLO})
     assert (await stack.http.put(f"/v2/workspaces/{ws}/security", json=EDITOR_MANAGES,
                                  headers=owner)).status_code == 200
     published = await stack.http.post(f"/v2/workspaces/{ws}/versions", json={"name": "open", "description": "open"},
@@ -122,14 +109,14 @@ async def test_an_editor_cannot_restore_an_older_security_by_pulling_a_version(s
 
 
 async def test_put_security_needs_manage_security(stack: Stack) -> None:
-    ws, _, editor = await _workspace_with_editor(stack)
+    ws, _, editor = await workspace_with_editor(stack, {"hello": HELLO})
     before = await _state(stack, ws)
     refused = await stack.http.put(f"/v2/workspaces/{ws}/security", json=EDITOR_MANAGES, headers=editor)
     assert refused.status_code == 403 and await _state(stack, ws) == before
 
 
 async def test_a_duplicate_belongs_to_its_maker_and_leaves_the_original_alone(stack: Stack) -> None:
-    ws, _, editor = await _workspace_with_editor(stack)
+    ws, _, editor = await workspace_with_editor(stack, {"hello": HELLO})
     before = await _state(stack, ws)
     copied = await stack.http.post(f"/v2/workspaces/{ws}/duplicate", headers=editor)
     assert copied.status_code == 200, copied.text

@@ -18,13 +18,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 
+from api.app import create_app
 from core.db import Database, migrate_async
 from core.eventstore import query_events
 from core.services import Services
 from core.settings import Settings
-from tests.stack import TEST_SECRETS_KEY
+from tests.stack import TEST_SECRETS_KEY, Stack, open_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("TIDEWAY_DRILLS", "").lower() == "full"
@@ -107,3 +109,16 @@ async def wait_until(predicate: Any, timeout: float, what: str = "condition") ->
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {timeout:.0f} s")
         await asyncio.sleep(0.25)
+
+
+@asynccontextmanager
+async def answering_stack(client: Client, path: Path, **overrides: Any) -> AsyncIterator[Stack]:
+    """A stack on an SQLite file whose HTTP client gets a 500 answer, like a real server, when an
+    exception escapes the app (instead of the exception raised in the test)."""
+    async with open_stack(client, f"sqlite:///{path}", "sqlite", **overrides) as stack:
+        transport = httpx.ASGITransport(app=create_app(stack.services), raise_app_exceptions=False)
+        stack.http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=120)
+        try:
+            yield stack
+        finally:
+            await stack.http.aclose()

@@ -14,16 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from tests.drills.helpers import figure, scale
-from tests.stack import Stack, open_stack
+from tests.drills.helpers import answering_stack, figure, scale
+from tests.stack import Stack
 from workflows.language import ExpressionError, evaluate, render
 
 HELLO = {"name": "hello", "when": {"endpoint": True}, "do": [{"set": {"name": "a", "value": "{{body.x}}"}}],
@@ -33,14 +31,8 @@ HELLO = {"name": "hello", "when": {"endpoint": True}, "do": [{"set": {"name": "a
 @pytest.fixture(scope="module")
 async def hostile(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     path = Path(tmp_path_factory.mktemp("hostile")) / "hostile.db"
-    async with open_stack(temporal_env.client, f"sqlite:///{path}", "sqlite", rate_limit_disabled=True) as stack:
-        # Like a real server: an exception escaping the app is a 500 answer, not raised in the test.
-        transport = httpx.ASGITransport(app=create_app(stack.services), raise_app_exceptions=False)
-        stack.http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=120)
-        try:
-            yield stack
-        finally:
-            await stack.http.aclose()
+    async with answering_stack(temporal_env.client, path, rate_limit_disabled=True) as stack:
+        yield stack
 
 
 async def healthy(stack: Stack, ws: str) -> bool:

@@ -15,17 +15,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from core.permissions.defaults import initial_security
 from tests.api.helpers import make_user, workspace_doc
 from tests.api.test_events_read import sse
-from tests.drills.helpers import figure
-from tests.stack import TEMPORAL_HTTP_PORT, Stack, open_stack
+from tests.drills.helpers import answering_stack, figure
+from tests.stack import TEMPORAL_HTTP_PORT, Stack
 
 # What an attacker would want to change; events are left out (refused runs record `error` events).
 GUARDED = {"workspaces": "id, slug, revision, deleted_at", "workspace_revisions": "workspace_id, revision",
@@ -41,16 +39,10 @@ STREAM_CAP = 2
 @pytest.fixture(scope="module")
 async def attacked(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     path = Path(tmp_path_factory.mktemp("issue14")) / "issue14.db"
-    async with open_stack(temporal_env.client, f"sqlite:///{path}", "sqlite", fetch_allowed_hosts="",
-                          max_import_bytes=IMPORT_LIMIT, events_stream_max_per_caller=STREAM_CAP,
-                          login_rate_per_address=5) as stack:
-        # Like a real server: an exception escaping the app is a 500 answer, not raised in the test.
-        transport = httpx.ASGITransport(app=create_app(stack.services), raise_app_exceptions=False)
-        stack.http = httpx.AsyncClient(transport=transport, base_url="http://tideway.test", timeout=120)
-        try:
-            yield stack
-        finally:
-            await stack.http.aclose()
+    async with answering_stack(temporal_env.client, path, fetch_allowed_hosts="",
+                               max_import_bytes=IMPORT_LIMIT, events_stream_max_per_caller=STREAM_CAP,
+                               login_rate_per_address=5) as stack:
+        yield stack
 
 
 async def _snapshot(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
