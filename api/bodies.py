@@ -143,7 +143,8 @@ class WebhookBody(BodyReader):
         ctype = content_type(request)
         if ctype == "multipart/form-data":
             limits = UploadLimits(file_bytes=settings.uploads_max_size, parts=settings.uploads_max_parts,
-                                  field_bytes=settings.uploads_max_field_bytes)
+                                  field_bytes=settings.uploads_max_field_bytes,
+                                  total_bytes=settings.uploads_max_total_size)
             return _form_fields(await parse_multipart(request, limits))
         raw = await read_limited(request, settings.max_json_body_bytes)
         if not raw:

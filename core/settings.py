@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     uploads_max_size: int = Field(10 * 1024 * 1024, alias="UPLOADS_MAX_SIZE")  # one multipart file (413 above)
     uploads_max_parts: int = Field(50, alias="UPLOADS_MAX_PARTS")  # fields + files of one multipart body
     uploads_max_field_bytes: int = Field(1024 * 1024, alias="UPLOADS_MAX_FIELD_BYTES")  # one multipart field
+    # A whole multipart webhook body: without it 50 parts of UPLOADS_MAX_SIZE could be held at once.
+    uploads_max_total_size: int = Field(25 * 1024 * 1024, alias="UPLOADS_MAX_TOTAL_SIZE")
     max_import_bytes: int = 20 * 1024 * 1024
     webhook_timeout_seconds: float = Field(60.0, gt=0)  # a webhook caller gets 504 past it; the run goes on
 

@@ -59,6 +59,21 @@ async def test_upload_over_the_limit_is_413(sqlite_stack: Stack) -> None:
     assert response.status_code == 413 and response.json()["error"] == "PayloadTooLargeError"
 
 
+async def test_a_multipart_body_over_the_total_limit_is_413(sqlite_stack: Stack) -> None:
+    """Each file within UPLOADS_MAX_SIZE, together over UPLOADS_MAX_TOTAL_SIZE: refused as the
+    bytes arrive, never held whole."""
+    stack = sqlite_stack
+    settings = stack.services.settings
+    ws = await stack.import_workspace(workspace_doc({"echoFile": ECHO_FILE}))
+    part = os.urandom(settings.uploads_max_size)
+    count = settings.uploads_max_total_size // settings.uploads_max_size + 1
+    response = await stack.http.post(f"/v2/workspaces/{ws['id']}/webhooks/echoFile", files=[
+        (f"file{n}", (f"f{n}.bin", part, "application/octet-stream")) for n in range(count)], timeout=120)
+    assert response.status_code == 413 and response.json()["error"] == "PayloadTooLargeError", response.text
+    assert str(settings.uploads_max_total_size) in response.json()["message"]
+    assert await stack.events(ws["id"], types="runtime.automations.executed") == []
+
+
 async def test_multipart_import_stops_reading_at_the_limit(stack: Stack) -> None:
     """Before: the multipart form was read whole whatever its size (a 400 MB archive took the
     process from 310 to 720 MB). Now the body is parsed as it arrives and the import answers 413
