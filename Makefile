@@ -33,7 +33,7 @@ test: $(STAMP) browser-deps
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy api worker workflows activities schemas core cli
+	$(VENV)/bin/mypy api worker workflows activities schemas language core cli
 
 bench: $(STAMP)
 	$(PY) bench/language_bench.py

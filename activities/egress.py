@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from core.errors import TidewayError
 from core.settings import Settings
+from schemas.errors import TidewayError
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network

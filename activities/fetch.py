@@ -22,7 +22,7 @@ from temporalio import activity
 from activities.egress import EgressRefusedError
 from activities.egress_http import EgressGuard, egress_client
 from core.blobs import BlobStore
-from workflows import activity_names as names
+from schemas import activity_names as names
 
 USER_AGENT = "Prisme.ai Workspaces"
 INLINE_LIMIT = 200 * 1024

@@ -16,7 +16,7 @@ from core.retention import (
     plan_workspaces,
     record_cleaned,
 )
-from workflows.retention import (
+from schemas.retention import (
     RETENTION_DELETE_WORKSPACES,
     RETENTION_EXPIRED,
     RETENTION_PLAN,

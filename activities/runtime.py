@@ -14,12 +14,13 @@ from core.apptree import TreeService
 from core.blobs import BlobStore
 from core.contexts import apply_writes, load_contexts
 from core.db import Database
-from core.errors import ObjectNotFoundError
 from core.members import MemberService
 from core.models import Wait
 from core.permissions.checks import automation_executable, member_permissions
 from core.ratelimits import Bucket
 from core.workspaces import ROW_TTL, WorkspaceService
+from schemas import activity_names as names
+from schemas.errors import ObjectNotFoundError
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
 from schemas.runs import (
     AuthorizeRequest,
@@ -31,7 +32,6 @@ from schemas.runs import (
     TriggerSpec,
     WaitRequest,
 )
-from workflows import activity_names as names
 
 log = logging.getLogger("tideway.activities")
 SUPERADMIN_ACTOR = "admin"  # the identity of the TIDEWAY_ADMIN_TOKEN bearer

@@ -8,9 +8,9 @@ from typing import Any
 from temporalio import activity
 
 from core.apptree import TreeService
-from core.errors import ObjectNotFoundError
 from core.schedules import ScheduleService, automation_crons, normalise_cron
-from workflows.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
+from schemas.errors import ObjectNotFoundError
+from schemas.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
 
 log = logging.getLogger("tideway.activities.schedules")
 

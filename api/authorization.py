@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from core.apikeys import KeyGrant
-from core.errors import ForbiddenError
 from core.members import MemberService
 from core.operations import route_permission
 from core.permissions.checks import can, member_permissions
 from core.permissions.permissions import Permissions
 from core.services import Services
 from core.workspaces import SecurityWrite
+from schemas.errors import ForbiddenError
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from api.multipart import Part, UploadLimits, parse_multipart
-from core.errors import InvalidBodyError, InvalidWorkspaceError, PayloadTooLargeError
 from core.settings import Settings
 from schemas.archive import parse_archive, parse_import
 from schemas.dsul import WorkspaceSource
+from schemas.errors import InvalidBodyError, InvalidWorkspaceError, PayloadTooLargeError
 from schemas.strict_json import JsonDocumentError, loads
 
 __all__ = ["BodyReader", "FormBody", "ImportBody", "JsonBody", "UploadLimits", "WebhookBody",

@@ -23,9 +23,9 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from core.errors import ForbiddenError
 from core.identity import signing_key
 from core.settings import Settings
+from schemas.errors import ForbiddenError
 
 SESSION_COOKIE = "tideway_session"
 CSRF_COOKIE = "tideway_csrf"

@@ -10,9 +10,9 @@ from fastapi import Depends, Request
 from api.authorization import Actor, authorize
 from api.cookies import session_cookie_token
 from core.apikeys import ApiKeyService, KeyGrant
-from core.errors import UnauthorizedError
 from core.identity import IdentityService
 from core.services import Services
+from schemas.errors import UnauthorizedError
 
 
 def get_services(request: Request) -> Services:

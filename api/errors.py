@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import TidewayError
+from schemas.errors import TidewayError
 
 log = logging.getLogger("tideway.api")
 

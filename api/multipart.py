@@ -13,7 +13,7 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from core.errors import InvalidBodyError, PayloadTooLargeError
+from schemas.errors import InvalidBodyError, PayloadTooLargeError
 
 
 @dataclass(frozen=True)

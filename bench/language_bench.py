@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workflows.language import DEFAULT_ENV, compile_expression, evaluate_condition, render  # noqa: E402
+from language import DEFAULT_ENV, compile_expression, evaluate_condition, render  # noqa: E402
 
 SCOPE = {
     "a": {"b": "hello"},

@@ -41,7 +41,7 @@ from bench.systems import TemporalDevServer  # noqa: E402
 from core.payload_codec import data_converter  # noqa: E402
 from core.runs import run_settings  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from core.temporal import run_search_attributes  # noqa: E402
+from schemas.search_attributes import run_search_attributes  # noqa: E402
 
 QUEUE = "floor"
 BENCH_SECRETS_KEY = "tG3dRHb-wi9C5sSm0p8XoQBo3fjU2nB2cXOw1SwH3Wc="  # a fixed Fernet key (bench only)

@@ -7,9 +7,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from core.errors import TidewayError
 from core.services import Services
 from schemas.archive import parse_archive
+from schemas.errors import TidewayError
 
 
 def zip_folder(folder: Path) -> bytes:

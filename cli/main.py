@@ -8,8 +8,8 @@ import gc
 import os
 import sys
 
-from core.errors import TidewayError
 from core.settings import get_settings
+from schemas.errors import TidewayError
 
 
 async def run_worker() -> int:

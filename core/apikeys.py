@@ -18,9 +18,9 @@ from sqlmodel import col, select
 
 from core.change_events import BeforeCommit
 from core.db import Database
-from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.models import ApiKey, iso, utcnow
 from core.permissions.dsul import validate_api_key_rules
+from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError
 
 KEY_PREFIX = "twk_"  # recognisable in logs and secret scanners
 

@@ -23,7 +23,14 @@ from jsonschema import Draft7Validator
 
 from core.apps import LATEST_ALIASES, AppService, app_details
 from core.apptree import config_secret_paths
-from core.errors import (
+from core.events_index import app_events, instance_events
+from core.workspaces import WorkspaceService, iso
+from language.arguments import validate_arguments
+from language.secrets import redact_paths
+from schemas.automation_schema import APP_INSTANCE_SCHEMA
+from schemas.checks import schema_problems, slug_problem
+from schemas.dsul import WorkspaceSource
+from schemas.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,
     InvalidWorkspaceError,
@@ -31,13 +38,6 @@ from core.errors import (
     ObjectNotFoundError,
     TidewayError,
 )
-from core.events_index import app_events, instance_events
-from core.workspaces import WorkspaceService, iso
-from schemas.automation_schema import APP_INSTANCE_SCHEMA
-from schemas.checks import schema_problems, slug_problem
-from schemas.dsul import WorkspaceSource
-from workflows.interpreter.arguments import validate_arguments
-from workflows.interpreter.secrets import redact_paths
 
 METADATA = ("createdAt", "updatedAt", "createdBy", "updatedBy")
 INSTANCE_FIELDS = ("appSlug", "slug", "appVersion", "config", "disabled", "appName", "labels")
@@ -275,8 +275,8 @@ class AppInstanceService:
     # -- checks -------------------------------------------------------------------------
     @staticmethod
     def _check_slug(slug: Any) -> None:
-        from core.errors import InvalidSlugError
         from schemas.automation_schema import SLUG_PATTERN
+        from schemas.errors import InvalidSlugError
 
         problem = slug_problem(slug, "app instance")
         if problem:

@@ -27,16 +27,16 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from core.db import Database
-from core.errors import (
+from core.events_index import app_events
+from core.models import App, AppVersion
+from core.workspaces import WorkspaceService, iso
+from schemas.errors import (
     AlreadyUsedError,
     InvalidSlugError,
     InvalidVersionError,
     MissingFieldError,
     ObjectNotFoundError,
 )
-from core.events_index import app_events
-from core.models import App, AppVersion
-from core.workspaces import WorkspaceService, iso
 
 APP_SLUG_PATTERN = r"^[/a-zA-Z0-9 _-]+$"
 VERSION_PATTERN = r"^[a-zA-Z0-9_.-]{1,15}$"

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import interpolate_config
+from language import render
+from language.secrets import find_secret_paths, find_secret_values
+from language.values import strip_undefined
 from schemas.dsul import endpoint_name
 from schemas.runs import InstanceInfo
-from workflows.interpreter.secrets import find_secret_paths, find_secret_values
-from workflows.interpreter.values import strip_undefined
-from workflows.language import render
 
 VersionLoader = Callable[[str, str | None], Awaitable[tuple[str, dict[str, Any]]]]
 LatestLoader = Callable[[Iterable[str]], Awaitable[dict[str, str]]]

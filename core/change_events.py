@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
-from core.errors import ServiceUnavailableError
 from core.eventstore import event_row, insert_events, insert_rows
+from language.secrets import Redactor
+from schemas.errors import ServiceUnavailableError
 from schemas.events import TRIGGERING_NATIVES, Event, EventSource, json_size
-from workflows.interpreter.secrets import Redactor
 
 log = logging.getLogger("tideway.workspaces")
 Dispatcher = Callable[[str, list[Event]], Awaitable[None]]

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.interpreter.values import strip_undefined
-from workflows.language import render
+from language import render
+from language.values import strip_undefined
 
 
 def env_overrides(slug: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:

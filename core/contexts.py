@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from core.db import insert_for
 from core.models import Context, ContextOp
+from language.variables import assign_path, remove_path
 from schemas.runs import ContextKeys, ContextWrite
-from workflows.interpreter.scope import assign_path, remove_path
 
 PERSISTED_KINDS = ("global", "user", "session", "run")
 

@@ -29,8 +29,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import TooManyRequestsError
 from core.eventstore import EventTail, max_seq
+from schemas.errors import TooManyRequestsError
 
 log = logging.getLogger("tideway.eventhub")
 

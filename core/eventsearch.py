@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import TidewayError
 from core.event_filters import EVENT_FIELDS, RESERVED_PARAMS
 from core.eventstore import EVENTS, row_to_public
+from schemas.errors import TidewayError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -27,15 +27,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from core.db import Database
-from core.errors import (
+from core.login_limits import LoginLimiter
+from core.models import AccessToken, User, iso
+from core.settings import Settings
+from schemas.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,
     ObjectNotFoundError,
     UnauthorizedError,
 )
-from core.login_limits import LoginLimiter
-from core.models import AccessToken, User, iso
-from core.settings import Settings
 
 ALGORITHM = "HS256"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

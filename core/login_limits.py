@@ -22,9 +22,9 @@ import hmac
 import time
 
 from core.db import Database
-from core.errors import TooManyRequestsError
 from core.ratelimits import Bucket, forget_full, give_back, reserve
 from core.settings import Settings
+from schemas.errors import TooManyRequestsError
 
 SCOPE_PREFIX = "login:"  # rate_buckets.workspace_id of login buckets (the column holds 32 characters)
 

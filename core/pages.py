@@ -19,12 +19,12 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError
 from sqlmodel import col, select
 
-from core.errors import InvalidWorkspaceError, TidewayError
 from core.models import Workspace
 from core.page_sandbox import RENDER_SECONDS, compile_template, render_bounded, template_line
 from core.services import Services
 from core.workspaces import CompiledWorkspace, normalize_domain
 from schemas.dsul import WorkspaceSource
+from schemas.errors import InvalidWorkspaceError, TidewayError
 from schemas.runs import Trigger
 
 DOMAIN_TTL = 2.0  # seconds a Host -> workspace answer is reused in a process

@@ -36,7 +36,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from core.errors import TidewayError
+from schemas.errors import TidewayError
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"

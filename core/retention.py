@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,13 +31,13 @@ from core.models import Event as EventRow
 from core.models import Workspace
 from core.settings import Settings
 from schemas.events import Event, EventSource, json_size
+from schemas.retention import WorkspacePlan, report, utc
 
 EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 # The platform-level feed (``GET /v2/events``): events about the platform itself, such as
 # ``events.cleaned``, never recorded in a workspace where they would count as activity.
 PLATFORM_FEED = "~platform"
-LISTED_IDS = 100  # workspace ids listed in an events.cleaned payload (counts are always complete)
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -58,17 +58,6 @@ class RetentionPolicy:
 
     def expired_before(self, now: datetime) -> datetime | None:
         return None if self.retention_days < 0 else now - timedelta(days=self.retention_days)
-
-
-@dataclass
-class WorkspacePlan:
-    inactive: dict[str, int] = field(default_factory=dict)  # workspace id -> events
-    deleted: dict[str, int] = field(default_factory=dict)
-    max_seq: int = 0  # events written after the plan are never deleted by rules 2 and 3
-
-
-def utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # -- rule 1 -------------------------------------------------------------------------------
@@ -208,25 +197,6 @@ async def delete_workspace_events(db: Any, workspace_ids: list[str], policy: Ret
 
 
 # -- report -------------------------------------------------------------------------------
-def summary(counts: dict[str, int], *, full: bool = False) -> dict[str, Any]:
-    ids = sorted(counts)
-    return {"workspaces": len(ids), "events": sum(counts.values()), "ids": ids if full else ids[:LISTED_IDS]}
-
-
-def report(expired: int, plan: WorkspacePlan, *, dry_run: bool, started: datetime, full: bool = False,
-           inactive: dict[str, int] | None = None, deleted: dict[str, int] | None = None) -> dict[str, Any]:
-    inactive = plan.inactive if inactive is None else inactive
-    deleted = plan.deleted if deleted is None else deleted
-    return {
-        "dryRun": dry_run,
-        "startedAt": utc(started).isoformat().replace("+00:00", "Z"),
-        "expiredEvents": expired,
-        "inactiveWorkspaces": summary(inactive, full=full),
-        "deletedWorkspaces": summary(deleted, full=full),
-        "total": expired + sum(inactive.values()) + sum(deleted.values()),
-    }
-
-
 def cleaned_event(result: dict[str, Any], event_id: str | None = None) -> Event:
     payload = {k: v for k, v in result.items() if k != "dryRun"}
     return Event(id=event_id or str(uuid.uuid4()), type="events.cleaned", payload=payload,

@@ -23,7 +23,9 @@ from temporalio.service import RPCError
 
 from core.apptree import AppTree
 from core.blobs import BlobStore
-from core.errors import (
+from core.settings import Settings
+from core.workspaces import CompiledWorkspace
+from schemas.errors import (
     ForbiddenError,
     ObjectNotFoundError,
     ServiceUnavailableError,
@@ -31,12 +33,10 @@ from core.errors import (
     WebhookTimeoutError,
     status_for,
 )
-from core.settings import Settings
-from core.temporal import run_search_attributes
-from core.workspaces import CompiledWorkspace
 from schemas.events import Event, json_size
+from schemas.run_settings import RunSettings
 from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger
-from workflows.settings import RunSettings
+from schemas.search_attributes import run_search_attributes
 
 
 class RunFailed(TidewayError):

@@ -43,13 +43,13 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.errors import ObjectNotFoundError, TidewayError
 from core.models import ScheduleEntry, Wait, Workspace
 from core.settings import Settings
-from core.temporal import AUTOMATION_SLUG, WORKSPACE_ID
 from schemas.dsul import WorkspaceSource
-from workflows.retention import RetentionInput
-from workflows.schedules import RETENTION_SCHEDULE_ID, ScheduledRun
+from schemas.errors import ObjectNotFoundError, TidewayError
+from schemas.retention import RetentionInput
+from schemas.schedules import RETENTION_SCHEDULE_ID, ScheduledRun
+from schemas.search_attributes import AUTOMATION_SLUG, WORKSPACE_ID
 
 log = logging.getLogger("tideway.schedules")
 

@@ -18,8 +18,8 @@ from sqlmodel import col, delete, select
 
 from core.change_events import BeforeCommit
 from core.db import Database
-from core.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
 from core.models import Workspace, WorkspaceSecret, iso
+from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError, TidewayError
 from schemas.requests import SecretsBody, parse_body
 
 

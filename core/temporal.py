@@ -5,29 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import TLSConfig
 
-from core.errors import TidewayError
 from core.payload_codec import data_converter
 from core.settings import Settings
-
-WORKSPACE_ID = SearchAttributeKey.for_keyword("WorkspaceId")
-AUTOMATION_SLUG = SearchAttributeKey.for_keyword("AutomationSlug")
-CORRELATION_ID = SearchAttributeKey.for_keyword("CorrelationId")
-SEARCH_ATTRIBUTES = (WORKSPACE_ID, AUTOMATION_SLUG, CORRELATION_ID)
-
-
-def run_search_attributes(enabled: bool, workspace_id: str, automation_slug: str,
-                          correlation_id: str) -> TypedSearchAttributes | None:
-    """A run's search attributes, or None when the ``run_search_attributes`` setting is off
-    (the default: see core/settings.py; the workflow id ``<workspaceId>/<slug>/…`` still
-    finds it)."""
-    if not enabled:
-        return None
-    return TypedSearchAttributes([SearchAttributePair(WORKSPACE_ID, workspace_id),
-                                  SearchAttributePair(AUTOMATION_SLUG, automation_slug),
-                                  SearchAttributePair(CORRELATION_ID, correlation_id)])
+from schemas.errors import TidewayError
+from schemas.search_attributes import SEARCH_ATTRIBUTES
 
 
 class TemporalTlsError(TidewayError):

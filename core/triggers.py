@@ -6,13 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from core.errors import ForbiddenError, InvalidEventError, ObjectNotFoundError, PayloadTooLargeError
 from core.runs import RunOutcome, StreamedRun, idempotent_workflow_id
 from core.services import Services
-from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
+from schemas.errors import (
+    ForbiddenError,
+    InvalidEventError,
+    ObjectNotFoundError,
+    PayloadTooLargeError,
+)
+from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, json_size
 from schemas.requests import EventsBody, parse_body, summary
 from schemas.runs import Trigger
-from workflows.interpreter.events import EVENT_NAME
 
 
 async def trigger_webhook(services: Services, workspace_id: str, endpoint: str, *, method: str,

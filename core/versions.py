@@ -18,16 +18,16 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from core.change_events import change_event
-from core.errors import (
+from core.models import WorkspaceVersion
+from core.workspaces import SecurityWrite
+from schemas.archive import export_archive
+from schemas.dsul import WorkspaceSource
+from schemas.errors import (
     AlreadyUsedError,
     InvalidVersionError,
     MissingFieldError,
     ObjectNotFoundError,
 )
-from core.models import WorkspaceVersion
-from core.workspaces import SecurityWrite
-from schemas.archive import export_archive
-from schemas.dsul import WorkspaceSource
 
 NAME_PATTERN = r"^[a-zA-Z0-9_.-]{1,64}$"
 RESERVED = ("current", "latest")

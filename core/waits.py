@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from core.eventstore import row_to_public
 from core.models import Event as EventRow
 from core.models import Wait
-from workflows.interpreter.waits import filters_match
+from language.wait_filters import filters_match
 
 SCAN_LIMIT = 500
 

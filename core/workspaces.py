@@ -29,29 +29,29 @@ from core.apptree import config_secret_paths, index_automations, mentions_contex
 from core.change_events import ChangeEvents, Dispatcher, change_event
 from core.config import interpolate_config
 from core.db import Database
-from core.errors import (
+from core.events_index import automation_events
+from core.models import Workspace, WorkspaceMember, WorkspaceRevision, iso
+from core.permissions.defaults import OWNER, initial_security
+from core.secrets_store import SecretStore
+from core.slugs import automation_slug_from, new_id, workspace_slug_from
+from language.secrets import (
+    Redactor,
+    find_secret_paths,
+    find_secret_values,
+    redact_paths,
+)
+from schemas.checks import slug_problem
+from schemas.dsul import WorkspaceSource
+from schemas.errors import (
     AlreadyUsedError,
     ConflictError,
     ForbiddenError,
     InvalidWorkspaceError,
     ObjectNotFoundError,
 )
-from core.events_index import automation_events
-from core.models import Workspace, WorkspaceMember, WorkspaceRevision, iso
-from core.permissions.defaults import OWNER, initial_security
-from core.secrets_store import SecretStore
-from core.slugs import automation_slug_from, new_id, workspace_slug_from
-from schemas.checks import slug_problem
-from schemas.dsul import WorkspaceSource
 from schemas.events import Event
 from schemas.runs import WorkspaceRef
 from schemas.validation import validate_automation, validate_workspace
-from workflows.interpreter.secrets import (
-    Redactor,
-    find_secret_paths,
-    find_secret_values,
-    redact_paths,
-)
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process

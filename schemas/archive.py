@@ -14,9 +14,9 @@ import zipfile
 import zlib
 from typing import Any
 
-from core.errors import InvalidWorkspaceError
 from schemas import strict_json
 from schemas.dsul import SECTIONS, WorkspaceSource
+from schemas.errors import InvalidWorkspaceError
 from schemas.yaml_io import YamlDocumentError, dump_yaml, load_yaml
 
 MAX_TOTAL_SIZE = 20 * 1024 * 1024

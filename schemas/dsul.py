@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import InvalidWorkspaceError
 from schemas.checks import format_path
+from schemas.errors import InvalidWorkspaceError
 
 LocalizedText = str | dict[str, str]
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 EMIT_TOPIC = "topic:runtime:emit"
+# A valid event type (an emit's `event`, a user-sent event's `type`).
+EVENT_NAME = re.compile(r"^[a-zA-Z0-9 ._-]+$")
 
 # Native events that may trigger automations (spec §6.3); custom (emit-topic) events always may.
 TRIGGERING_NATIVES = frozenset({

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
-from core.errors import TidewayError, ValidationError
+from schemas.errors import TidewayError, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from core.errors import InvalidSlugError, InvalidWorkspaceError
 from schemas.automation_schema import (
     APP_INSTANCE_SCHEMA,
     AUTOMATION_SCHEMA,
@@ -28,6 +27,7 @@ from schemas.automation_schema import (
 )
 from schemas.checks import Problem, automation_problems, format_path, schema_problems, slug_problem
 from schemas.dsul import WorkspaceSource, endpoint_name
+from schemas.errors import InvalidSlugError, InvalidWorkspaceError
 
 __all__ = [
     "check_slug",

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.devserver import temporal_binary
 from core.payload_codec import data_converter
-from core.temporal import SEARCH_ATTRIBUTES
+from schemas.search_attributes import SEARCH_ATTRIBUTES
 from tests.stack import TEMPORAL_HTTP_PORT, TEST_SECRETS_KEY, Stack, open_stack
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -15,8 +15,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core.errors import ObjectNotFoundError, TidewayError
+    from language import LanguageEnv
+    from language.values import strip_undefined
+    from schemas import activity_names as names
+    from schemas.errors import ObjectNotFoundError, TidewayError
     from schemas.events import Event, json_size
+    from schemas.run_settings import RunSettings
     from schemas.runs import (
         HTTP_CHUNKS_MAX_BYTES,
         HTTP_CHUNKS_UPDATE,
@@ -31,15 +35,11 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         WaitRequest,
     )
-    from workflows import activity_names as names
     from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
     from workflows.interpreter import load_instructions
     from workflows.interpreter.engine import Interpreter
     from workflows.interpreter.events import EventRecorder
     from workflows.interpreter.frames import BreakSignal, HttpResponseState
-    from workflows.interpreter.values import strip_undefined
-    from workflows.language import LanguageEnv
-    from workflows.settings import RunSettings
 
 load_instructions()
 

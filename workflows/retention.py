@@ -12,48 +12,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.retention import WorkspacePlan, report
-
-RETENTION_EXPIRED = "retention_expired"
-RETENTION_PLAN = "retention_plan"
-RETENTION_DELETE_WORKSPACES = "retention_delete_workspaces"
-RETENTION_RECORD = "retention_record"
-
-HEARTBEAT = timedelta(seconds=60)
-LONG = timedelta(hours=6)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=20)
-
-
-class RetentionInput(BaseModel):
-    dry_run: bool = False
-    now: str | None = None  # ISO time the rules are applied at (default: the workflow's clock)
-
-
-class RetentionStep(BaseModel):
-    now: str
-    dry_run: bool = False
-
-
-class RetentionPlanResult(BaseModel):
-    inactive: dict[str, int] = Field(default_factory=dict)
-    deleted: dict[str, int] = Field(default_factory=dict)
-    max_seq: int = 0
-
-
-class WorkspaceDeletion(BaseModel):
-    workspace_ids: list[str]
-    max_seq: int
-
-
-class CleanedRecord(BaseModel):
-    event_id: str
-    report: dict[str, Any]
-
+    from schemas.retention import (
+        HEARTBEAT,
+        LONG,
+        RETENTION_DELETE_WORKSPACES,
+        RETENTION_EXPIRED,
+        RETENTION_PLAN,
+        RETENTION_RECORD,
+        RETRY,
+        CleanedRecord,
+        RetentionInput,
+        RetentionPlanResult,
+        RetentionStep,
+        WorkspaceDeletion,
+        WorkspacePlan,
+        report,
+    )
 
 @workflow.defn(name="RetentionWorkflow")
 class RetentionWorkflow:

@@ -15,39 +15,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from core.temporal import run_search_attributes
     from schemas.events import Event, EventSource, json_size
-    from schemas.runs import FlushRequest, InstanceInfo, RunInput, RunResult, Trigger, WorkspaceRef
+    from schemas.runs import FlushRequest, RunInput, RunResult, Trigger
+    from schemas.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
+    from schemas.search_attributes import run_search_attributes
     from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
-
-RESOLVE_SCHEDULE = "resolve_schedule"
-RETENTION_SCHEDULE_ID = "tideway-retention"
-
-
-class ScheduledRun(BaseModel):
-    """The argument of every fire of one schedule."""
-
-    schedule_id: str
-    workspace_id: str
-    instance: str = ""  # app instance full slug, '' = the root workspace
-    automation: str
-    cron: str
-
-
-class ScheduleTarget(BaseModel):
-    """What a fire runs, resolved against the current definition; ``skip`` says why not."""
-
-    skip: str | None = None
-    workspace: WorkspaceRef | None = None
-    automation: dict[str, Any] | None = None
-    instance_info: InstanceInfo | None = None
-    versions: dict[str, str] = Field(default_factory=dict)
-
 
 def _iso(moment: Any) -> str:
     return str(moment.isoformat()).replace("+00:00", "Z")

@@ -10,7 +10,7 @@ from api.authorization import require_on_workspace
 from api.bodies import JsonBody
 from api.deps import AdminDep, CallerDep, ServicesDep
 from core.apps import is_internal
-from core.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
+from schemas.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
 from schemas.requests import PublishBody, parse_body
 
 router = APIRouter(prefix="/v2/apps", tags=["apps"])

@@ -10,9 +10,9 @@ from api.bodies import JsonBody
 from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import AdminDep, ServicesDep, bearer_token
-from core.errors import InvalidArgumentsError, UnauthorizedError
 from core.identity import Caller, IdentityService
 from core.models import iso
+from schemas.errors import InvalidArgumentsError, UnauthorizedError
 from schemas.requests import LoginBody, UserBody, parse_body
 
 router = APIRouter(prefix="/v2", tags=["identity"])

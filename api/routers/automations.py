@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
-from core.errors import ObjectNotFoundError
+from schemas.errors import ObjectNotFoundError
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/automations", tags=["automations"])
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]

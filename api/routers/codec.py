@@ -32,10 +32,10 @@ from api.authorization import Actor
 from api.bodies import InvalidBodyError, JsonBody
 from api.cookies import SESSION_COOKIE
 from api.deps import ServicesDep, token_actor
-from core.errors import ForbiddenError, ObjectNotFoundError, TidewayError, UnauthorizedError
 from core.payload_codec import EncryptionCodec, PayloadCodecError
 from core.services import Services
 from core.settings import Settings
+from schemas.errors import ForbiddenError, ObjectNotFoundError, TidewayError, UnauthorizedError
 
 router = APIRouter(tags=["codec"])
 

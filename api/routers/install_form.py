@@ -27,16 +27,16 @@ from api.cookies import CSRF_COOKIE, CSRF_HEADER
 from api.deps import ServicesDep, current_actor
 from api.routers.pages import error_page, html_page
 from core.apps import config_view
-from core.errors import (
+from core.services import Services
+from schemas import strict_json
+from schemas.checks import slug_problem
+from schemas.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,
     InvalidSlugError,
     MissingFieldError,
     TidewayError,
 )
-from core.services import Services
-from schemas import strict_json
-from schemas.checks import slug_problem
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/apps/install", tags=["app instances"])
 Values = dict[str, list[str]]  # form field name -> the strings sent (or shown)

@@ -22,10 +22,10 @@ from starlette.types import Scope
 
 from api.authorization import Actor, actor_permissions
 from api.deps import ServicesDep, identify
-from core.errors import ForbiddenError, TidewayError, UnauthorizedError
 from core.pages import FoundPage, PageError, PageService
 from core.permissions.checks import can
 from core.services import Services
+from schemas.errors import ForbiddenError, TidewayError, UnauthorizedError
 
 log = logging.getLogger("tideway.pages")
 router = APIRouter(tags=["pages"])

@@ -10,13 +10,13 @@ from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 from core.apikeys import ApiKeyService
 from core.change_events import EventOnCommit
-from core.errors import InvalidWorkspaceError, ObjectNotFoundError
 from core.members import MemberService
 from core.permissions.defaults import OWNER, initial_security
 from core.permissions.dsul import validate_security
 from core.secrets_store import SecretsKeyError, SecretStore
 from core.services import Services
 from core.workspaces import SecurityWrite
+from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError
 from schemas.requests import ShareBody, parse_body
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])

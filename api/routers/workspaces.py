@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from api.authorization import owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
-from core.errors import InvalidWorkspaceError
 from core.members import MemberService
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
+from schemas.errors import InvalidWorkspaceError
 
 router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
 # A zip (application/zip or multipart field ``archive``) or one JSON/YAML document.

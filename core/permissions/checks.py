@@ -100,7 +100,7 @@ def can(perms: Permissions, action: str, subject_type: str, subject: Mapping[str
 
 
 def require(perms: Permissions, action: str, subject_type: str, subject: Mapping[str, Any] | None = None) -> None:
-    """Raise ``core.errors.ForbiddenError`` (403) unless allowed."""
+    """Raise ``schemas.errors.ForbiddenError`` (403) unless allowed."""
     perms.throw_unless_can(action, subject_type, subject)
 
 

@@ -7,7 +7,7 @@ becomes a list); inside a longer string it is replaced by the value's JavaScript
 A placeholder that resolves to nothing (absent or null) makes the whole condition object invalid,
 and so does a ``$in``/``$nin`` whose value is not a list. :func:`inject_rules` drops such rules.
 
-Conditions are MongoDB queries matched with :func:`workflows.language.jsonmatch` (the
+Conditions are MongoDB queries matched with :func:`language.jsonmatch` (the
 ``@ucast/mongo`` subset CASL uses: dotted paths, ``$eq $ne $gt $gte $lt $lte $in $nin $exists
 $regex $and $or $nor $not $elemMatch $size $all``; arrays on a path match when any element does).
 """
@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workflows.language import UNDEFINED, ExpressionError, jsonmatch
-from workflows.language.jsmodel import js_to_string
+from language import UNDEFINED, ExpressionError, jsonmatch
+from language.jsmodel import js_to_string
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}|\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 _ARRAY_OPERATORS = frozenset({"$in", "$nin"})

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from workflows.language import ExpressionError, jsonmatch
+from language import ExpressionError, jsonmatch
 
 from .conditions import condition_problems
 from .defaults import (

@@ -1,8 +1,8 @@
-"""Errors of the permission engine (``ForbiddenError`` itself comes from :mod:`core.errors`)."""
+"""Errors of the permission engine (``ForbiddenError`` itself comes from :mod:`schemas.errors`)."""
 
 from __future__ import annotations
 
-from core.errors import TidewayError
+from schemas.errors import TidewayError
 
 
 class UnknownRoleError(TidewayError):

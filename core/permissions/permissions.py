@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ForbiddenError
+from schemas.errors import ForbiddenError
 
 from .ability import Ability
 from .conditions import inject_rules, rule_context
@@ -194,7 +194,7 @@ class Permissions:
 
     def throw_unless_can(self, action: str, subject_type: str, subject: Mapping[str, Any] | None = None,
                          field: str | None = None) -> None:
-        """Raise :class:`core.errors.ForbiddenError` (403) unless allowed."""
+        """Raise :class:`schemas.errors.ForbiddenError` (403) unless allowed."""
         if self.can(action, subject_type, subject, field):
             return
         rule = self.ability.relevant_rule(action, subject_type, subject, field)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import ObjectNotFoundError
+from schemas.errors import ObjectNotFoundError
 from tests.api.helpers import unique_slug, workspace_doc
 from tests.stack import Stack
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from core.errors import UnauthorizedError
 from core.identity import IdentityService
+from schemas.errors import UnauthorizedError
 from tests.stack import Stack
 
 PASSWORD = "correct horse battery"

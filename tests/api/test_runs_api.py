@@ -7,7 +7,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal import AUTOMATION_SLUG, WORKSPACE_ID
+from schemas.search_attributes import AUTOMATION_SLUG, WORKSPACE_ID
 from tests.api.helpers import ECHO, workspace_doc
 from tests.stack import Stack, open_stack
 

@@ -22,13 +22,13 @@ from sqlmodel import col, select
 
 from core.app_instances import AppInstanceService
 from core.apps import AppService
-from core.errors import TidewayError
 from core.events_index import compute_emitted_events
 from core.eventstore import insert_events
 from core.models import Event as EventRow
 from core.operations import required_permission
 from core.workspaces import WorkspaceService
 from schemas.dsul import WorkspaceSource
+from schemas.errors import TidewayError
 from schemas.events import Event
 from tests.conformance.matching import matches
 from tests.stack import Stack

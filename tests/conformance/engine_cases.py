@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.errors import TidewayError
 from core.members import MemberService
 from core.models import Event as EventRow
 from core.triggers import send_events, trigger_test, trigger_webhook
 from schemas.dsul import WorkspaceSource
+from schemas.errors import TidewayError
 from tests.conformance.http_stub import HttpStub
 from tests.conformance.matching import MISSING, matches
 from tests.stack import Stack

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workflows.language import UNDEFINED
+from language import UNDEFINED
 
 MISSING = UNDEFINED
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import TidewayError
 from core.permissions import Permissions, PermissionsConfig, inject_conditions, inject_rules
+from schemas.errors import TidewayError
 from tests.conformance.matching import matches
 
 

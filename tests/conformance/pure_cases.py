@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from language import DEFAULT_ENV, ExpressionError, evaluate, evaluate_condition, render
 from schemas.validation import is_valid
 from tests.conformance.matching import matches, undefined_inputs
-from workflows.language import DEFAULT_ENV, ExpressionError, evaluate, evaluate_condition, render
 
 
 def _expect(case: dict[str, Any], run: Any) -> None:
@@ -47,7 +47,7 @@ def run_validation(case: dict[str, Any]) -> None:
 
 
 def run_wait_filter(case: dict[str, Any]) -> None:
-    from workflows.interpreter.waits import filters_match
+    from language.wait_filters import filters_match
 
     assert filters_match(case.get("filters"), case["event"]) is case["expected"]
 
@@ -72,7 +72,7 @@ def run_event_filter(case: dict[str, Any]) -> None:
 
 
 def run_secrets(case: dict[str, Any]) -> None:
-    from workflows.interpreter.secrets import find_secret_paths, find_secret_values, redact
+    from language.secrets import find_secret_paths, find_secret_values, redact
 
     if "find_secret_paths" in case:
         result: Any = find_secret_paths(case["find_secret_paths"]["arguments"])

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.testing import WorkflowEnvironment
 
+from language import ExpressionError, evaluate, render
 from tests.drills.helpers import answering_stack, figure, scale
 from tests.stack import Stack
-from workflows.language import ExpressionError, evaluate, render
 
 HELLO = {"name": "hello", "when": {"endpoint": True}, "do": [{"set": {"name": "a", "value": "{{body.x}}"}}],
          "output": "{{a}}"}

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.devserver import temporal_binary
 from core.payload_codec import data_converter
 from core.schedules import schedule_id
-from core.temporal import SEARCH_ATTRIBUTES
+from schemas.search_attributes import SEARCH_ATTRIBUTES
 from tests.api.helpers import workspace_doc
 from tests.conformance.http_stub import HttpStub
 from tests.stack import TEMPORAL_HTTP_PORT, TEST_SECRETS_KEY, Stack, open_stack

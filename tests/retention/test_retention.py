@@ -24,10 +24,10 @@ from core.retention import (
     plan_workspaces,
     run_retention,
 )
+from schemas.retention import RetentionInput
+from schemas.schedules import RETENTION_SCHEDULE_ID
 from tests.retention.seed import seed
 from tests.stack import open_stack
-from workflows.retention import RetentionInput
-from workflows.schedules import RETENTION_SCHEDULE_ID
 
 EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 

@@ -3,7 +3,7 @@ never keys, short secrets only on exact match."""
 
 from __future__ import annotations
 
-from workflows.interpreter.secrets import REDACTED, Redactor, redact, redact_paths
+from language.secrets import REDACTED, Redactor, redact, redact_paths
 
 
 def test_a_string_holding_a_secret_is_redacted_whole() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from language import LanguageEnv
 from schemas.events import Event
 from schemas.runs import CallTarget, ContextKeys, ContextWrite, FlushResult, WaitRequest
-from workflows.language import LanguageEnv
 
 
 class Effects(Protocol):

@@ -12,7 +12,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from core.errors import (
+from language import UNDEFINED, render
+from language.arguments import validate_arguments
+from language.secrets import Redactor, find_secret_paths, find_secret_values
+from language.values import deep_copy, js_type_name
+from language.variables import Scope, assign
+from schemas.errors import (
     ForbiddenError,
     InvalidInstructionError,
     ObjectNotFoundError,
@@ -21,17 +26,12 @@ from core.errors import (
     TooManyCallError,
 )
 from schemas.events import EMIT_TOPIC
+from schemas.run_settings import RunSettings
 from schemas.runs import CallTarget, InstanceInfo, RunInput, WaitRequest
-from workflows.interpreter.arguments import validate_arguments
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
 from workflows.interpreter.run_contexts import RunContexts
-from workflows.interpreter.scope import Scope, assign
-from workflows.interpreter.secrets import Redactor, find_secret_paths, find_secret_values
-from workflows.interpreter.values import deep_copy, js_type_name
-from workflows.language import UNDEFINED, render
-from workflows.settings import RunSettings
 
 Handler = Callable[["Interpreter", Frame, Any, str], Awaitable[Any]]
 NATIVE: dict[str, Handler] = {}

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from core.errors import InvalidEventError, TidewayError
-from schemas.events import EMIT_TOPIC, Event, EventSource, json_size
+from language.values import strip_undefined
+from schemas.errors import InvalidEventError, TidewayError
+from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, json_size
 from schemas.runs import InstanceInfo, RunInput
 from workflows.interpreter.effects import Effects
-from workflows.interpreter.values import strip_undefined
-
-EVENT_NAME = re.compile(r"^[a-zA-Z0-9 ._-]+$")
 
 
 class EventTooLargeError(TidewayError):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.errors import InvalidEventError, InvalidInstructionError
+from language import UNDEFINED, get_path
+from schemas.errors import InvalidEventError, InvalidInstructionError
+from schemas.events import EVENT_NAME
 from workflows.interpreter.engine import Interpreter
-from workflows.interpreter.events import EVENT_NAME
 from workflows.interpreter.frames import Frame
-from workflows.language import UNDEFINED, get_path
 
 FLUSH_EVERY_EVENTS = 100  # chunk events handed to one flush at most (keeps flush payloads small)
 

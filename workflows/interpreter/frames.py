@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from language.variables import Scope
 from schemas.runs import InstanceInfo
-from workflows.interpreter.scope import Scope
 
 
 class BreakSignal(Exception):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.errors import InvalidInstructionError, TooManyBranchesError
+from language import UNDEFINED, evaluate_condition
+from language.values import strip_undefined
+from language.variables import assign_path, remove_path, split_name
+from schemas.errors import InvalidInstructionError, TooManyBranchesError
 from workflows.interpreter.engine import Interpreter, instruction
 from workflows.interpreter.frames import BreakSignal, Frame
-from workflows.interpreter.scope import assign_path, remove_path, split_name
-from workflows.interpreter.values import strip_undefined
-from workflows.language import UNDEFINED, evaluate_condition
 
 PERSISTED_CONTEXTS = ("global", "user", "session", "run")
 MAX_PARALLEL_BRANCHES = 1000  # `all` branches alive at once in one run (docs/decisions.md)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import TidewayError
+from language.values import deep_copy, strip_undefined
+from schemas.errors import TidewayError
 from schemas.events import json_size
 from schemas.runs import ContextKeys, ContextWrite, InstanceInfo, RunInput
 from workflows.interpreter.effects import Effects
-from workflows.interpreter.values import deep_copy, strip_undefined
 
 RUN_BUILTINS = ("depth", "automationSlug", "trigger", "date", "correlationId", "appSlug", "appInstanceSlug",
                 "appInstanceFullSlug", "parentAppSlug")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import InvalidInstructionError, TidewayError
+from language import UNDEFINED
+from language.values import js_type_name, strip_undefined
+from schemas.errors import InvalidInstructionError, TidewayError
 from workflows.interpreter.engine import Interpreter, instruction
 from workflows.interpreter.fetch_stream import emit_chunks, stream_items, stream_options
 from workflows.interpreter.frames import Frame
-from workflows.interpreter.values import js_type_name, strip_undefined
-from workflows.language import UNDEFINED
 
 
 @instruction("emit")

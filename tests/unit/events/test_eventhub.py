@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from core.db import Database
-from core.errors import TooManyRequestsError
 from core.eventhub import EventHub, Subscription
 from core.eventstore import max_seq
 from core.eventwriter import EventWriter
+from schemas.errors import TooManyRequestsError
 from schemas.events import Event, EventSource
 
 

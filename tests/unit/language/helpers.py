@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from language import LanguageEnv
 from tests.conformance.matching import matches, undefined_inputs
-from workflows.language import LanguageEnv
 
 FIXED_NOW = datetime(2023, 3, 31, 17, 7, 23, 975000, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, evaluate
+from language import UNDEFINED, evaluate
 
 from .helpers import fixed_env
 

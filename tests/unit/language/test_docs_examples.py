@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, ExpressionError, evaluate, evaluate_condition, render
+from language import UNDEFINED, ExpressionError, evaluate, evaluate_condition, render
 
 from .helpers import fixed_env, matches_expected
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import TidewayError
-from workflows.language import (
+from language import (
     ExpressionError,
     ExpressionLimitError,
     InvalidExpressionSyntax,
@@ -17,6 +16,7 @@ from workflows.language import (
     parse_variable_path,
     render,
 )
+from schemas.errors import TidewayError
 
 
 @pytest.fixture

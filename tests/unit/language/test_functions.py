@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, InvalidExpressionSyntax, evaluate
+from language import UNDEFINED, InvalidExpressionSyntax, evaluate
 
 from .helpers import fixed_env
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import (
+from language import (
     UNDEFINED,
     InvalidExpressionSyntax,
     InvalidVariableNameError,

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from workflows.language import UNDEFINED, is_truthy, to_json_text
-from workflows.language.jsmodel import (
+from language import UNDEFINED, is_truthy, to_json_text
+from language.jsmodel import (
     embed_text,
     format_number,
     js_add,

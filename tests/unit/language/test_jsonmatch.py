@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.language import InvalidExpressionSyntax, jsonmatch
+from language import InvalidExpressionSyntax, jsonmatch
 
 DOC = {
     "name": "Ada", "age": 36, "tags": ["admin", "dev"], "nil": None,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import ExpressionError, evaluate, evaluate_condition, render
+from language import ExpressionError, evaluate, evaluate_condition, render
 
 from .helpers import fixed_env, load_cases, matches_expected, to_input
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, evaluate, evaluate_condition
+from language import UNDEFINED, evaluate, evaluate_condition
 
 from .helpers import fixed_env
 

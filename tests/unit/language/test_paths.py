@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.language import UNDEFINED, InvalidVariableNameError, get_path, parse_variable_path
+from language import UNDEFINED, InvalidVariableNameError, get_path, parse_variable_path
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workflows.language import (
+from language import (
     UNDEFINED,
     ExpressionError,
     evaluate,

@@ -7,14 +7,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from workflows.language import DEFAULT_ENV, LanguageEnv, evaluate, render
+from language import DEFAULT_ENV, LanguageEnv, evaluate, render
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_no_temporal_or_io_modules_imported() -> None:
     code = (
-        "import sys, workflows.language as l; "
+        "import sys, language as l; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('temporalio', 'httpx', 'sqlalchemy', 'fastapi')]; "
         "print(bad)"
     )

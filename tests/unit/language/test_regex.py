@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.language import (
+from language import (
     ExpressionLimitError,
     InvalidExpressionSyntax,
     LanguageLimits,

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from core.errors import ForbiddenError
 from core.permissions import (
     Ability,
     InvalidPermissionsError,
@@ -18,6 +17,7 @@ from core.permissions import (
     inject_conditions,
     inject_rules,
 )
+from schemas.errors import ForbiddenError
 
 
 def ability(*raw: dict) -> Ability:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from core.errors import ForbiddenError
 from core.permissions.checks import (
     automation_executable,
     automation_testable,
@@ -26,6 +25,7 @@ from core.permissions.dsul import (
     validate_security,
     workspace_roles,
 )
+from schemas.errors import ForbiddenError
 
 WS = {"id": "W", "createdBy": "alice", "permissions": {"bob": {"role": "editor"}, "carol": {"role": "agent"}}}
 USERS: dict[str, dict[str, Any]] = {

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import InvalidWorkspaceError
 from schemas.archive import export_archive, parse_archive, parse_document, parse_import
 from schemas.dsul import WorkspaceSource
+from schemas.errors import InvalidWorkspaceError
 from schemas.validation import validate_workspace
 from schemas.yaml_io import dump_yaml, load_yaml
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.errors import InvalidWorkspaceError
 from schemas.dsul import AppInstance, Automation, WorkspaceIndex, WorkspaceSource, endpoint_name
+from schemas.errors import InvalidWorkspaceError
 
 
 def test_automation_model_defaults_and_aliases() -> None:

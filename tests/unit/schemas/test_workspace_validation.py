@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import InvalidSlugError, InvalidWorkspaceError
 from schemas.dsul import WorkspaceSource
+from schemas.errors import InvalidSlugError, InvalidWorkspaceError
 from schemas.validation import (
     check_slug,
     check_workspace_slug,

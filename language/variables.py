@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from core.errors import InvalidInstructionError
-from workflows.interpreter.values import deep_copy
-from workflows.language import UNDEFINED, ExpressionError, parse_variable_path
+from language import UNDEFINED, ExpressionError, parse_variable_path
+from language.values import deep_copy
+from schemas.errors import InvalidInstructionError
 
 CONTEXT_NAMES = frozenset({"config", "$workspace", "user", "session", "socket", "run", "global"})
 WRITABLE_CONTEXTS = frozenset({"config", "user", "session", "socket", "run", "global"})

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from workflows.language import get_path
+from language import get_path
 
 REDACTED = "REDACTED"
 # A secret shorter than this redacts only a value equal to it: a one-letter secret `k` must not turn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.language import evaluate_condition
+from language import evaluate_condition
 
 _FILTER_EXPRESSION = "{{event.%s}} == {{expected}}"
 

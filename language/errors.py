@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import TidewayError
+from schemas.errors import TidewayError
 
 
 class ExpressionError(TidewayError):

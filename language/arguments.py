@@ -7,8 +7,8 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from core.errors import InvalidArgumentsError
-from workflows.interpreter.values import strip_undefined
+from language.values import strip_undefined
+from schemas.errors import InvalidArgumentsError
 
 IGNORED_KEYWORDS = ("secret", "event")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.language import UNDEFINED
+from language import UNDEFINED
 
 
 def deep_copy(value: Any) -> Any:
