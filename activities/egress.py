@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from core.settings import Settings
+from core.infra.settings import Settings
 from schemas.errors import TidewayError
 
 IPAddress = IPv4Address | IPv6Address

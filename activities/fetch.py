@@ -21,7 +21,7 @@ from temporalio import activity
 
 from activities.egress import EgressRefusedError
 from activities.egress_http import EgressGuard, egress_client
-from core.blobs import BlobStore
+from core.runs.blobs import BlobStore
 from schemas import activity_names as names
 
 USER_AGENT = "Prisme.ai Workspaces"

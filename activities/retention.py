@@ -1,4 +1,4 @@
-"""Activities of RetentionWorkflow: batched deletes that heartbeat and resume (core/retention.py)."""
+"""Activities of RetentionWorkflow: batched deletes that heartbeat and resume (core/events/retention.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 
 from temporalio import activity
 
-from core.db import Database
-from core.retention import (
+from core.events.retention import (
     RetentionPolicy,
     count_expired,
     delete_expired,
@@ -16,6 +15,7 @@ from core.retention import (
     plan_workspaces,
     record_cleaned,
 )
+from core.infra.db import Database
 from schemas.retention import (
     RETENTION_DELETE_WORKSPACES,
     RETENTION_EXPIRED,

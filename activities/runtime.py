@@ -8,17 +8,18 @@ from typing import Any, Protocol
 
 from temporalio import activity
 
-from core import ratelimits, waits
-from core.apikeys import ApiKeyService
-from core.apptree import TreeService
-from core.blobs import BlobStore
-from core.contexts import apply_writes, load_contexts
-from core.db import Database
-from core.members import MemberService
-from core.models import Wait
-from core.permissions.checks import automation_executable, member_permissions
-from core.ratelimits import Bucket
-from core.workspaces import ROW_TTL, WorkspaceService
+from core.access.apikeys import ApiKeyService
+from core.access.members import MemberService
+from core.access.permissions.checks import automation_executable, member_permissions
+from core.apps.tree import TreeService
+from core.events import waits
+from core.infra.db import Database
+from core.infra.tables import Wait
+from core.runs import ratelimits
+from core.runs.blobs import BlobStore
+from core.runs.contexts import apply_writes, load_contexts
+from core.runs.ratelimits import Bucket
+from core.workspaces.service import ROW_TTL, WorkspaceService
 from schemas import activity_names as names
 from schemas.errors import ObjectNotFoundError
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event

@@ -7,8 +7,8 @@ from typing import Any
 
 from temporalio import activity
 
-from core.apptree import TreeService
-from core.schedules import ScheduleService, automation_crons, normalise_cron
+from core.apps.tree import TreeService
+from core.runs.schedules import ScheduleService, automation_crons, normalise_cron
 from schemas.errors import ObjectNotFoundError
 from schemas.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
 

@@ -23,7 +23,7 @@ from api.routers import (
     versions,
     workspaces,
 )
-from core.pages import PageService
+from core.pages.service import PageService
 from core.services import Services
 
 

@@ -1,5 +1,5 @@
 """The check of every management request (spec §8.4): who calls, and whether their rights on the
-workspace allow what the route needs (the table is ``core.operations.route_permission``)."""
+workspace allow what the route needs (the table is ``core.access.operations.route_permission``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from core.apikeys import KeyGrant
-from core.members import MemberService
-from core.operations import route_permission
-from core.permissions.checks import can, member_permissions
-from core.permissions.permissions import Permissions
+from core.access.apikeys import KeyGrant
+from core.access.members import MemberService
+from core.access.operations import route_permission
+from core.access.permissions.checks import can, member_permissions
+from core.access.permissions.permissions import Permissions
 from core.services import Services
-from core.workspaces import SecurityWrite
+from core.workspaces.service import SecurityWrite
 from schemas.errors import ForbiddenError
 
 

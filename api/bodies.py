@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from api.multipart import Part, UploadLimits, parse_multipart
-from core.settings import Settings
+from core.infra.settings import Settings
 from schemas.archive import parse_archive, parse_import
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidBodyError, InvalidWorkspaceError, PayloadTooLargeError

@@ -1,10 +1,10 @@
-"""The calling client's address for a request (``core.client_address``'s trusted-proxy rule)."""
+"""The calling client's address for a request (``core.access.client_address``'s trusted-proxy rule)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from core.client_address import client_address
+from core.access.client_address import client_address
 
 
 def request_client_address(request: Request) -> str | None:

@@ -23,8 +23,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from core.identity import signing_key
-from core.settings import Settings
+from core.access.identity import signing_key
+from core.infra.settings import Settings
 from schemas.errors import ForbiddenError
 
 SESSION_COOKIE = "tideway_session"

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 
 from api.authorization import Actor, authorize
 from api.cookies import session_cookie_token
-from core.apikeys import ApiKeyService, KeyGrant
-from core.identity import IdentityService
+from core.access.apikeys import ApiKeyService, KeyGrant
+from core.access.identity import IdentityService
 from core.services import Services
 from schemas.errors import UnauthorizedError
 

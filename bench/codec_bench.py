@@ -1,4 +1,4 @@
-"""CPU cost of the Temporal payload codec (core/payload_codec.py) per payload, by size.
+"""CPU cost of the Temporal payload codec (core/infra/payload_codec.py) per payload, by size.
 
     .venv/bin/python bench/codec_bench.py [--seconds 2]
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.payload_codec import EncryptionCodec, data_converter  # noqa: E402
+from core.infra.payload_codec import EncryptionCodec, data_converter  # noqa: E402
 
 KEY = "tG3dRHb-wi9C5sSm0p8XoQBo3fjU2nB2cXOw1SwH3Wc="  # a fixed Fernet key (bench only)
 SIZES = (200, 2_000, 20_000, 200_000)  # 200 KB: INLINE_VALUE_BYTES, the largest inline value

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/events_bench.py [--events 100000] [--producers 50] [--batch 20]``.
 ``PRODUCERS`` coroutines each write batches of ``BATCH`` small events through one
-:class:`core.eventwriter.EventWriter` until ``EVENTS`` are durable, on
+:class:`core.events.writer.EventWriter` until ``EVENTS`` are durable, on
 
 * SQLite: a file database in a temporary directory (WAL, the app's pragmas), and
 * PostgreSQL: ``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.db import Database, migrate_async  # noqa: E402
-from core.eventwriter import EventWriter  # noqa: E402
+from core.events.writer import EventWriter  # noqa: E402
+from core.infra.db import Database, migrate_async  # noqa: E402
 from schemas.events import EMIT_TOPIC, Event, EventSource  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from core.devserver import temporal_binary  # noqa: E402
-from core.eventstore import query_events  # noqa: E402
-from core.payload_codec import data_converter  # noqa: E402
-from core.triggers import trigger_webhook  # noqa: E402
+from core.events.store import query_events  # noqa: E402
+from core.infra.devserver import temporal_binary  # noqa: E402
+from core.infra.payload_codec import data_converter  # noqa: E402
+from core.runs.triggers import trigger_webhook  # noqa: E402
 from schemas.search_attributes import SEARCH_ATTRIBUTES  # noqa: E402
 from tests.stack import TEST_SECRETS_KEY, open_stack  # noqa: E402
 

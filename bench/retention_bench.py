@@ -10,7 +10,7 @@ Seeds ``--events`` events (fast path: the database driver directly) spread as
 * 10 % in workspaces deleted 200 days ago (rule 3 deletes them all),
 * 20 % recent events in active workspaces (kept),
 
-interleaved in ``seq`` order, then runs :func:`core.retention.run_retention` (the code the
+interleaved in ``seq`` order, then runs :func:`core.events.retention.run_retention` (the code the
 RetentionWorkflow's activities run) once, then a second time (which must delete nothing).
 Prints the time, the rows deleted per second and the peak resident memory above the level
 before the run (sampled every 20 ms), for every size of ``--sizes`` so that memory can be
@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.db import Database, migrate_async  # noqa: E402
-from core.retention import RetentionPolicy, run_retention  # noqa: E402
+from core.events.retention import RetentionPolicy, run_retention  # noqa: E402
+from core.infra.db import Database, migrate_async  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PAGE = os.sysconf("SC_PAGE_SIZE")

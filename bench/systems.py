@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from core.devserver import FILE_PRAGMAS, port_busy, temporal_binary
-from core.temporal import dev_server_search_attribute_args
+from core.infra.devserver import FILE_PRAGMAS, port_busy, temporal_binary
+from core.infra.temporal import dev_server_search_attribute_args
 
 ROOT = Path(__file__).resolve().parents[1]
 POLL_RPS_ARGS = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000"]

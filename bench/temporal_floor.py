@@ -11,7 +11,7 @@ Python process's CPU milliseconds per run: the floor under Tideway's own figures
 ``make bench``.
 
 ``--codec both`` measures every variant twice, interleaved: with the plain pydantic converter
-and with Tideway's converter (core/payload_codec.py: every payload AES-GCM encrypted, failure
+and with Tideway's converter (core/infra/payload_codec.py: every payload AES-GCM encrypted, failure
 messages encoded), each on its own client and worker, so the codec's own cost shows.
 """
 
@@ -38,9 +38,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.systems import TemporalDevServer  # noqa: E402
-from core.payload_codec import data_converter  # noqa: E402
-from core.runs import run_settings  # noqa: E402
-from core.settings import get_settings  # noqa: E402
+from core.infra.payload_codec import data_converter  # noqa: E402
+from core.infra.settings import get_settings  # noqa: E402
+from core.runs.launcher import run_settings  # noqa: E402
 from schemas.search_attributes import run_search_attributes  # noqa: E402
 
 QUEUE = "floor"
@@ -71,7 +71,7 @@ def cpu(process: psutil.Process) -> float:
 async def measure(client: Client, queue: str, server: psutil.Process, name: str, runs: int, concurrency: int,
                   label: str) -> None:
     local_activity, tideway_options = VARIANTS[name]
-    memo = {"settings": run_settings(get_settings()).model_dump()}  # as core.runs.RunLauncher
+    memo = {"settings": run_settings(get_settings()).model_dump()}  # as core.runs.launcher.RunLauncher
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:

@@ -16,13 +16,13 @@ import uvicorn
 from activities.egress import EgressPolicy
 from api.app import create_app
 from cli.examples import import_examples
-from core.db import Database, migrate_async
-from core.devserver import DevServer, port_busy
-from core.private_files import private_dir, secure_data_dir, write_private
-from core.schedules import start_time_services
+from core.infra.db import Database, migrate_async
+from core.infra.devserver import DevServer, port_busy
+from core.infra.private_files import private_dir, secure_data_dir, write_private
+from core.infra.settings import Settings
+from core.infra.temporal import connect, register_search_attributes, tls_config
+from core.runs.schedules import start_time_services
 from core.services import Services
-from core.settings import Settings
-from core.temporal import connect, register_search_attributes, tls_config
 from worker.main import build_worker
 
 

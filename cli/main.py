@@ -8,17 +8,17 @@ import gc
 import os
 import sys
 
-from core.settings import get_settings
+from core.infra.settings import get_settings
 from schemas.errors import TidewayError
 
 
 async def run_worker() -> int:
     from activities.egress import EgressPolicy
     from cli.launcher import prepare_data_dir, secrets_key
-    from core.db import Database, migrate_async
-    from core.secrets_store import SecretStore
-    from core.temporal import connect, register_search_attributes, tls_config
-    from core.workspaces import WorkspaceService
+    from core.infra.db import Database, migrate_async
+    from core.infra.temporal import connect, register_search_attributes, tls_config
+    from core.workspaces.secrets import SecretStore
+    from core.workspaces.service import WorkspaceService
     from worker.main import build_worker
 
     settings = get_settings()
@@ -38,7 +38,7 @@ async def run_worker() -> int:
     await secrets.check_key()
     worker, resources = build_worker(client, settings, db, WorkspaceService(db, secrets=secrets))
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
-    from core.schedules import start_time_services
+    from core.runs.schedules import start_time_services
 
     assert resources.schedules is not None
     time_services = asyncio.create_task(start_time_services(resources.schedules))  # noqa: F841 - runs beside
@@ -55,9 +55,9 @@ async def run_api() -> int:
 
     from api.app import create_app
     from cli.launcher import admin_token, prepare_data_dir, secrets_key
-    from core.db import Database, migrate_async
+    from core.infra.db import Database, migrate_async
+    from core.infra.temporal import connect, tls_config
     from core.services import Services
-    from core.temporal import connect, tls_config
 
     settings = get_settings()
     tls = tls_config(settings)
@@ -81,7 +81,7 @@ async def run_api() -> int:
 
 async def register_only() -> int:
     from cli.launcher import secrets_key
-    from core.temporal import connect, register_search_attributes, tls_config
+    from core.infra.temporal import connect, register_search_attributes, tls_config
 
     settings = get_settings()
     client = await connect(settings.resolved_temporal_address, settings.temporal_namespace,
@@ -96,8 +96,8 @@ async def run_retention_command(dry_run: bool, as_json: bool) -> int:
     code as the scheduled RetentionWorkflow); a dry run prints what would go."""
     import json
 
-    from core.db import Database, migrate_async
-    from core.retention import RetentionPolicy, run_retention
+    from core.events.retention import RetentionPolicy, run_retention
+    from core.infra.db import Database, migrate_async
 
     settings = get_settings()
     await migrate_async(settings.resolved_database_url)
@@ -124,8 +124,8 @@ async def run_retention_command(dry_run: bool, as_json: bool) -> int:
 
 async def create_user_command(email: str, password: str | None, superadmin: bool = False) -> int:
     """``tideway users create <email> [--password P]``: prints the new user's id."""
-    from core.db import Database, migrate_async
-    from core.identity import IdentityService
+    from core.access.identity import IdentityService
+    from core.infra.db import Database, migrate_async
 
     if password is None:
         import getpass
@@ -213,7 +213,7 @@ def dispatch(args: argparse.Namespace) -> int:
     elif args.command == "users":
         code = asyncio.run(create_user_command(args.email, args.password, args.superadmin))
     else:
-        from core.db import migrate
+        from core.infra.db import migrate
 
         migrate(get_settings().resolved_database_url)
         code = 0

@@ -6,20 +6,20 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
-from core.app_instances import AppInstanceService
-from core.apps import AppService
-from core.apptree import TreeService
-from core.blobs import BlobStore
-from core.db import Database
-from core.eventhub import EventHub
-from core.identity import signing_key
-from core.login_limits import LoginLimiter
-from core.runs import RunLauncher
-from core.schedules import ScheduleService
-from core.secrets_store import SecretStore
-from core.settings import Settings
-from core.versions import VersionService
-from core.workspaces import WorkspaceService
+from core.access.identity import signing_key
+from core.access.login_limits import LoginLimiter
+from core.apps.catalog import AppService
+from core.apps.instances import AppInstanceService
+from core.apps.tree import TreeService
+from core.events.hub import EventHub
+from core.infra.db import Database
+from core.infra.settings import Settings
+from core.runs.blobs import BlobStore
+from core.runs.launcher import RunLauncher
+from core.runs.schedules import ScheduleService
+from core.workspaces.secrets import SecretStore
+from core.workspaces.service import WorkspaceService
+from core.workspaces.versions import VersionService
 from schemas.events import Event
 
 
@@ -45,19 +45,21 @@ class Services:
         self.apps = AppService(self.db, self.workspaces)
         self.app_instances = AppInstanceService(self.workspaces, self.apps)  # also hooks import checks
         self.trees = TreeService(self.workspaces, self.apps)
-        # Schedules follow every revision and delete (core/schedules.py); crons are checked on save.
+        # Schedules follow every revision and delete (core/runs/schedules.py); crons are checked on save.
         self.schedules = ScheduleService(self.db, self.client, self.trees, self.workspaces, self.settings,
                                          self.task_queue)
         self.workspaces.validators.append(self.schedules.validate_source)
-        from core.pages import validate_pages  # core.pages needs Services: imported when built
+        from core.pages.service import (
+            validate_pages,  # core.pages.service needs Services: imported when built
+        )
 
         self.workspaces.validators.append(validate_pages)  # pages/<slug>.yml (docs/pages.md)
         self.workspaces.on_change.append(self.schedules.workspace_changed)
         self.versions = VersionService(self.workspaces, self.settings.maximum_workspace_version)
-        # One poller per process for every live event stream (core/eventhub.py).
+        # One poller per process for every live event stream (core/events/hub.py).
         self.event_hub = EventHub(self.db, max_per_process=self.settings.events_stream_max_per_process,
                                   max_per_caller=self.settings.events_stream_max_per_caller)
-        # Failed-login limits, counted in the database (core/login_limits.py).
+        # Failed-login limits, counted in the database (core/access/login_limits.py).
         self.login_limiter = LoginLimiter(self.db, self.settings, signing_key(self.settings))
 
     @classmethod

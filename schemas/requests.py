@@ -66,7 +66,7 @@ class LoginBody(StrictBody):
 
 class UserBody(StrictBody):
     """``POST /v2/users``: the types here, the email's form and the password's length in
-    ``core.identity``."""
+    ``core.access.identity``."""
 
     email: str
     password: str
@@ -77,7 +77,7 @@ LocalizedText = str | dict[str, str]
 
 
 class PublishBody(StrictBody):
-    """``POST /v2/apps``: which fields are needed when is ``core.apps``' to say."""
+    """``POST /v2/apps``: which fields are needed when is ``core.apps.catalog``' to say."""
 
     workspaceId: str | None = None
     slug: str | None = None

@@ -1,5 +1,5 @@
 """The retention workflow's I/O (activity names, inputs, results) and its report: pure, shared by
-the workflow and the activities (the database work is core/retention.py)."""
+the workflow and the activities (the database work is core/events/retention.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ SEARCH_ATTRIBUTES = (WORKSPACE_ID, AUTOMATION_SLUG, CORRELATION_ID)
 def run_search_attributes(enabled: bool, workspace_id: str, automation_slug: str,
                           correlation_id: str) -> TypedSearchAttributes | None:
     """A run's search attributes, or None when the ``run_search_attributes`` setting is off
-    (the default: see core/settings.py; the workflow id ``<workspaceId>/<slug>/…`` still
+    (the default: see core/infra/settings.py; the workflow id ``<workspaceId>/<slug>/…`` still
     finds it)."""
     if not enabled:
         return None

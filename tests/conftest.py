@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from core.devserver import temporal_binary
-from core.payload_codec import data_converter
+from core.infra.devserver import temporal_binary
+from core.infra.payload_codec import data_converter
 from schemas.search_attributes import SEARCH_ATTRIBUTES
 from tests.stack import TEMPORAL_HTTP_PORT, TEST_SECRETS_KEY, Stack, open_stack
 

@@ -16,9 +16,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from core.db import Database, migrate_async
+from core.infra.db import Database, migrate_async
+from core.infra.settings import Settings
 from core.services import Services
-from core.settings import Settings
 from tests.conformance.http_stub import free_port
 from worker.main import build_worker
 

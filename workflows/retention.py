@@ -1,4 +1,4 @@
-"""RetentionWorkflow: the scheduled event clean-up (spec §6.5, DECISIONS 3; rules in core/retention.py).
+"""RetentionWorkflow: the scheduled event clean-up (spec §6.5, DECISIONS 3; rules in core/events/retention.py).
 
 Each step is a regular activity that deletes in batches and heartbeats after each one, so a
 worker lost mid-run is replaced by a retry on another worker that resumes from the last

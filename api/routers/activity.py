@@ -23,9 +23,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.authorization import authorize
 from api.cookies import CSRF_COOKIE, CSRF_HEADER, set_session_cookies
 from api.deps import ServicesDep, current_actor
-from core.identity import IdentityService
+from core.access.identity import IdentityService
+from core.infra.settings import Settings
 from core.services import Services
-from core.settings import Settings
 from schemas.errors import ForbiddenError, ObjectNotFoundError, UnauthorizedError
 
 router = APIRouter(tags=["activity"])

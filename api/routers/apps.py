@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from api.authorization import require_on_workspace
 from api.bodies import JsonBody
 from api.deps import AdminDep, CallerDep, ServicesDep
-from core.apps import is_internal
+from core.apps.catalog import is_internal
 from schemas.errors import ForbiddenError, InvalidWorkspaceError, MissingFieldError
 from schemas.requests import PublishBody, parse_body
 

@@ -10,8 +10,8 @@ from api.bodies import JsonBody
 from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import AdminDep, ServicesDep, bearer_token
-from core.identity import Caller, IdentityService
-from core.models import iso
+from core.access.identity import Caller, IdentityService
+from core.infra.tables import iso
 from schemas.errors import InvalidArgumentsError, UnauthorizedError
 from schemas.requests import LoginBody, UserBody, parse_body
 

@@ -1,6 +1,6 @@
 """``POST /codec/decode``: the remote codec the Temporal Web UI and CLI call to show encrypted payloads.
 
-Every payload Tideway hands to Temporal is encrypted (core/payload_codec.py). The Temporal UI
+Every payload Tideway hands to Temporal is encrypted (core/infra/payload_codec.py). The Temporal UI
 (``temporal server start-dev --ui-codec-endpoint <public url>/codec``, which ``tideway run``
 passes) and ``temporal workflow show --codec-endpoint <public url>/codec --codec-auth "Bearer
 <token>"`` POST ``{"payloads": [...]}`` (proto3 JSON) to ``<endpoint>/decode`` with an
@@ -32,9 +32,9 @@ from api.authorization import Actor
 from api.bodies import InvalidBodyError, JsonBody
 from api.cookies import SESSION_COOKIE
 from api.deps import ServicesDep, token_actor
-from core.payload_codec import EncryptionCodec, PayloadCodecError
+from core.infra.payload_codec import EncryptionCodec, PayloadCodecError
+from core.infra.settings import Settings
 from core.services import Services
-from core.settings import Settings
 from schemas.errors import ForbiddenError, ObjectNotFoundError, TidewayError, UnauthorizedError
 
 router = APIRouter(tags=["codec"])
@@ -132,7 +132,7 @@ async def decode(path: str, request: Request, services: ServicesDep,
         codec = services.client.data_converter.payload_codec
         if not isinstance(codec, EncryptionCodec):
             raise PayloadCodecError("This process's Temporal client has no payload codec (it was not made by "
-                                    "core.temporal.connect)")
+                                    "core.infra.temporal.connect)")
         try:
             decoded = Payloads(payloads=await codec.decode(payloads.payloads))
         except PayloadCodecError as exc:

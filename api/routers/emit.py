@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from api.bodies import JsonBody
 from api.client import request_client_address
 from api.deps import CallerDep, ServicesDep
-from core.triggers import send_events
+from core.runs.triggers import send_events
 from schemas.errors import InvalidEventError
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])

@@ -13,10 +13,10 @@ from fastapi.responses import StreamingResponse
 from api.authorization import Actor, actor_permissions
 from api.client import request_client_address
 from api.deps import CallerDep, ServicesDep
-from core.event_filters import SubscriptionFilters, depth_allows, engine_query_from_params
-from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
-from core.eventstore import max_seq
-from core.permissions.checks import event_readable
+from core.access.permissions.checks import event_readable
+from core.events.filters import SubscriptionFilters, depth_allows, engine_query_from_params
+from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
+from core.events.store import max_seq
 from core.services import Services
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
@@ -52,7 +52,7 @@ def visible_depth(actor: Actor, requested: int | None) -> int | None:
 
 @router.get("")
 async def list_events(workspace_id: str, request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
-    """Search the workspace's events; see ``core.eventsearch`` for every parameter."""
+    """Search the workspace's events; see ``core.events.search`` for every parameter."""
     parsed = parse_search_params(query_params(request.query_params.multi_items()))
     parsed.max_depth = visible_depth(actor, parsed.max_depth)
     await services.workspaces.get_row(workspace_id)
@@ -113,7 +113,7 @@ async def stream_events(workspace_id: str, request: Request, services: ServicesD
     with the filters of ``GET …/events`` (paging ignored), ephemeral events included. Starts
     now, or after ``Last-Event-ID`` / ``?after=<seq>``; a comment line keeps idle
     connections open. The process's event hub reads the database; this stream only filters
-    what the hub hands it (``core.eventhub``)."""
+    what the hub hands it (``core.events.hub``)."""
     params = query_params(request.query_params.multi_items())
     parse_search_params(params, ignore=STREAM_PARAMS)  # 400 before the stream starts
     filters = SubscriptionFilters()

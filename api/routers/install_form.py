@@ -26,7 +26,7 @@ from api.bodies import FormBody, FormReader
 from api.cookies import CSRF_COOKIE, CSRF_HEADER
 from api.deps import ServicesDep, current_actor
 from api.routers.pages import error_page, html_page
-from core.apps import config_view
+from core.apps.catalog import config_view
 from core.services import Services
 from schemas import strict_json
 from schemas.checks import slug_problem

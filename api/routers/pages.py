@@ -22,8 +22,8 @@ from starlette.types import Scope
 
 from api.authorization import Actor, actor_permissions
 from api.deps import ServicesDep, identify
-from core.pages import FoundPage, PageError, PageService
-from core.permissions.checks import can
+from core.access.permissions.checks import can
+from core.pages.service import FoundPage, PageError, PageService
 from core.services import Services
 from schemas.errors import ForbiddenError, TidewayError, UnauthorizedError
 

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.deps import AdminDep, ServicesDep
-from core.eventsearch import InvalidQueryError, parse_search_params, query_params, run_search
-from core.retention import PLATFORM_FEED
+from core.events.retention import PLATFORM_FEED
+from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
 
 router = APIRouter(prefix="/v2/events", tags=["events"])
 

@@ -15,8 +15,8 @@ from api.bodies import JsonBody, WebhookBody, webhook_headers, webhook_query
 from api.client import request_client_address
 from api.cookies import CsrfError
 from api.deps import CallerDep, ServicesDep, identify
-from core.runs import RunOutcome, StreamedRun
-from core.triggers import trigger_test, trigger_webhook
+from core.runs.launcher import RunOutcome, StreamedRun
+from core.runs.triggers import trigger_test, trigger_webhook
 from schemas.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["runs"])

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends
 
 from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
-from core.apikeys import ApiKeyService
-from core.change_events import EventOnCommit
-from core.members import MemberService
-from core.permissions.defaults import OWNER, initial_security
-from core.permissions.dsul import validate_security
-from core.secrets_store import SecretsKeyError, SecretStore
+from core.access.apikeys import ApiKeyService
+from core.access.members import MemberService
+from core.access.permissions.defaults import OWNER, initial_security
+from core.access.permissions.dsul import validate_security
+from core.events.changes import EventOnCommit
 from core.services import Services
-from core.workspaces import SecurityWrite
+from core.workspaces.secrets import SecretsKeyError, SecretStore
+from core.workspaces.service import SecurityWrite
 from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError
 from schemas.requests import ShareBody, parse_body
 
@@ -46,7 +46,7 @@ async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep
     async def save(ws: str) -> None:
         source = await services.workspaces.source(ws)
         source.security = security
-        # The route itself requires manage_security (core.operations.route_permission).
+        # The route itself requires manage_security (core.access.operations.route_permission).
         await services.workspaces.replace(ws, source, actor=actor, event="workspaces.security.updated",
                                           payload={"security": security}, security=SecurityWrite.ALLOW)
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from api.authorization import owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
-from core.members import MemberService
+from core.access.members import MemberService
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError

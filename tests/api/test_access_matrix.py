@@ -72,7 +72,7 @@ async def test_a_token_for_one_workspace_does_not_open_another(stack: Stack) -> 
 async def test_route_families_by_caller(stack: Stack) -> None:
     """Each route family × anonymous, a user with no role, a custom role, editor, owner, superadmin
     and an API key; a refusal changes nothing (the revision and the listings stay put)."""
-    from core.permissions.defaults import initial_security
+    from core.access.permissions.defaults import initial_security
 
     owner, editor, viewer, stranger = [await make_user(stack, n) for n in ("owner", "editor", "viewer", "stranger")]
     created = await stack.http.post("/v2/workspaces/import", json=workspace_doc({

@@ -59,7 +59,7 @@ async def test_api_key_lifecycle_and_rules(stack: Stack) -> None:
     assert as_editor == []
     from sqlmodel import select
 
-    from core.models import ApiKey
+    from core.infra.tables import ApiKey
     async with stack.services.db.session() as session:
         assert (await session.exec(select(ApiKey).where(ApiKey.workspace_id == ws))).all() == []
 
@@ -81,7 +81,7 @@ async def test_an_api_key_can_open_a_protected_webhook(stack: Stack) -> None:
 
 
 async def test_roles_listing_hides_api_key_roles(stack: Stack) -> None:
-    from core.permissions.defaults import initial_security
+    from core.access.permissions.defaults import initial_security
 
     ws = (await stack.import_workspace(workspace_doc({})))["id"]
     security = initial_security()

@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from core.eventwriter import EventWriter
+from core.events.writer import EventWriter
 from tests.api.helpers import workspace_doc, workspace_with_editor
 from tests.api.test_events_read import collect, make_event, sse
 from tests.stack import Stack

@@ -18,8 +18,8 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from api.app import create_app
 from api.cookies import SESSION_COOKIE
-from core.devserver import temporal_binary
-from core.payload_codec import ENCODING, EncryptionCodec
+from core.infra.devserver import temporal_binary
+from core.infra.payload_codec import ENCODING, EncryptionCodec
 from tests.api.helpers import ECHO, make_user, workspace_doc
 from tests.conformance.http_stub import HttpStub
 from tests.stack import ADMIN_TOKEN, Stack

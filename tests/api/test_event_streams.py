@@ -1,4 +1,4 @@
-"""Live event streams share one poller per process (core/eventhub.py): many streams cost one
+"""Live event streams share one poller per process (core/events/hub.py): many streams cost one
 database read per tick, each stream keeps its own filters and read check, and the caps
 EVENTS_STREAM_MAX_PER_CALLER / EVENTS_STREAM_MAX_PER_PROCESS answer 429 with Retry-After; a
 closed stream frees its slot. Anonymous sessions count by client address (TRUSTED_PROXIES)."""

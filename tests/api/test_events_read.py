@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import delete
 
 from api.app import create_app
-from core.eventstore import EVENTS
-from core.eventwriter import EventWriter
+from core.events.store import EVENTS
+from core.events.writer import EventWriter
 from schemas.events import EMIT_TOPIC, Event, EventSource
 from tests.api.helpers import workspace_doc
 from tests.stack import Stack

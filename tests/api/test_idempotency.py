@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from core.runs import idempotent_workflow_id
+from core.runs.launcher import idempotent_workflow_id
 from tests.api.helpers import workspace_doc
 from tests.stack import Stack
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from core.identity import IdentityService
+from core.access.identity import IdentityService
 from schemas.errors import UnauthorizedError
 from tests.stack import Stack
 

@@ -1,4 +1,4 @@
-"""Failed-login limits (core/login_limits.py): per (account, client address) and per account,
+"""Failed-login limits (core/access/login_limits.py): per (account, client address) and per account,
 counted in the database (so every api process shares them), 429 with Retry-After that says
 nothing about whether the account exists; the client address follows TRUSTED_PROXIES, for
 logins and for the other places that record it (webhook ``http.ip``, sent events' ``source.ip``)."""
@@ -18,8 +18,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.db import Database
-from core.ratelimits import Bucket, give_back, reserve
+from core.infra.db import Database
+from core.runs.ratelimits import Bucket, give_back, reserve
 from core.services import Services
 from tests.stack import ADMIN_TOKEN, Stack, open_stack
 

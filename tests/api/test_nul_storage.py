@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from core.db import postgres_json
+from core.infra.db import postgres_json
 from tests.api.helpers import workspace_doc
 from tests.api.test_apps_api import of_type, wait_events
 from tests.stack import Stack

@@ -131,7 +131,7 @@ async def test_runs_are_findable_by_workflow_id_prefix(stack: Stack) -> None:
     await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={})
     found = await _listed(stack, f'WorkflowId STARTS_WITH "{ws}/echo/"')
     assert found and found[0].startswith(f"{ws}/echo/")
-    # Search attributes are off unless RUN_SEARCH_ATTRIBUTES is set (core/settings.py).
+    # Search attributes are off unless RUN_SEARCH_ATTRIBUTES is set (core/infra/settings.py).
     assert await _listed(stack, f'{WORKSPACE_ID.name}="{ws}"', expect=False) == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.triggers import trigger_webhook
+from core.runs.triggers import trigger_webhook
 from tests.api.helpers import workspace_doc
 from tests.stack import Stack
 
@@ -65,7 +65,7 @@ async def test_secrets_are_encrypted_usable_in_config_and_redacted(stack: Stack)
     assert revealed["token"]["value"] == "s3cr3t-value"
     from sqlmodel import select
 
-    from core.models import WorkspaceSecret
+    from core.infra.tables import WorkspaceSecret
     async with stack.services.db.session() as session:
         stored = (await session.exec(select(WorkspaceSecret).where(WorkspaceSecret.workspace_id == ws))).one()
     assert b"s3cr3t-value" not in stored.value  # encrypted at rest
@@ -81,7 +81,7 @@ async def test_secrets_are_encrypted_usable_in_config_and_redacted(stack: Stack)
 
 
 async def test_a_lost_secrets_key_is_a_clear_error(stack: Stack) -> None:
-    from core.secrets_store import SecretsKeyError, SecretStore
+    from core.workspaces.secrets import SecretsKeyError, SecretStore
 
     ws = (await stack.import_workspace(workspace_doc({})))["id"]
     await stack.http.put(f"/v2/workspaces/{ws}/security/secrets", json={"k": {"value": "v"}}, headers=stack.auth)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from core.permissions.defaults import initial_security
+from core.access.permissions.defaults import initial_security
 from tests.api.helpers import make_zip, workspace_doc, workspace_with_editor
 from tests.stack import Stack
 

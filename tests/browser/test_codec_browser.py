@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from cli.launcher import dev_server_args
-from core.devserver import DevServer
-from core.settings import Settings
-from core.temporal import connect
+from core.infra.devserver import DevServer
+from core.infra.settings import Settings
+from core.infra.temporal import connect
 from tests.api.helpers import ECHO, workspace_doc
 from tests.browser import live_server
 from tests.browser.test_activity_browser import _component, _driver, _missing_browser, _until

@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.app_instances import AppInstanceService
-from core.apps import AppService
-from core.events_index import compute_emitted_events
-from core.eventstore import insert_events
-from core.models import Event as EventRow
-from core.operations import required_permission
-from core.workspaces import WorkspaceService
+from core.access.operations import required_permission
+from core.apps.catalog import AppService
+from core.apps.instances import AppInstanceService
+from core.events.declared import compute_emitted_events
+from core.events.store import insert_events
+from core.infra.tables import Event as EventRow
+from core.workspaces.service import WorkspaceService
 from schemas.dsul import WorkspaceSource
 from schemas.errors import TidewayError
 from schemas.events import Event

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.members import MemberService
-from core.models import Event as EventRow
-from core.triggers import send_events, trigger_test, trigger_webhook
+from core.access.members import MemberService
+from core.infra.tables import Event as EventRow
+from core.runs.triggers import send_events, trigger_test, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from schemas.errors import TidewayError
 from tests.conformance.http_stub import HttpStub
@@ -177,7 +177,7 @@ async def _max_seq(stack: Stack, ws_id: str) -> int:
 
 
 async def _events_since(stack: Stack, ws_id: str, seq: int) -> list[dict[str, Any]]:
-    from core.eventstore import row_to_public
+    from core.events.store import row_to_public
 
     async with stack.services.db.session() as session:
         rows = (await session.exec(select(EventRow).where(EventRow.workspace_id == ws_id, col(EventRow.seq) > seq)

@@ -1,4 +1,4 @@
-"""Runner for ``permissions.yaml``: drives :mod:`core.permissions` as the README's case forms say."""
+"""Runner for ``permissions.yaml``: drives :mod:`core.access.permissions` as the README's case forms say."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.permissions import Permissions, PermissionsConfig, inject_conditions, inject_rules
+from core.access.permissions import Permissions, PermissionsConfig, inject_conditions, inject_rules
 from schemas.errors import TidewayError
 from tests.conformance.matching import matches
 

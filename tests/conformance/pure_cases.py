@@ -53,7 +53,7 @@ def run_wait_filter(case: dict[str, Any]) -> None:
 
 
 def run_event_filter(case: dict[str, Any]) -> None:
-    from core import event_filters as ef
+    from core.events import filters as ef
 
     kinds: dict[str, type[ef.FilterProcessor]] = {
         "payload_query": ef.PayloadQuery, "app_instance_depth": ef.AppInstanceDepth, "engine": ef.SubscriptionFilters}

@@ -22,10 +22,10 @@ import httpx
 from temporalio.client import Client
 
 from api.app import create_app
-from core.db import Database, migrate_async
-from core.eventstore import query_events
+from core.events.store import query_events
+from core.infra.db import Database, migrate_async
+from core.infra.settings import Settings
 from core.services import Services
-from core.settings import Settings
 from tests.stack import TEST_SECRETS_KEY, Stack, open_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ class WorkerProcess:
     """``tideway worker`` as its own OS process, so it can be SIGKILLed."""
 
     def __init__(self, address: str, database_url: str, task_queue: str, log: Path, **env: str):
-        # The test clients' key: the worker decrypts the payloads they encrypt (core/payload_codec.py).
+        # The test clients' key: the worker decrypts the payloads they encrypt (core/infra/payload_codec.py).
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": database_url,
                     "TEMPORAL_TASK_QUEUE": task_queue, "RATE_LIMIT_DISABLED": "true",
                     "TIDEWAY_WORKFLOW_SANDBOX": "true", "TIDEWAY_SECRETS_KEY": TEST_SECRETS_KEY,

@@ -11,9 +11,9 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from core.devserver import DevServer
-from core.temporal import connect
-from core.triggers import send_events, trigger_webhook
+from core.infra.devserver import DevServer
+from core.infra.temporal import connect
+from core.runs.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from tests.conformance.http_stub import free_port
 from tests.drills.helpers import FULL, events_of, figure, wait_until, worker_services

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
-from core.permissions.defaults import initial_security
+from core.access.permissions.defaults import initial_security
 from tests.api.helpers import make_user, workspace_doc
 from tests.api.test_events_read import sse
 from tests.drills.helpers import answering_stack, figure

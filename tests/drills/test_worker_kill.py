@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.triggers import send_events
+from core.runs.triggers import send_events
 from schemas.dsul import WorkspaceSource
 from tests.drills.helpers import events_of, figure, scale, wait_until, worker_services
 

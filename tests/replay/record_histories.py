@@ -21,9 +21,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from core.devserver import temporal_binary
-from core.payload_codec import data_converter
-from core.schedules import schedule_id
+from core.infra.devserver import temporal_binary
+from core.infra.payload_codec import data_converter
+from core.runs.schedules import schedule_id
 from schemas.search_attributes import SEARCH_ATTRIBUTES
 from tests.api.helpers import workspace_doc
 from tests.conformance.http_stub import HttpStub

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core.payload_codec import data_converter
+from core.infra.payload_codec import data_converter
 from tests.stack import TEST_SECRETS_KEY
 from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database, migrate_async
+from core.infra.db import Database, migrate_async
 from tests.conftest import DEFAULT_PG
 
 

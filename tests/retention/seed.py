@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.db import Database
-from core.eventstore import insert_rows
-from core.models import Workspace, WorkspaceRevision
+from core.events.store import insert_rows
+from core.infra.db import Database
+from core.infra.tables import Workspace, WorkspaceRevision
 
 
 def event_rows(workspace_id: str, count: int, age: timedelta, *, now: datetime, type_: str = "tick",

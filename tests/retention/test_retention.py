@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from core.db import Database
-from core.models import Event as EventRow
-from core.retention import (
+from core.events.retention import (
     PLATFORM_FEED,
     RetentionPolicy,
     delete_workspace_events,
     plan_workspaces,
     run_retention,
 )
+from core.infra.db import Database
+from core.infra.tables import Event as EventRow
 from schemas.retention import RetentionInput
 from schemas.schedules import RETENTION_SCHEDULE_ID
 from tests.retention.seed import seed
@@ -143,7 +143,7 @@ async def test_cli_dry_run_prints_what_would_go(retention_db: tuple[str, Databas
     url, db = retention_db
     w = await seed(db, datetime.now(UTC), "c")
     from cli import main as cli_main
-    from core.settings import Settings
+    from core.infra.settings import Settings
 
     monkeypatch.setattr(cli_main, "get_settings", lambda: Settings(database_url=url))
     assert await cli_main.run_retention_command(dry_run=True, as_json=False) == 0

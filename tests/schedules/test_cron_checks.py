@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.schedules import (
+from core.runs.schedules import (
     InvalidScheduleError,
     check_cron,
     min_gap_minutes,

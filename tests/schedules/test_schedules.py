@@ -12,8 +12,8 @@ from sqlmodel import select
 from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleSpec
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.models import ScheduleEntry, Wait
-from core.schedules import schedule_id
+from core.infra.tables import ScheduleEntry, Wait
+from core.runs.schedules import schedule_id
 from tests.api.helpers import workspace_doc
 from tests.stack import Stack
 

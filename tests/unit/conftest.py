@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database, migrate_async
+from core.infra.db import Database, migrate_async
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""The trusted-proxy rule for the client address (core/client_address.py)."""
+"""The trusted-proxy rule for the client address (core/access/client_address.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from core.client_address import client_address, parse_networks
-from core.settings import Settings
+from core.access.client_address import client_address, parse_networks
+from core.infra.settings import Settings
 
 TRUSTED = "10.0.0.0/8, 192.168.1.1, fd00::/8"
 

@@ -18,9 +18,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cli.launcher import admin_token, banner, jwt_secret, prepare_data_dir, secrets_key
-from core.db import Database, migrate_async
-from core.devserver import DevServer
-from core.settings import Settings
+from core.infra.db import Database, migrate_async
+from core.infra.devserver import DevServer
+from core.infra.settings import Settings
 from tests.conformance.http_stub import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

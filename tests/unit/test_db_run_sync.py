@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core.db import Database
-from core.models import Workspace
+from core.infra.db import Database
+from core.infra.tables import Workspace
 
 
 def add_workspace(session: Session, workspace_id: str) -> str:

@@ -28,7 +28,7 @@ from activities.egress_http import (
     egress_client,
     numeric_addresses,
 )
-from core.settings import Settings
+from core.infra.settings import Settings
 
 PUBLIC = ip_address("93.184.216.34")
 NO_OWN: dict[str, Iterable[IPAddress]] = {}

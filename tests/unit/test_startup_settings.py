@@ -18,8 +18,8 @@ from cryptography.x509.oid import NameOID
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
-from core.settings import Settings
-from core.temporal import TemporalTlsError, connect, tls_config
+from core.infra.settings import Settings
+from core.infra.temporal import TemporalTlsError, connect, tls_config
 from tests.stack import TEST_SECRETS_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,12 +13,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from core.db import Database, migrate_async
-from core.eventstore import query_events
+from core.events.store import query_events
+from core.infra.db import Database, migrate_async
+from core.infra.settings import Settings
+from core.infra.temporal import connect
+from core.runs.triggers import send_events, trigger_webhook
 from core.services import Services
-from core.settings import Settings
-from core.temporal import connect
-from core.triggers import send_events, trigger_webhook
 from schemas.dsul import WorkspaceSource
 from tests.drills.helpers import WorkerProcess
 from tests.stack import TEST_SECRETS_KEY

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from temporalio.testing import WorkflowEnvironment
 
-from core.triggers import trigger_webhook
+from core.runs.triggers import trigger_webhook
 from tests.api.helpers import workspace_doc
 from tests.conformance.http_stub import HttpStub
 from tests.stack import Stack, open_stack

@@ -29,9 +29,9 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from api.app import create_app
-from core.devserver import DevServer
-from core.payload_codec import EncryptionCodec
-from core.temporal import connect
+from core.infra.devserver import DevServer
+from core.infra.payload_codec import EncryptionCodec
+from core.infra.temporal import connect
 from tests.api.helpers import workspace_doc
 from tests.api.test_events_read import StreamingASGITransport
 from tests.api.test_webhook_sse import _events

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.app_instances import config_problems
-from core.apps import app_details, generated_version_name
-from core.events_index import app_events, automation_events, compute_emitted_events, instance_events
+from core.apps.catalog import app_details, generated_version_name
+from core.apps.instances import config_problems
+from core.events.declared import (
+    app_events,
+    automation_events,
+    compute_emitted_events,
+    instance_events,
+)
 
 INTENTS = {"intents": {"welcome": {"phrases": "bonjour"}, "goodbye": {"phrases": "aurevoir"}}}
 

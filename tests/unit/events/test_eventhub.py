@@ -1,4 +1,4 @@
-"""The process's event hub (core/eventhub.py) on a real SQLite database: one poll per tick for
+"""The process's event hub (core/events/hub.py) on a real SQLite database: one poll per tick for
 any number of subscribers, each with its own filter; backlog then live without a gap or a
 repeat; caps; a subscriber that does not read is dropped; no polling when nobody listens."""
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sa_event
 
-from core.db import Database
-from core.eventhub import EventHub, Subscription
-from core.eventstore import max_seq
-from core.eventwriter import EventWriter
+from core.events.hub import EventHub, Subscription
+from core.events.store import max_seq
+from core.events.writer import EventWriter
+from core.infra.db import Database
 from schemas.errors import TooManyRequestsError
 from schemas.events import Event, EventSource
 

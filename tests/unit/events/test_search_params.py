@@ -1,4 +1,4 @@
-"""Parsing the query parameters of an events search (core/eventsearch.py)."""
+"""Parsing the query parameters of an events search (core/events/search.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.eventsearch import InvalidQueryError, parse_search_params, query_params
+from core.events.search import InvalidQueryError, parse_search_params, query_params
 
 
 def test_defaults() -> None:

@@ -1,4 +1,4 @@
-"""The subscription filter engine (core/event_filters.py) beyond the corpus cases."""
+"""The subscription filter engine (core/events/filters.py) beyond the corpus cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.event_filters import (
+from core.events.filters import (
     AppInstanceDepth,
     PayloadQuery,
     SubscriptionFilters,

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-import core.eventwriter as eventwriter
-from core.db import Database
-from core.eventstore import EVENTS, EventTail, delete_ephemeral, insert_events, max_seq
-from core.eventwriter import EventWriter, EventWriterClosedError
+import core.events.writer as eventwriter
+from core.events.store import EVENTS, EventTail, delete_ephemeral, insert_events, max_seq
+from core.events.writer import EventWriter, EventWriterClosedError
+from core.infra.db import Database
 from schemas.events import Event, EventSource
 
 

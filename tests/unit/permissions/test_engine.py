@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.permissions import (
+from core.access.permissions import (
     Ability,
     InvalidPermissionsError,
     Permissions,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.permissions.checks import (
+from core.access.permissions.checks import (
     automation_executable,
     automation_testable,
     can,
@@ -15,8 +15,8 @@ from core.permissions.checks import (
     require,
     workspace_permissions,
 )
-from core.permissions.defaults import initial_security
-from core.permissions.dsul import (
+from core.access.permissions.defaults import initial_security
+from core.access.permissions.dsul import (
     api_key_rules,
     auth_roles,
     removed_roles_problems,

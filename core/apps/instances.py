@@ -1,0 +1,387 @@
+"""App instances: installing, configuring and uninstalling apps in a workspace (spec §7.3, §10).
+
+Instances live in the workspace document (``imports[slug]``), so every change is a new
+workspace revision and emits ``workspaces.apps.installed|configured|uninstalled`` with
+``source.appSlug`` and ``source.appInstanceFullSlug`` (= the instance slug); these are
+triggering natives, handed to the dispatcher so the instance's own listeners run.
+
+Stored instances carry ``createdAt/updatedAt/createdBy/updatedBy``; results and event payloads
+show the instance without them (as the reference does), lists show them.
+
+The same checks guard ``imports/*.yml`` of an imported workspace (``check_source``, hooked into
+``WorkspaceService``): the app must exist (a soft-deleted app still counts, DECISIONS 22), the
+pinned version too, the config must match the app's ``config.schema`` and no import cycle may
+form. Problems there are a 400 ``InvalidWorkspaceError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from core.apps.catalog import LATEST_ALIASES, AppService, app_details
+from core.apps.tree import config_secret_paths
+from core.events.declared import app_events, instance_events
+from core.workspaces.service import WorkspaceService, iso
+from language.arguments import validate_arguments
+from language.secrets import redact_paths
+from schemas.automation_schema import APP_INSTANCE_SCHEMA
+from schemas.checks import schema_problems, slug_problem
+from schemas.dsul import WorkspaceSource
+from schemas.errors import (
+    AlreadyUsedError,
+    InvalidArgumentsError,
+    InvalidWorkspaceError,
+    MissingFieldError,
+    ObjectNotFoundError,
+    TidewayError,
+)
+
+METADATA = ("createdAt", "updatedAt", "createdBy", "updatedBy")
+INSTANCE_FIELDS = ("appSlug", "slug", "appVersion", "config", "disabled", "appName", "labels")
+MAX_IMPORT_DEPTH = 20
+_INSTANCE = Draft7Validator({**APP_INSTANCE_SCHEMA, "additionalProperties": False})
+
+
+class ImportCycleError(InvalidWorkspaceError):
+    """An app would (indirectly) install the workspace's own app or one of its ancestors."""
+
+    def __init__(self, message: str, details: Any = None):
+        super().__init__(message, details, name="ImportCycleError")
+
+
+def public(instance: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in instance.items() if k not in METADATA}
+
+
+def hide_secret_config(instance: dict[str, Any], app_document: dict[str, Any]) -> dict[str, Any]:
+    """The instance as events show it: config fields the app declares ``secret: true`` (in its
+    ``config.schema``) read ``REDACTED``, in ``config`` and ``oldConfig`` (issue 14)."""
+    paths = config_secret_paths(app_document)
+    if not paths:
+        return instance
+    return {**instance, **{key: redact_paths(instance[key], paths)
+                           for key in ("config", "oldConfig") if isinstance(instance.get(key), dict)}}
+
+
+def _untemplated(value: Any) -> Any:
+    """The config without its ``{{…}}`` strings (they resolve at run time, in the parent context)."""
+    if isinstance(value, dict):
+        return {k: _untemplated(v) for k, v in value.items()
+                if not (isinstance(v, str) and ("{{" in v or "{%" in v))}
+    if isinstance(value, list):
+        return [_untemplated(v) for v in value]
+    return value
+
+
+def config_problems(document: dict[str, Any], config: Any) -> list[tuple[str, str]]:
+    """(field path, message) of an instance config against the app's ``config.schema``."""
+    if config is None:
+        return []
+    if not isinstance(config, dict):
+        return [("config", "must be an object")]
+    app_config = document.get("config")
+    schema = app_config.get("schema") if isinstance(app_config, dict) else None
+    if not isinstance(schema, dict) or not schema:
+        return []
+    try:
+        validate_arguments(schema, _untemplated(config))
+    except InvalidArgumentsError as exc:
+        if exc.message != "Invalid arguments":  # the app's own schema is unusable: nothing to check against
+            return []
+        out = []
+        for detail in exc.details or []:
+            path = ".".join(p for p in str(detail.get("instancePath", "")).split("/") if p)
+            out.append((f"config.{path}" if path else "config", str(detail.get("message"))))
+        return out
+    return []
+
+
+class AppInstanceService:
+    def __init__(self, workspaces: WorkspaceService, apps: AppService):
+        self.workspaces = workspaces
+        self.apps = apps
+        workspaces.import_checker = self.check_source
+
+    # -- reads --------------------------------------------------------------------------
+    async def _instances(self, workspace_id: str) -> dict[str, dict[str, Any]]:
+        source = await self.workspaces.source(workspace_id)
+        return source.imports
+
+    async def _instance(self, workspace_id: str, slug: str) -> dict[str, Any]:
+        instance = (await self._instances(workspace_id)).get(slug)
+        if instance is None:
+            raise ObjectNotFoundError(f"App instance '{slug}' not found", {"slug": slug})
+        return {**instance, "slug": slug}
+
+    async def get(self, workspace_id: str, slug: str) -> dict[str, Any]:
+        """``{…instance, config: {schema?, block?, value}, documentation?, appDeleted?}``."""
+        instance = await self._instance(workspace_id, slug)
+        out = dict(instance)
+        config: dict[str, Any] = {}
+        try:
+            version, doc = await self.apps.version_document(instance["appSlug"], instance.get("appVersion"))
+            details = app_details(doc)
+            config.update(details["config"])
+            if "documentation" in details:
+                out["documentation"] = details["documentation"]
+            out["resolvedVersion"] = version
+        except ObjectNotFoundError:
+            out["appMissing"] = True
+        config["value"] = instance.get("config") if instance.get("config") is not None else {}
+        out["config"] = config
+        rows = await self.apps.rows([instance["appSlug"]])
+        app = rows.get(instance["appSlug"])
+        if app is not None and app.deleted_at is not None:
+            out["appDeleted"] = True
+        return out
+
+    async def list(self, workspace_id: str) -> list[dict[str, Any]]:
+        """Detailed instances: the app's name and photo, its public automations, blocks (slugs
+        prefixed with the instance slug) and the instance's events. Instances whose app (or pinned
+        version) cannot be resolved are omitted; a soft-deleted app still resolves (``appDeleted``)."""
+        instances = await self._instances(workspace_id)
+        rows = await self.apps.rows(str(i.get("appSlug")) for i in instances.values())
+        out = []
+        for slug, instance in instances.items():
+            app = rows.get(str(instance.get("appSlug")))
+            if app is None:
+                continue
+            try:
+                _, doc = await self.apps.version_document(app.slug, instance.get("appVersion"))
+            except ObjectNotFoundError:
+                continue
+            details = app_details(doc)
+            item: dict[str, Any] = {**instance, "slug": slug, "appName": instance.get("appName") or app.name}
+            photo = details.get("photo") or app.photo
+            if photo:
+                item["photo"] = photo
+            item["automations"] = details["automations"]
+            item["blocks"] = [{**b, "slug": f"{slug}.{b.get('slug')}"} for b in details["blocks"]]
+            item["events"] = instance_events(details["events"], slug, instance.get("config"))
+            if "documentation" in details:
+                item["documentation"] = details["documentation"]
+            if app.deleted_at is not None:
+                item["appDeleted"] = True
+            out.append(item)
+        return out
+
+    async def get_config(self, workspace_id: str, slug: str) -> Any:
+        instance = await self._instance(workspace_id, slug)
+        return instance.get("config") if instance.get("config") is not None else {}
+
+    # -- writes -------------------------------------------------------------------------
+    # Read-modify-write of the workspace document: serialized and retried on conflicts.
+    async def install(self, workspace_id: str, body: Any, *, actor: str | None = None) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._install, workspace_id, body, actor=actor)  # type: ignore[no-any-return]
+
+    async def configure(self, workspace_id: str, slug: str, patch: Any, **kwargs: Any) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._configure, workspace_id, slug, patch, **kwargs)  # type: ignore[no-any-return]
+
+    async def uninstall(self, workspace_id: str, slug: str, *, actor: str | None = None) -> dict[str, Any]:
+        return await self.workspaces._retrying(self._uninstall, workspace_id, slug, actor=actor)  # type: ignore[no-any-return]
+
+    async def _install(self, workspace_id: str, body: Any, *, actor: str | None = None) -> dict[str, Any]:
+        instance = self._body(body, partial=False)
+        slug = instance["slug"]
+        self._check_slug(slug)
+        source = await self.workspaces.source(workspace_id)
+        if slug in source.imports:
+            raise AlreadyUsedError(f"App instance slug '{slug}' is already used in this workspace", {"slug": slug})
+        await self.apps.row(instance["appSlug"])  # a deleted app cannot be installed any more
+        doc = await self._checked(workspace_id, instance)
+        now = iso(datetime.now(UTC))
+        source.imports[slug] = {**instance, "createdAt": now, "updatedAt": now,
+                                **({"createdBy": actor, "updatedBy": actor} if actor else {})}
+        events = instance_events(app_events(doc), slug, instance.get("config"))
+        await self.workspaces.replace(
+            workspace_id, source, actor=actor, event="workspaces.apps.installed",
+            payload={"appInstance": hide_secret_config(instance, doc), "slug": slug, "events": events},
+            source_fields={"appSlug": instance["appSlug"], "appInstanceFullSlug": slug})
+        return instance
+
+    async def _configure(self, workspace_id: str, slug: str, patch: Any, *,
+                        actor: str | None = None) -> dict[str, Any]:
+        """Partial update (``slug`` renames); returns ``{…instance, config: {value}}``."""
+        changes = self._body(patch, partial=True)
+        source = await self.workspaces.source(workspace_id)
+        current = source.imports.get(slug)
+        if current is None:
+            raise ObjectNotFoundError(f"App instance '{slug}' not found", {"slug": slug})
+        new_slug = changes.get("slug") or slug
+        if new_slug != slug:
+            self._check_slug(new_slug)
+            if new_slug in source.imports:
+                raise AlreadyUsedError(f"App instance slug '{new_slug}' is already used in this workspace",
+                                       {"slug": new_slug})
+        instance = {**public(current), **changes, "slug": new_slug}
+        instance = {k: v for k, v in instance.items() if v is not None or k == "config"}
+        if instance.get("config") is None:
+            instance.pop("config", None)
+        if changes.get("appSlug") not in (None, current.get("appSlug")):
+            await self.apps.row(instance["appSlug"])
+        doc = await self._checked(workspace_id, instance)
+        stored: dict[str, Any] = {**instance, **{k: current[k] for k in ("createdAt", "createdBy") if k in current},
+                                  "updatedAt": iso(datetime.now(UTC))}
+        if actor:
+            stored["updatedBy"] = actor
+        imports: dict[str, dict[str, Any]] = {}
+        for key, value in source.imports.items():
+            imports[new_slug if key == slug else key] = stored if key == slug else value
+        source.imports = imports
+        old_doc = doc
+        if (current.get("appSlug"), current.get("appVersion")) != (instance["appSlug"], instance.get("appVersion")):
+            old_doc = await self._app_document(current) or {}
+        shown = hide_secret_config({**instance, "oldConfig": current.get("config") if current.get("config")
+                                    is not None else {}}, doc)
+        shown["oldConfig"] = hide_secret_config({"oldConfig": shown["oldConfig"]}, old_doc)["oldConfig"]
+        payload: dict[str, Any] = {"appInstance": shown, "slug": new_slug}
+        if new_slug != slug:
+            payload["oldSlug"] = slug
+        payload["events"] = instance_events(app_events(doc), new_slug, instance.get("config"))
+        await self.workspaces.replace(
+            workspace_id, source, actor=actor, event="workspaces.apps.configured", payload=payload,
+            source_fields={"appSlug": instance["appSlug"], "appInstanceFullSlug": new_slug})
+        return {**instance, "config": {"value": instance.get("config") if instance.get("config") is not None
+                                       else {}}}
+
+    async def patch_config(self, workspace_id: str, slug: str, patch: Any, *,
+                           actor: str | None = None) -> dict[str, Any]:
+        """Shallow merge into the instance config."""
+        if not isinstance(patch, dict):
+            raise InvalidWorkspaceError("The config patch must be an object",
+                                        [{"path": "body", "message": "must be an object"}])
+        current = await self.get_config(workspace_id, slug)
+        merged = {**(current if isinstance(current, dict) else {}), **patch}
+        return await self.configure(workspace_id, slug, {"config": merged}, actor=actor)
+
+    async def _uninstall(self, workspace_id: str, slug: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Drop the instance. The event carries the removed ``appInstance`` and ``revision``, the
+        last workspace revision that still has it (its uninstall listeners run from there)."""
+        source = await self.workspaces.source(workspace_id)
+        current = source.imports.pop(slug, None)
+        if current is None:
+            raise ObjectNotFoundError(f"App instance '{slug}' not found", {"slug": slug})
+        row = await self.workspaces.get_row(workspace_id)
+        shown = hide_secret_config(public({**current, "slug": slug}), await self._app_document(current) or {})
+        await self.workspaces.replace(
+            workspace_id, source, actor=actor, event="workspaces.apps.uninstalled",
+            payload={"slug": slug, "appInstance": shown, "revision": row.revision},
+            source_fields={"appSlug": current.get("appSlug"), "appInstanceFullSlug": slug})
+        return {"id": slug}
+
+    # -- checks -------------------------------------------------------------------------
+    @staticmethod
+    def _check_slug(slug: Any) -> None:
+        from schemas.automation_schema import SLUG_PATTERN
+        from schemas.errors import InvalidSlugError
+
+        problem = slug_problem(slug, "app instance")
+        if problem:
+            raise InvalidSlugError(problem, {"slug": slug, "pattern": SLUG_PATTERN})
+
+    @staticmethod
+    def _body(body: Any, *, partial: bool) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise InvalidWorkspaceError("The body must be an app instance object",
+                                        [{"path": "body", "message": "must be an object"}])
+        body = {k: v for k, v in body.items() if k not in METADATA}
+        problems = [(path, message) for path, message in schema_problems(_INSTANCE, body)
+                    if not (partial and "required" in message)]
+        if problems:
+            details = [{"path": ".".join(["body", *map(str, p)]), "message": m} for p, m in problems]
+            raise InvalidWorkspaceError(f"Invalid app instance: {details[0]['path']}: {details[0]['message']}",
+                                        details)
+        if not partial:
+            for field in ("appSlug", "slug"):
+                if not body.get(field):
+                    raise MissingFieldError(f"'{field}' is required to install an app", {"fields": [field]})
+        return {k: body[k] for k in INSTANCE_FIELDS if k in body}
+
+    async def _app_document(self, instance: dict[str, Any]) -> dict[str, Any] | None:
+        """The app version document an installed instance runs, or None when it cannot be resolved
+        any more (an uninstall must still work)."""
+        app_slug = instance.get("appSlug")
+        if not isinstance(app_slug, str):
+            return None
+        try:
+            return (await self.apps.version_document(app_slug, instance.get("appVersion")))[1]
+        except TidewayError:
+            return None
+
+    async def _checked(self, workspace_id: str | None, instance: dict[str, Any]) -> dict[str, Any]:
+        """Resolve the instance's app version (404), check its config (400) and cycles (400)."""
+        app_slug, version = instance["appSlug"], instance.get("appVersion")
+        _, doc = await self.apps.version_document(app_slug, version)
+        problems = config_problems(doc, instance.get("config"))
+        if problems:
+            path, message = problems[0]
+            raise InvalidArgumentsError(
+                f"Invalid config for app '{app_slug}': {path}: {message}",
+                [{"path": p, "message": m} for p, m in problems])
+        await self.check_cycle(workspace_id, app_slug, version)
+        return doc
+
+    async def check_cycle(self, workspace_id: str | None, app_slug: str, version: str | None) -> None:
+        """Refuse an instance whose app tree reaches the workspace's own app, or loops."""
+        own = await self.apps.app_of_workspace(workspace_id) if workspace_id else None
+        own_slug = own.slug if own is not None else None
+        seen: set[tuple[str, str]] = set()
+        todo: list[tuple[str, str | None, list[str]]] = [(app_slug, version, [app_slug])]
+        while todo:
+            slug, ver, path = todo.pop()
+            if slug == own_slug:
+                raise ImportCycleError(
+                    f"Import cycle: app '{app_slug}' would import this workspace's own app '{own_slug}' "
+                    f"({' → '.join(path)})", {"appSlug": app_slug, "path": path})
+            if len(path) > MAX_IMPORT_DEPTH:
+                raise ImportCycleError(f"App imports nested deeper than {MAX_IMPORT_DEPTH} levels "
+                                       f"({' → '.join(path)})", {"appSlug": app_slug, "path": path})
+            try:
+                name, doc = await self.apps.version_document(slug, ver)
+            except ObjectNotFoundError:
+                continue
+            if (slug, name) in seen:
+                continue
+            seen.add((slug, name))
+            for child in (doc.get("imports") or {}).values():
+                child_slug = child.get("appSlug") if isinstance(child, dict) else None
+                if not isinstance(child_slug, str):
+                    continue
+                if child_slug in path:
+                    raise ImportCycleError(
+                        f"Import cycle: app '{child_slug}' imports itself ({' → '.join([*path, child_slug])})",
+                        {"appSlug": app_slug, "path": [*path, child_slug]})
+                todo.append((child_slug, child.get("appVersion"), [*path, child_slug]))
+
+    async def check_source(self, workspace_id: str | None, source: WorkspaceSource,
+                           previous: dict[str, Any]) -> None:
+        """The app instances of a workspace being stored (import, duplicate): each new or changed
+        one must resolve, have a valid config and form no cycle."""
+        details: list[dict[str, str]] = []
+        for slug, instance in sorted(source.imports.items()):
+            if not isinstance(instance, dict) or previous.get(slug) == instance:
+                continue
+            app_slug = instance.get("appSlug")
+            if not isinstance(app_slug, str):
+                continue  # the schema check reports it
+            try:
+                _, doc = await self.apps.version_document(app_slug, instance.get("appVersion"))
+            except ObjectNotFoundError as exc:
+                field = "appVersion" if instance.get("appVersion") not in (None, *LATEST_ALIASES) and \
+                    (await self.apps.rows([app_slug])) else "appSlug"
+                details.append({"path": source.locate("imports", slug, [field]), "message": exc.message})
+                continue
+            for path, message in config_problems(doc, instance.get("config")):
+                details.append({"path": source.locate("imports", slug, list[str | int](path.split("."))),
+                                "message": f"{message} (app '{app_slug}' config.schema)"})
+            try:
+                await self.check_cycle(workspace_id, app_slug, instance.get("appVersion"))
+            except TidewayError as exc:
+                details.append({"path": source.locate("imports", slug, ["appSlug"]), "message": exc.message})
+        if details:
+            more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+            raise InvalidWorkspaceError(f"Invalid workspace: {details[0]['path']}: {details[0]['message']}{more}",
+                                        details)

@@ -1,0 +1,284 @@
+"""The tree of app instances a run sees (spec §1.4–1.5, §7.4).
+
+A root workspace imports app instances; each instance runs an app version (pinned with
+``appVersion`` or the latest when the root run starts) which may import more instances.
+Every node has a full slug (``''`` for the root, ``nlu``, ``nlu.french``), its own merged
+config, automations, endpoints and listeners. Version documents are immutable, so nodes
+are cached by (app, version, parent config); the map ``{full slug: version}`` pins a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.workspaces.config_interpolation import interpolate_config
+from language import render
+from language.secrets import find_secret_paths, find_secret_values
+from language.values import strip_undefined
+from schemas.dsul import endpoint_name
+from schemas.runs import InstanceInfo
+
+VersionLoader = Callable[[str, str | None], Awaitable[tuple[str, dict[str, Any]]]]
+LatestLoader = Callable[[Iterable[str]], Awaitable[dict[str, str]]]
+
+
+@dataclass
+class Node:
+    info: InstanceInfo
+    document: dict[str, Any]
+    endpoints: dict[str, str] = field(default_factory=dict)
+    listeners: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def automations(self) -> dict[str, dict[str, Any]]:
+        autos = self.document.get("automations") or {}
+        return autos if isinstance(autos, dict) else {}
+
+    @property
+    def imports(self) -> dict[str, dict[str, Any]]:
+        imports = self.document.get("imports") or {}
+        return {k: v for k, v in imports.items() if isinstance(v, dict) and not v.get("disabled")} if isinstance(
+            imports, dict) else {}
+
+
+def index_automations(automations: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Endpoint names and event listeners of enabled automations."""
+    endpoints: dict[str, str] = {}
+    listeners: dict[str, list[str]] = {}
+    for slug, automation in automations.items():
+        if not isinstance(automation, dict) or automation.get("disabled"):
+            continue
+        name = endpoint_name(slug, automation)
+        if name:
+            endpoints[name] = slug
+        when = automation.get("when")
+        for event_type in (when.get("events") if isinstance(when, dict) else None) or []:
+            if isinstance(event_type, str) and slug not in listeners.setdefault(event_type, []):
+                listeners[event_type].append(slug)
+    return endpoints, listeners
+
+
+def app_env_config(app_slug: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``APP_CONFIG_{appSlug without spaces}_{KEY}`` (spec §1.4), below every other source."""
+    environ = os.environ if environ is None else environ
+    prefix = f"APP_CONFIG_{app_slug.replace(' ', '')}_"
+    return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
+
+
+def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_slug: str,
+                    parent_config: dict[str, Any]) -> dict[str, Any]:
+    """Instance config (interpolated in the parent's config) over the app's own config.value over
+    the app's environment variables — shallow merges, unresolved variables left (spec §1.5)."""
+    config_doc = app_document.get("config")
+    defaults = config_doc.get("value") if isinstance(config_doc, dict) else None
+    own = interpolate_config(defaults, slug="\0", environ={})  # app env is not visible here
+    given = instance.get("config")
+    rendered: Any = {}
+    if isinstance(given, dict):
+        rendered = render(given, {"config": parent_config}, undefined_vars="leave", eval_expressions=False)
+    elif isinstance(given, str):  # e.g. config: '{{config}}' hands the parent's config down
+        rendered = render(given, {"config": parent_config}, undefined_vars="leave", eval_expressions=False)
+    rendered = strip_undefined(rendered) if isinstance(rendered, dict) else {}
+    return {**app_env_config(app_slug), **own, **rendered}
+
+
+# Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
+CONTEXT_REFERENCE = re.compile(
+    r"\b(global|user|session|socket)\b|\brun\.(?!(date|depth|correlationId|trigger|automationSlug)\b)")
+
+
+def mentions_contexts(automations: Any) -> bool:
+    """Whether any automation names a persisted context (if none does, runs skip loading them)."""
+    return bool(CONTEXT_REFERENCE.search(json.dumps(automations or {})))
+
+
+def config_secret_paths(document: dict[str, Any]) -> list[str]:
+    """Dotted paths of a workspace's (or app's) config fields declared ``secret: true``."""
+    config_doc = document.get("config")
+    return find_secret_paths(config_doc.get("schema") if isinstance(config_doc, dict) else None)
+
+
+def secrets_of(document: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    return find_secret_values(config, config_secret_paths(document))
+
+
+class AppTree:
+    """Resolves and caches instance nodes under one root workspace revision."""
+
+    def __init__(self, root: Node, versions: dict[str, str], nodes: dict[str, Node]):
+        self.root = root
+        self.versions = versions  # full slug -> version name (the run's pin)
+        self.nodes = nodes  # full slug -> node ('' is the root)
+
+    def node(self, full_slug: str) -> Node | None:
+        return self.nodes.get(full_slug)
+
+    def child_of(self, parent: str, slug: str) -> str:
+        return f"{parent}.{slug}" if parent else slug
+
+    def resolve_call(self, caller: str, name: str) -> tuple[str, str] | None:
+        """(instance full slug, automation slug) of a call ``name`` made inside ``caller``;
+        dotted names walk down the caller's imports (DECISIONS 9: any depth)."""
+        *path, automation = name.split(".")
+        current = caller
+        for segment in path:
+            target = self.child_of(current, segment)
+            if target not in self.nodes:
+                return None
+            current = target
+        return current, automation
+
+    def resolve_endpoint(self, name: str) -> tuple[str, str] | None:
+        """Endpoint ``name`` of the root, or ``instance.name`` inside an instance (recursively)."""
+        current = ""
+        remaining = name
+        while True:
+            node = self.nodes[current]
+            if remaining in node.endpoints:
+                return current, node.endpoints[remaining]
+            first, dot, rest = remaining.partition(".")
+            child = self.child_of(current, first)
+            if not dot or child not in self.nodes:
+                return None
+            current, remaining = child, rest
+
+    def listeners(self, event_type: str, source_instance: str | None = None,
+                  trigger_type: str | None = None) -> list[tuple[str, str]]:
+        """(instance, automation) pairs started by an event of the root's log (spec §7.4): the
+        root's own listeners, then prefixed names routed down into instances; an event whose
+        source is an instance is also delivered to that instance under its own name."""
+        found: list[tuple[str, str]] = []
+        current, remaining = "", event_type
+        while True:
+            node = self.nodes[current]
+            for slug in node.listeners.get(remaining, ()):
+                found.append((current, slug))
+            if current == "" and remaining == "runtime.interactions.triggered" and trigger_type in ALIASES:
+                found += [("", s) for s in node.listeners.get(ALIASES[trigger_type], ()) if ("", s) not in found]
+            first, dot, rest = remaining.partition(".")
+            child = self.child_of(current, first)
+            if dot and child in self.nodes:
+                current, remaining = child, rest
+                continue
+            break
+        if event_type in BROADCAST_TO_IMPORTS:
+            # The root's lifecycle reaches its direct imports (spec §6.3): a deleted workspace
+            # also runs each instance's `workspaces.apps.uninstalled` listeners.
+            for child in self.nodes[""].info.children:
+                node = self.nodes[child]
+                names = [event_type, *(["workspaces.apps.uninstalled"] if event_type == "workspaces.deleted" else [])]
+                for name in names:
+                    for slug in node.listeners.get(name, ()):
+                        if (child, slug) not in found:
+                            found.append((child, slug))
+        if source_instance and source_instance in self.nodes and not event_type.startswith(source_instance + "."):
+            # Native lifecycle events (workspaces.apps.*, apps.*) reach the instance itself.
+            node = self.nodes[source_instance]
+            for slug in node.listeners.get(event_type, ()):
+                if (source_instance, slug) not in found:
+                    found.append((source_instance, slug))
+        return found
+
+
+ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
+BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted"})  # app lifecycle events target their instances
+
+
+async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
+                     pinned: Mapping[str, str] | None = None, max_depth: int = 10) -> AppTree:
+    """Walk the imports breadth first. With ``pinned`` (a run's map) versions come from it;
+    otherwise unpinned instances take their app's latest version (one query per level)."""
+    nodes: dict[str, Node] = {"": root}
+    versions: dict[str, str] = {}
+    level: list[tuple[str, Node, tuple[str, ...]]] = [("", root, ())]
+    depth = 0
+    while level and depth < max_depth:
+        depth += 1
+        wanted = {inst["appSlug"] for _, node, _ in level for inst in node.imports.values()
+                  if isinstance(inst.get("appSlug"), str)}
+        newest = await latest(wanted) if latest is not None and pinned is None else {}
+        following: list[tuple[str, Node, tuple[str, ...]]] = []
+        for parent_slug, parent, ancestors in level:
+            for slug, inst in parent.imports.items():
+                app_slug = inst.get("appSlug")
+                if not isinstance(app_slug, str) or app_slug in ancestors:
+                    continue  # an import cycle is skipped (install refuses it up front)
+                full = f"{parent_slug}.{slug}" if parent_slug else slug
+                requested = inst.get("appVersion")
+                if pinned is not None:
+                    version = pinned.get(full)
+                elif isinstance(requested, str) and requested not in ("", "current", "latest"):
+                    version = requested
+                else:
+                    version = newest.get(app_slug)
+                if version is None:
+                    continue  # unknown or deleted-without-versions app: not loaded
+                try:
+                    version, document = await load_version(app_slug, version)
+                except Exception:  # noqa: BLE001 - a broken instance must not break its parent
+                    continue
+                config = instance_config(document, inst, app_slug, parent.info.config)
+                info = InstanceInfo(
+                    full_slug=full, slug=slug, app_slug=app_slug, version=version, depth=parent.info.depth + 1,
+                    parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config),
+                    children=[], scope=f"{root.info.scope}:{full}",
+                    uses_contexts=mentions_contexts(document.get("automations")))
+                endpoints, listeners = index_automations(document.get("automations") or {})
+                node = Node(info=info, document=document, endpoints=endpoints, listeners=listeners)
+                nodes[full] = node
+                versions[full] = version
+                parent.info.children.append(slug)
+                following.append((full, node, (*ancestors, app_slug)))
+        level = following
+    return AppTree(root, versions, nodes)
+
+
+class TreeService:
+    """Instance trees of workspaces: the current one (latest versions, when a run starts or an
+    event is dispatched) and pinned ones (a run's ``{full slug: version}`` map, in the worker)."""
+
+    def __init__(self, workspaces: Any, apps: Any):
+        self.workspaces = workspaces  # core.workspaces.service.WorkspaceService
+        self.apps = apps  # core.apps.catalog.AppService
+        self._pinned: dict[tuple[str, int, str, tuple[tuple[str, str], ...]], AppTree] = {}
+
+    def _root(self, compiled: Any) -> Node:
+        info = InstanceInfo(full_slug="", config=compiled.config, secrets=compiled.secrets, scope=compiled.id,
+                            uses_contexts=compiled.uses_contexts)
+        # The compiled workspace already indexed its endpoints and listeners.
+        return Node(info=info, document=compiled.document, endpoints=compiled.endpoints,
+                    listeners=compiled.listeners)
+
+    async def current(self, workspace_id: str, *, include_deleted: bool = False,
+                      revision: int | None = None, max_age: float = 0.0) -> tuple[Any, AppTree]:
+        """The tree with the latest app versions, of the current revision or of ``revision``
+        (an uninstalled instance's listeners run in the last revision that had it)."""
+        if revision is not None:
+            compiled = await self.workspaces.compiled_revision(workspace_id, revision)
+        else:
+            compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted, max_age=max_age)
+        if not compiled.document.get("imports"):
+            return compiled, await self._cached(compiled, {})
+        tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions)
+        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(tree.versions.items())))
+        return compiled, self._pinned.setdefault(key, tree)
+
+    async def pinned(self, workspace_id: str, revision: int, versions: Mapping[str, str]) -> AppTree:
+        row = await self.workspaces.compiled_revision(workspace_id, revision)
+        return await self._cached(row, versions)
+
+    async def _cached(self, compiled: Any, versions: Mapping[str, str]) -> AppTree:
+        # The digest keeps a purged and re-created workspace from reusing a stale tree.
+        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(versions.items())))
+        tree = self._pinned.get(key)
+        if tree is None:
+            tree = await build_tree(self._root(compiled), self.apps.version_document, None, pinned=versions)
+            if len(self._pinned) > 500:
+                self._pinned.clear()
+            self._pinned[key] = tree
+        return tree

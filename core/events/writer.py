@@ -1,0 +1,153 @@
+"""One batching event writer per process.
+
+Concurrent :meth:`EventWriter.write` calls (API requests, worker activities: all on one event
+loop) are queued and coalesced by a single background task into one transaction: multi-row
+``INSERT … ON CONFLICT (id) DO NOTHING`` statements, then one ``SELECT id, seq … WHERE id IN``.
+Each caller gets id → seq for its events once the transaction has committed; an error
+reaches every caller of the failed batch (a data error is retried caller by caller, so one
+bad event cannot fail its neighbours). Works on SQLite (one writer at a time, WAL) and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from core.events.store import event_row, insert_rows
+from core.infra.db import Database
+from schemas.events import Event
+
+log = logging.getLogger("tideway.eventwriter")
+
+
+@dataclass
+class _Pending:
+    rows: list[dict[str, Any]]
+    future: asyncio.Future[dict[str, int]]
+
+
+_STOP = object()
+
+
+class EventWriterClosedError(RuntimeError):
+    pass
+
+
+class EventWriter:
+    """Coalesces concurrent writes into batched transactions (see module docstring).
+
+    ``max_batch`` bounds the rows gathered into one transaction (a single larger call is still
+    written whole, in ``max_batch``-row statements); ``max_delay`` is how long the writer waits
+    for more callers once it has something to write, the batch is not full and callers are
+    coming together (this batch or the last one gathered several).
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 500, max_delay: float = 0.002):
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.db = db
+        self.max_batch = max_batch
+        self.max_delay = max(0.0, max_delay)
+        self._queue: asyncio.Queue[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.batches = 0  # transactions committed (for benches and tests)
+        self._busy = False  # the last batch gathered several callers
+
+    async def write(self, events: Sequence[Event]) -> dict[str, int]:
+        """Persist events durably; return id → seq for each (existing ids keep their seq)."""
+        if self._closed:
+            raise EventWriterClosedError("the event writer is closed")
+        if not events:
+            return {}
+        rows = [event_row(e) for e in events]
+        queue = self._ensure_running()
+        future: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
+        queue.put_nowait(_Pending(rows, future))
+        return await future
+
+    async def close(self) -> None:
+        """Flush what is queued, then stop the background task. Further writes fail."""
+        self._closed = True
+        task, queue = self._task, self._queue
+        self._task = self._queue = self._loop = None
+        if task is None or queue is None or task.done():
+            return
+        queue.put_nowait(_STOP)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def _ensure_running(self) -> asyncio.Queue[Any]:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._queue is None or self._loop is not loop or self._task.done():
+            # First use, or a new event loop (tests): the old task, if any, died with its loop.
+            self._loop = loop
+            self._queue = asyncio.Queue()
+            self._task = loop.create_task(self._run(self._queue), name="tideway-event-writer")
+        return self._queue
+
+    async def _run(self, queue: asyncio.Queue[Any]) -> None:
+        stopping = False
+        while not stopping:
+            item = await queue.get()
+            if item is _STOP:
+                return
+            batch: list[_Pending] = [item]
+            size = len(item.rows)
+            stopping, size = self._drain(queue, batch, size)
+            # Wait for more callers only under load (the previous batch had several): a lone
+            # caller, as in sequential webhook calls, is written at once.
+            if not stopping and size < self.max_batch and self.max_delay > 0 and (self._busy or len(batch) > 1):
+                await asyncio.sleep(self.max_delay)
+                stopping, size = self._drain(queue, batch, size)
+            self._busy = len(batch) > 1
+            await self._flush(batch)
+
+    def _drain(self, queue: asyncio.Queue[Any], batch: list[_Pending], size: int) -> tuple[bool, int]:
+        while size < self.max_batch:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if item is _STOP:
+                return True, size
+            batch.append(item)
+            size += len(item.rows)
+        return False, size
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        try:
+            seqs = await self._commit([row for p in batch for row in p.rows])
+            results = [{row["id"]: seqs[row["id"]] for row in p.rows} for p in batch]
+        except Exception as exc:
+            if len(batch) > 1 and _is_data_error(exc):
+                for pending in batch:  # isolate the culprit: one transaction per caller
+                    await self._flush([pending])
+                return
+            log.warning("event batch of %d callers failed: %s", len(batch), exc)
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():  # a cancelled caller's events are written all the same
+                pending.future.set_result(result)
+
+    async def _commit(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        seqs = await self.db.run_sync(lambda session: insert_rows(session.connection(), rows, chunk=self.max_batch))
+        self.batches += 1
+        return seqs
+
+
+def _is_data_error(exc: Exception) -> bool:
+    """A statement refused for its data (constraint, type, length), not an unreachable database."""
+    return isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError) and not (
+        exc.connection_invalidated)

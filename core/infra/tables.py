@@ -1,0 +1,302 @@
+"""Database tables (SQLModel). Schema changes go through Alembic (migrations/)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for a log.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """The public timestamp form: ISO 8601 in UTC with ``Z`` (SQLite returns naive UTC datetimes)."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable),
+    )
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__ = "workspaces"
+    __table_args__ = (
+        # A slug is unique among live workspaces; a soft-deleted one frees it.
+        Index(
+            "ux_workspaces_slug_live",
+            "slug",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    slug: str = Field(sa_column=Column(String(200), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    revision: int = Field(default=1)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class WorkspaceRevision(SQLModel, table=True):
+    """Immutable snapshot of a workspace definition; runs pin one."""
+
+    __tablename__ = "workspace_revisions"
+
+    workspace_id: str = Field(primary_key=True, max_length=32, foreign_key="workspaces.id")
+    revision: int = Field(primary_key=True)
+    digest: str = Field(max_length=64)
+    document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Event(SQLModel, table=True):
+    """Append-only event log. ``seq`` orders it; ``id`` makes inserts idempotent."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_ws_created", "workspace_id", "created_at"),
+        Index("ix_events_ws_type", "workspace_id", "type"),
+        Index("ix_events_ws_correlation", "workspace_id", "correlation_id"),
+        Index("ix_events_ws_seq", "workspace_id", "seq"),
+    )
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    type: str = Field(sa_column=Column(String(300), nullable=False))
+    correlation_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    created_at: datetime = _ts()
+    size: int = 0
+    source: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    payload: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    target: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    options: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # `options.persist: false` events are kept only briefly, for live delivery (SSE, waits),
+    # and never appear in searches.
+    ephemeral: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+
+
+class Wait(SQLModel, table=True):
+    """A pending ``wait`` of a run: matched against events persisted after ``after_seq``."""
+
+    __tablename__ = "waits"
+    __table_args__ = (Index("ix_waits_ws_status", "workspace_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    event_types: list[str] = Field(sa_column=Column(JSONType, nullable=False))
+    filters: list[Any] = Field(sa_column=Column(JSONType, nullable=False))  # one filter map per oneOf entry
+    cancel_triggers: list[bool] = Field(sa_column=Column(JSONType, nullable=False))
+    workflow_id: str = Field(sa_column=Column(String(300), nullable=False))
+    after_seq: int = Field(sa_column=Column(SeqType, nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    event_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = _ts()
+
+
+class Context(SQLModel, table=True):
+    """A persisted context object: global (key ''), user (user id), session (session id), run
+    (correlation id)."""
+
+    __tablename__ = "contexts"
+
+    workspace_id: str = Field(primary_key=True, max_length=200)  # root id, or "<root>:<app instance>"
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=200)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    updated_at: datetime = _ts()
+
+
+class ContextOp(SQLModel, table=True):
+    """Applied context write operations: a retried activity applies a push/merge once."""
+
+    __tablename__ = "context_ops"
+
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _ts()
+
+
+class RateBucket(SQLModel, table=True):
+    """Shared token buckets (DECISIONS 15): one row per (workspace, limit)."""
+
+    __tablename__ = "rate_buckets"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=32)
+    tokens: float = Field(sa_column=Column(Float, nullable=False))
+    updated: float = Field(sa_column=Column(Float, nullable=False))  # epoch seconds
+
+
+class App(SQLModel, table=True):
+    """A published workspace. The slug is frozen after the first publish (DECISIONS 17)."""
+
+    __tablename__ = "apps"
+    __table_args__ = (
+        Index("ux_apps_workspace_live", "workspace_id", unique=True,
+              sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+    )
+
+    slug: str = Field(primary_key=True, max_length=200)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    photo: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    labels: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class AppVersion(SQLModel, table=True):
+    """An immutable copy of the source workspace's definition at publish time."""
+
+    __tablename__ = "app_versions"
+    __table_args__ = (Index("ux_app_versions_name", "app_slug", "name", unique=True),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    app_slug: str = Field(sa_column=Column(String(200), nullable=False))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    workspace_revision: int = 0
+    document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Blob(SQLModel, table=True):
+    """Values too large for a Temporal payload, passed by reference."""
+
+    __tablename__ = "blobs"
+
+    id: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _ts()
+
+
+class ScheduleEntry(SQLModel, table=True):
+    """A Temporal Schedule created for a cron of an automation (DECISIONS 4, 21): the registry
+    reconciliation compares with the wanted set, so nothing is duplicated or left behind."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_workspace", "workspace_id"),)
+
+    id: str = Field(sa_column=Column(String(400), primary_key=True))  # the Temporal schedule id
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    instance: str = Field(default="", sa_column=Column(String(300), nullable=False))  # '' = root
+    automation: str = Field(sa_column=Column(String(200), nullable=False))
+    cron: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+
+
+class WorkspaceVersion(SQLModel, table=True):
+    """A named snapshot of a workspace definition (spec §10 versions routes)."""
+
+    __tablename__ = "workspace_versions"
+    __table_args__ = (Index("ux_workspace_versions_name", "workspace_id", "name", unique=True),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    description: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    revision: int = 0  # the workspace revision it was taken from
+    document: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _ts()
+
+
+class WorkspaceMember(SQLModel, table=True):
+    """A user's role on a workspace (owner, editor or a custom role of its security.yml)."""
+
+    __tablename__ = "workspace_members"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = _ts()
+
+
+class WorkspaceSecret(SQLModel, table=True):
+    """A workspace secret, encrypted at rest (Fernet, key from settings)."""
+
+    __tablename__ = "workspace_secrets"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=200)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted JSON
+    type: str = Field(default="string", max_length=16)
+    description: str | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    """A registered user (issue 6, identity); passwords are argon2 hashes (core/access/identity.py)."""
+
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=32)
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    password_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+    is_superadmin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+
+
+class AccessToken(SQLModel, table=True):
+    """A named personal access token: its id is the ``jti`` of the signed token, checked on each use."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_user", "user_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A REST API key of a workspace (spec §8.5): rules added to any request sending it in
+    ``x-prismeai-api-key``. Only the key's SHA-256 digest is stored; the key is shown once."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_workspace", "workspace_id"),
+                      Index("ix_api_keys_digest", "digest", unique=True))
+
+    id: str = Field(primary_key=True, max_length=32)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    digest: str = Field(sa_column=Column(String(64), nullable=False))
+    rules: list[Any] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    disabled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
