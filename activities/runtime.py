@@ -8,18 +8,14 @@ from typing import Any, Protocol
 
 from temporalio import activity
 
-from core.access.apikeys import ApiKeyService
-from core.access.members import MemberService
 from core.access.permissions.checks import automation_executable, member_permissions
-from core.apps.tree import TreeService
 from core.events import waits
-from core.infra.db import Database
 from core.infra.tables import Wait
 from core.runs import ratelimits
-from core.runs.blobs import BlobStore
 from core.runs.contexts import apply_writes, load_contexts
 from core.runs.ratelimits import Bucket
-from core.workspaces.service import ROW_TTL, WorkspaceService
+from core.services import Services
+from core.workspaces.service import ROW_TTL
 from schemas import activity_names as names
 from schemas.errors import ObjectNotFoundError
 from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
@@ -46,14 +42,14 @@ def triggers(event: Event) -> bool:
 
 
 class RuntimeActivities:
-    def __init__(self, db: Database, workspaces: WorkspaceService, trees: TreeService, writer: EventSink,
-                 buckets: dict[str, Bucket] | None = None):
-        self.db = db
-        self.trees = trees
-        self.members = MemberService(db)
+    def __init__(self, services: Services, writer: EventSink, buckets: dict[str, Bucket] | None = None):
+        self.db = services.db
+        self.trees = services.trees
+        self.members = services.members
+        self.api_keys = services.api_keys
         self.buckets = buckets or {}
-        self.workspaces = workspaces
-        self.blobs = BlobStore(db)
+        self.workspaces = services.workspaces
+        self.blobs = services.blobs
         self.writer = writer  # the process's batching EventWriter
 
     @activity.defn(name=names.FLUSH)
@@ -130,7 +126,7 @@ class RuntimeActivities:
     async def authorize_execute(self, request: AuthorizeRequest) -> bool:
         compiled = await self.workspaces.compiled_revision(request.workspace_id, request.revision)
         role = await self.members.role_of(request.workspace_id, request.user_id)
-        key_rules = await ApiKeyService(self.db).rules_by_id(request.api_key_id, request.workspace_id)
+        key_rules = await self.api_keys.rules_by_id(request.api_key_id, request.workspace_id)
         perms = member_permissions(request.workspace_id, compiled.document.get("security"), user_id=request.user_id,
                                    superadmin=request.user_id == SUPERADMIN_ACTOR, role=role,
                                    api_keys=[key_rules] if key_rules is not None else [])

@@ -23,7 +23,6 @@ from api.routers import (
     versions,
     workspaces,
 )
-from core.pages.service import PageService
 from core.services import Services
 
 
@@ -32,7 +31,6 @@ def create_app(services: Services) -> FastAPI:
                   description="Prisme.ai-style workspaces run as durable Temporal workflows")
     app.state.services = services
     install_error_handlers(app)
-    app.state.pages = PageService(services)
     # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
     for module in (health, workspaces, automations, apps, install_form, app_instances, runs, events, emit,
                    versions, platform_events, security, auth, activity, codec):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from core.access.apikeys import KeyGrant
-from core.access.members import MemberService
 from core.access.operations import route_permission
 from core.access.permissions.checks import can, member_permissions
 from core.access.permissions.permissions import Permissions
@@ -70,7 +69,7 @@ async def authorize(request: Request, services: Services, actor: Actor) -> None:
 async def actor_permissions(services: Services, actor: Actor, workspace_id: str) -> Permissions:
     """The actor's permissions on one workspace: platform role, role held on the workspace, the
     rules of its ``security.yml`` and of the API key sent, when the key belongs to this workspace."""
-    role = await MemberService(services.db).role_of(workspace_id, actor.user_id)
+    role = await services.members.role_of(workspace_id, actor.user_id)
     source = await services.workspaces.source(workspace_id)  # 404 for an unknown workspace
     key_rules = [actor.api_key.rules] if actor.api_key and actor.api_key.workspace_id == workspace_id else []
     return member_permissions(workspace_id, source.security, user_id=actor.user_id, session_id=actor.session_id,

@@ -9,8 +9,7 @@ from fastapi import Depends, Request
 
 from api.authorization import Actor, authorize
 from api.cookies import session_cookie_token
-from core.access.apikeys import ApiKeyService, KeyGrant
-from core.access.identity import IdentityService
+from core.access.apikeys import KeyGrant
 from core.services import Services
 from schemas.errors import UnauthorizedError
 
@@ -43,7 +42,7 @@ async def identify(request: Request, services: Services) -> Actor | None:
     invalid or expired token is a 401."""
     token = bearer_token(request)
     raw_key = request.headers.get(API_KEY_HEADER)
-    grant = await ApiKeyService(services.db).grant(raw_key.strip()) if raw_key else None
+    grant = await services.api_keys.grant(raw_key.strip()) if raw_key else None
     if not token:
         return Actor("", anonymous=True, api_key=grant) if grant else None
     return await token_actor(services, token, grant)
@@ -54,7 +53,7 @@ async def token_actor(services: Services, token: str, grant: KeyGrant | None = N
     expected = services.admin_token
     if expected and hmac.compare_digest(token.encode(), expected.encode()):
         return Actor("admin", superadmin=True)
-    caller = await IdentityService(services.db, services.settings).verify(token)
+    caller = await services.identity.verify(token)
     return Actor(caller.user_id, caller.session_id, caller.superadmin, caller.anonymous, grant)
 
 

@@ -15,6 +15,7 @@ import uvicorn
 
 from activities.egress import EgressPolicy
 from api.app import create_app
+from cli.composition import build_services
 from cli.examples import import_examples
 from core.infra.db import Database, migrate_async
 from core.infra.devserver import DevServer, port_busy
@@ -22,7 +23,6 @@ from core.infra.private_files import private_dir, secure_data_dir, write_private
 from core.infra.settings import Settings
 from core.infra.temporal import connect, register_search_attributes, tls_config
 from core.runs.schedules import start_time_services
-from core.services import Services
 from worker.main import build_worker
 
 
@@ -140,12 +140,12 @@ async def serve(settings: Settings) -> int:
         client = await connect(address, settings.temporal_namespace, secrets_key=key, tls=tls)
         await register_search_attributes(client, settings.temporal_namespace)
         token = admin_token(settings)
-        services = Services.build(settings, db, client, admin_token=token.value)
+        services = build_services(settings, db, client, admin_token=token.value)
         assert services.workspaces.secrets is not None
         await services.workspaces.secrets.check_key()  # a lost key is a clear start-up error
         services.launcher.eager = True  # api and worker share this process
         curl = await import_examples(services, Path("examples"))
-        worker, resources = build_worker(client, settings, db, services.workspaces)
+        worker, resources = build_worker(services)
         config = uvicorn.Config(create_app(services), host=settings.tideway_host, port=settings.tideway_port,
                                 http="httptools",
                                 log_level="warning", lifespan="off")

@@ -14,11 +14,10 @@ from schemas.errors import TidewayError
 
 async def run_worker() -> int:
     from activities.egress import EgressPolicy
+    from cli.composition import build_services
     from cli.launcher import prepare_data_dir, secrets_key
     from core.infra.db import Database, migrate_async
     from core.infra.temporal import connect, register_search_attributes, tls_config
-    from core.workspaces.secrets import SecretStore
-    from core.workspaces.service import WorkspaceService
     from worker.main import build_worker
 
     settings = get_settings()
@@ -34,9 +33,10 @@ async def run_worker() -> int:
     if added:
         print(f"registered search attributes: {', '.join(added)}")
     db = Database(settings.resolved_database_url)
-    secrets = SecretStore(db, key)
-    await secrets.check_key()
-    worker, resources = build_worker(client, settings, db, WorkspaceService(db, secrets=secrets))
+    services = build_services(settings, db, client, admin_token=None)
+    assert services.workspaces.secrets is not None
+    await services.workspaces.secrets.check_key()  # a lost key is a clear start-up error
+    worker, resources = build_worker(services)
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
     from core.runs.schedules import start_time_services
 
@@ -54,10 +54,10 @@ async def run_api() -> int:
     import uvicorn
 
     from api.app import create_app
+    from cli.composition import build_services
     from cli.launcher import admin_token, prepare_data_dir, secrets_key
     from core.infra.db import Database, migrate_async
     from core.infra.temporal import connect, tls_config
-    from core.services import Services
 
     settings = get_settings()
     tls = tls_config(settings)
@@ -70,7 +70,7 @@ async def run_api() -> int:
     token = admin_token(settings)
     if token.generated:
         print(f"admin token {token.describe()}", flush=True)
-    services = Services.build(settings, Database(settings.resolved_database_url), client, admin_token=token.value)
+    services = build_services(settings, Database(settings.resolved_database_url), client, admin_token=token.value)
     if services.workspaces.secrets is not None:
         await services.workspaces.secrets.check_key()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.tideway_host,

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
+from cli.composition import build_services
 from core.infra.db import Database, migrate_async
 from core.infra.settings import Settings
 from core.services import Services
@@ -83,9 +84,8 @@ async def open_stack(client: Client, database_url: str, backend: str, **override
     settings = Settings(database_url=database_url, tideway_admin_token=ADMIN_TOKEN, **overrides)
     await migrate_async(database_url)
     db = Database(database_url)
-    services = Services.build(settings, db, client, admin_token=ADMIN_TOKEN,
-                              task_queue=f"tq-{uuid.uuid4().hex[:10]}")
-    worker, resources = build_worker(client, settings, db, services.workspaces, task_queue=services.task_queue)
+    services = build_services(settings, db, client, admin_token=ADMIN_TOKEN, task_queue=f"tq-{uuid.uuid4().hex[:10]}")
+    worker, resources = build_worker(services)
     task = asyncio.create_task(worker.run())
     await _wait_for_pollers(client, services.task_queue)
     transport = httpx.ASGITransport(app=create_app(services))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -15,16 +14,11 @@ from activities.fetch import FetchActivities
 from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
 from activities.schedules import ScheduleActivities
-from core.apps.catalog import AppService
-from core.apps.tree import TreeService
 from core.events.retention import RetentionPolicy
 from core.events.writer import EventWriter
-from core.infra.db import Database
-from core.infra.settings import Settings
-from core.runs.blobs import BlobStore
 from core.runs.ratelimits import default_buckets
 from core.runs.schedules import ScheduleService
-from core.workspaces.service import WorkspaceService
+from core.services import Services
 from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow
 from workflows.retention import RetentionWorkflow
@@ -44,8 +38,9 @@ class WorkerResources:
         await self.writer.close()
 
 
-def build_worker(client: Client, settings: Settings, db: Database, workspaces: WorkspaceService,
-                 task_queue: str | None = None) -> tuple[Worker, WorkerResources]:
+def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
+    """The worker of a process, on the services its composition root built (cli/composition.py)."""
+    client, settings, db = services.client, services.settings, services.db
     # First: an invalid FETCH_ALLOWED_HOSTS stops the worker before anything starts
     # (EgressConfigError, a message naming every bad entry).
     egress = EgressGuard(EgressPolicy.from_settings(settings))
@@ -55,12 +50,10 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         (settings.rate_limit_fetchs, settings.rate_limit_fetchs_burst),
         (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
     writer = EventWriter(db)  # one batching writer per process
-    trees = TreeService(workspaces, AppService(db, workspaces))
-    runtime = RuntimeActivities(db, workspaces, trees, writer=writer, buckets=buckets)
-    fetch = FetchActivities(BlobStore(db), settings.fetch_timeout_seconds, egress)
-    queue = task_queue or settings.temporal_task_queue
-    schedules = ScheduleService(db, client, trees, workspaces, settings, queue)
-    scheduled = ScheduleActivities(trees, schedules)
+    runtime = RuntimeActivities(services, writer=writer, buckets=buckets)
+    fetch = FetchActivities(services.blobs, settings.fetch_timeout_seconds, egress)
+    queue = services.task_queue
+    scheduled = ScheduleActivities(services.trees, services.schedules)
     retention = RetentionActivities(db, RetentionPolicy.from_settings(settings))
     # Workflow code is deterministic by construction (no I/O, clock or randomness outside
     # `workflow`). The sandbox re-checks that at run time; with every module passed through it
@@ -83,4 +76,4 @@ def build_worker(client: Client, settings: Settings, db: Database, workspaces: W
         # After a crash, runs parked on the dead worker's sticky queue move on within seconds.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
-    return worker, WorkerResources(fetch, writer, schedules)
+    return worker, WorkerResources(fetch, writer, services.schedules)

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.authorization import authorize
 from api.cookies import CSRF_COOKIE, CSRF_HEADER, set_session_cookies
 from api.deps import ServicesDep, current_actor
-from core.access.identity import IdentityService
 from core.infra.settings import Settings
 from core.services import Services
 from schemas.errors import ForbiddenError, ObjectNotFoundError, UnauthorizedError
@@ -124,7 +123,7 @@ async def _verify(services: Services, token: str) -> None:
     expected = services.admin_token
     if expected and hmac.compare_digest(token.encode(), expected.encode()):
         return
-    await IdentityService(services.db, services.settings).verify(token)
+    await services.identity.verify(token)
 
 
 def _without_token(request: Request) -> str:

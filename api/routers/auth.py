@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v2", tags=["identity"])
 
 
 def get_identity(services: ServicesDep) -> IdentityService:
-    return IdentityService(services.db, services.settings, services.login_limiter)
+    return services.identity
 
 
 IdentityDep = Annotated[IdentityService, Depends(get_identity)]

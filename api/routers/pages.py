@@ -53,7 +53,7 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
 
 
 def pages_of(request: Request) -> PageService:
-    pages: PageService = request.app.state.pages
+    pages: PageService = request.app.state.services.pages
     return pages
 
 

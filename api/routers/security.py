@@ -8,8 +8,6 @@ from fastapi import APIRouter, Depends
 
 from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
-from core.access.apikeys import ApiKeyService
-from core.access.members import MemberService
 from core.access.permissions.defaults import OWNER, initial_security
 from core.access.permissions.dsul import validate_security
 from core.events.changes import EventOnCommit
@@ -72,7 +70,7 @@ async def list_roles(workspace_id: str, services: ServicesDep, _: AdminDep) -> l
 @router.get("/permissions")
 async def list_permissions(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    members = await MemberService(services.db).list(workspace_id)
+    members = await services.members.list(workspace_id)
     return {"result": [{"target": {"id": user}, "permissions": {"role": role}} for user, role in members.items()]}
 
 
@@ -88,14 +86,14 @@ async def share(workspace_id: str, services: ServicesDep, _: AdminDep, body: Bod
     if role not in declared:
         raise InvalidWorkspaceError(f"Unknown role '{role}' (declare it in security.yml)",
                                     [{"path": "body.permissions.role", "message": f"unknown role '{role}'"}])
-    await MemberService(services.db).set_role(workspace_id, user_id, role)
+    await services.members.set_role(workspace_id, user_id, role)
     return {"target": {"id": user_id}, "permissions": {"role": role}}
 
 
 @router.delete("/permissions/{user_id}")
 async def unshare(workspace_id: str, user_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    members = MemberService(services.db)
+    members = services.members
     if await members.role_of(workspace_id, user_id) is None:
         raise ObjectNotFoundError(f"User '{user_id}' has no role on this workspace", {"userId": user_id})
     await members.remove(workspace_id, user_id)
@@ -154,14 +152,14 @@ def _key_event(key: dict[str, Any]) -> dict[str, Any]:
 @router.get("/security/apikeys")
 async def list_api_keys(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
     await services.workspaces.get_row(workspace_id)
-    return await ApiKeyService(services.db).listing(workspace_id)
+    return await services.api_keys.listing(workspace_id)
 
 
 @router.post("/security/apikeys")
 async def create_api_key(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
     event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.created", actor, _key_event)
-    key = await ApiKeyService(services.db).create(workspace_id, body, before_commit=event)
+    key = await services.api_keys.create(workspace_id, body, before_commit=event)
     await event.deliver()
     return key
 
@@ -171,7 +169,7 @@ async def update_api_key(workspace_id: str, key_id: str, services: ServicesDep, 
                          body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
     event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.updated", actor, _key_event)
-    key = await ApiKeyService(services.db).update(workspace_id, key_id, body, before_commit=event)
+    key = await services.api_keys.update(workspace_id, key_id, body, before_commit=event)
     await event.deliver()
     return key
 
@@ -181,6 +179,6 @@ async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, 
     await services.workspaces.get_row(workspace_id)
     event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.deleted", actor,
                           lambda deleted: {"apiKey": deleted["id"]})
-    await ApiKeyService(services.db).delete(workspace_id, key_id, before_commit=event)
+    await services.api_keys.delete(workspace_id, key_id, before_commit=event)
     await event.deliver()
     return {"apiKey": key_id}

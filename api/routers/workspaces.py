@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, Response
 from api.authorization import owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
-from core.access.members import MemberService
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError
@@ -69,7 +68,7 @@ async def list_workspaces(services: ServicesDep, _: AdminDep, who: ActorDep, slu
     listed = await services.workspaces.list(slug=slug, name=name)
     if who.superadmin:
         return listed
-    mine = await MemberService(services.db).workspaces_of(who.id)
+    mine = await services.members.workspaces_of(who.id)
     return [w for w in listed if w["id"] in mine]
 
 

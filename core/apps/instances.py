@@ -103,7 +103,6 @@ class AppInstanceService:
     def __init__(self, workspaces: WorkspaceService, apps: AppService):
         self.workspaces = workspaces
         self.apps = apps
-        workspaces.import_checker = self.check_source
 
     # -- reads --------------------------------------------------------------------------
     async def _instances(self, workspace_id: str) -> dict[str, dict[str, Any]]:

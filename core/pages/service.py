@@ -19,10 +19,12 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError
 from sqlmodel import col, select
 
+from core.apps.tree import TreeService
+from core.infra.db import Database
 from core.infra.tables import Workspace
 from core.pages.sandbox import RENDER_SECONDS, compile_template, render_bounded, template_line
-from core.services import Services
-from core.workspaces.service import CompiledWorkspace, normalize_domain
+from core.runs.launcher import RunLauncher
+from core.workspaces.service import CompiledWorkspace, WorkspaceService, normalize_domain
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError, TidewayError
 from schemas.runs import Trigger
@@ -122,8 +124,11 @@ class FoundPage:
 
 
 class PageService:
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, db: Database, workspaces: WorkspaceService, trees: TreeService, launcher: RunLauncher):
+        self.db = db
+        self.workspaces = workspaces
+        self.trees = trees
+        self.launcher = launcher
         self._templates: dict[tuple[str, int, str], Template] = {}
         self._domains: dict[str, tuple[float, str | None]] = {}
 
@@ -136,7 +141,7 @@ class PageService:
             raise self._missing(path)
         stmt = select(Workspace.slug, Workspace.id).where(
             col(Workspace.slug).in_([w for w, _ in splits]), col(Workspace.deleted_at).is_(None))
-        async with self.services.db.session() as session:
+        async with self.db.session() as session:
             ids = dict((await session.exec(stmt)).all())
         for workspace_slug, page_slug in splits:
             if workspace_slug in ids:
@@ -165,7 +170,7 @@ class PageService:
         cached = self._domains.get(domain)
         if cached is not None and now - cached[0] < DOMAIN_TTL:
             return cached[1]
-        owners = await self.services.workspaces.domain_owners({domain})
+        owners = await self.workspaces.domain_owners({domain})
         workspace_id = owners[domain][0] if domain in owners else None
         if len(self._domains) > 10_000:  # many hosts probing: start over rather than grow
             self._domains.clear()
@@ -173,7 +178,7 @@ class PageService:
         return workspace_id
 
     async def _find(self, workspace_id: str, slug: str) -> FoundPage | None:
-        compiled = await self.services.workspaces.compiled(workspace_id)
+        compiled = await self.workspaces.compiled(workspace_id)
         page = (compiled.document.get("pages") or {}).get(slug)
         return FoundPage(compiled, slug, page) if isinstance(page, dict) else None
 
@@ -188,14 +193,14 @@ class PageService:
         automation = found.page.get("automation")
         if not isinstance(automation, str) or not automation:
             return None
-        compiled, tree = await self.services.trees.current(found.workspace.id)
+        compiled, tree = await self.trees.current(found.workspace.id)
         instance, _, slug = automation.rpartition(".")
         if instance and instance not in tree.nodes:
             raise PageError(500, "Page automation missing",
                             f"Page '{found.slug}': no app instance '{instance}' in this workspace.")
         payload = {"workspaceId": compiled.id, "automationSlug": slug, "page": found.slug, "query": query}
         try:
-            outcome = await self.services.launcher.run(
+            outcome = await self.launcher.run(
                 compiled, slug, payload, Trigger(type="page", value=found.slug), user_id=user_id,
                 session_id=session_id, tree=tree, instance=instance)
         except TidewayError as exc:

@@ -18,6 +18,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from cli.composition import build_services
 from core.infra.db import Database
 from core.runs.ratelimits import Bucket, give_back, reserve
 from core.services import Services
@@ -104,7 +105,7 @@ async def test_the_limits_are_shared_by_every_api_process(limited: Stack) -> Non
     """A second Services (another api process: own engine, own limiter) on the same database."""
     email = await _user(limited)
     other_db = Database(limited.services.db.url)
-    other = Services.build(limited.services.settings, other_db, limited.services.client, admin_token=ADMIN_TOKEN)
+    other = build_services(limited.services.settings, other_db, limited.services.client, admin_token=ADMIN_TOKEN)
     try:
         for services in (limited.services, other, limited.services):
             assert (await _login(services, "10.2.0.1", email, "wrong guess")).status_code == 401

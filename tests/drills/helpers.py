@@ -22,6 +22,7 @@ import httpx
 from temporalio.client import Client
 
 from api.app import create_app
+from cli.composition import build_services
 from core.events.store import query_events
 from core.infra.db import Database, migrate_async
 from core.infra.settings import Settings
@@ -87,7 +88,7 @@ async def worker_services(client: Client, tmp: Path, database_url: str | None = 
     await migrate_async(url)
     db = Database(url)
     queue = f"drill-{uuid.uuid4().hex[:8]}"
-    services = Services.build(Settings(database_url=url, rate_limit_disabled=True), db, client, admin_token="x",
+    services = build_services(Settings(database_url=url, rate_limit_disabled=True), db, client, admin_token="x",
                               task_queue=queue)
     worker = WorkerProcess(client.service_client.config.target_host, url, queue, tmp / "worker.log", **worker_env)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from cli.composition import build_services
 from core.events.store import query_events
 from core.infra.db import Database, migrate_async
 from core.infra.settings import Settings
@@ -32,7 +33,7 @@ async def external_worker_services(client: Client, tmp: Path) -> AsyncIterator[t
     await migrate_async(url)
     db = Database(url)
     queue = f"crash-{uuid.uuid4().hex[:8]}"
-    services = Services.build(Settings(database_url=url), db, client, admin_token="x", task_queue=queue)
+    services = build_services(Settings(database_url=url), db, client, admin_token="x", task_queue=queue)
     worker = WorkerProcess(client.service_client.config.target_host, url, queue, tmp / "worker.log")
     try:
         yield services, worker
@@ -112,7 +113,7 @@ async def test_events_are_refused_with_503_when_temporal_is_down(tmp_path: Path)
     await migrate_async(url)
     db = Database(url)
     client = await connect("127.0.0.1:1", secrets_key=TEST_SECRETS_KEY, lazy=True)
-    services = Services.build(Settings(database_url=url), db, client, admin_token="t", task_queue="none")
+    services = build_services(Settings(database_url=url), db, client, admin_token="t", task_queue="none")
     doc = {"name": "Down", "slug": "down", "automations": {
         "hook": {"name": "hook", "when": {"endpoint": True, "events": ["e"]}, "do": []}}}
     ws = (await services.workspaces.create(WorkspaceSource.from_document(doc))).id
