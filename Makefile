@@ -29,6 +29,7 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -rs tests
 
 lint: $(STAMP)

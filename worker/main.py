@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.egress import EgressPolicy
 from activities.egress_http import EgressGuard
@@ -19,6 +19,7 @@ from core.events.writer import EventWriter
 from core.runs.ratelimits import default_buckets
 from core.runs.schedules import ScheduleService
 from core.services import Services
+from worker.sandbox import workflow_sandbox
 from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow
 from workflows.retention import RetentionWorkflow
@@ -59,9 +60,8 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
     # `workflow`). The sandbox re-checks that at run time; with every module passed through it
     # costs ~16 % of the process's CPU per run (issue 9 profile), so deployments may turn it off
     # (TIDEWAY_WORKFLOW_SANDBOX=false). The test suite always runs sandboxed.
-    runner: WorkflowRunner = (
-        SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
-        if settings.tideway_workflow_sandbox else UnsandboxedWorkflowRunner())
+    runner: WorkflowRunner = (SandboxedWorkflowRunner(restrictions=workflow_sandbox())
+                              if settings.tideway_workflow_sandbox else UnsandboxedWorkflowRunner())
     worker = Worker(
         client,
         task_queue=queue,

@@ -14,32 +14,31 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from language import LanguageEnv
-    from language.values import strip_undefined
-    from schemas import activity_names as names
-    from schemas.errors import ObjectNotFoundError, TidewayError
-    from schemas.events import Event, json_size
-    from schemas.run_settings import RunSettings
-    from schemas.runs import (
-        HTTP_CHUNKS_MAX_BYTES,
-        HTTP_CHUNKS_UPDATE,
-        AuthorizeRequest,
-        CallRequest,
-        CallTarget,
-        ContextKeys,
-        ContextWrite,
-        FlushRequest,
-        FlushResult,
-        RunInput,
-        RunResult,
-        WaitRequest,
-    )
-    from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
-    from workflows.interpreter import load_instructions
-    from workflows.interpreter.engine import Interpreter
-    from workflows.interpreter.events import EventRecorder
-    from workflows.interpreter.frames import BreakSignal, HttpResponseState
+from language import LanguageEnv
+from language.values import strip_undefined
+from schemas import activity_names as names
+from schemas.errors import ObjectNotFoundError, TidewayError
+from schemas.events import Event, json_size
+from schemas.run_settings import RunSettings
+from schemas.runs import (
+    HTTP_CHUNKS_MAX_BYTES,
+    HTTP_CHUNKS_UPDATE,
+    AuthorizeRequest,
+    CallRequest,
+    CallTarget,
+    ContextKeys,
+    ContextWrite,
+    FlushRequest,
+    FlushResult,
+    RunInput,
+    RunResult,
+    WaitRequest,
+)
+from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
+from workflows.interpreter import load_instructions
+from workflows.interpreter.engine import Interpreter
+from workflows.interpreter.events import EventRecorder
+from workflows.interpreter.frames import BreakSignal, HttpResponseState
 
 load_instructions()
 

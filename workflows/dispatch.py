@@ -15,11 +15,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-with workflow.unsafe.imports_passed_through():
-    from schemas import activity_names as names
-    from schemas.events import Event
-    from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger
-    from schemas.search_attributes import run_search_attributes
+from schemas import activity_names as names
+from schemas.events import Event
+from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger
+from schemas.search_attributes import run_search_attributes
 
 LOCAL = timedelta(seconds=30)
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=5),

@@ -14,23 +14,23 @@ from typing import Any
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from schemas.retention import (
-        HEARTBEAT,
-        LONG,
-        RETENTION_DELETE_WORKSPACES,
-        RETENTION_EXPIRED,
-        RETENTION_PLAN,
-        RETENTION_RECORD,
-        RETRY,
-        CleanedRecord,
-        RetentionInput,
-        RetentionPlanResult,
-        RetentionStep,
-        WorkspaceDeletion,
-        WorkspacePlan,
-        report,
-    )
+from schemas.retention import (
+    HEARTBEAT,
+    LONG,
+    RETENTION_DELETE_WORKSPACES,
+    RETENTION_EXPIRED,
+    RETENTION_PLAN,
+    RETENTION_RECORD,
+    RETRY,
+    CleanedRecord,
+    RetentionInput,
+    RetentionPlanResult,
+    RetentionStep,
+    WorkspaceDeletion,
+    WorkspacePlan,
+    report,
+)
+
 
 @workflow.defn(name="RetentionWorkflow")
 class RetentionWorkflow:

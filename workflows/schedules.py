@@ -18,12 +18,12 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
-with workflow.unsafe.imports_passed_through():
-    from schemas.events import Event, EventSource, json_size
-    from schemas.runs import FlushRequest, RunInput, RunResult, Trigger
-    from schemas.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
-    from schemas.search_attributes import run_search_attributes
-    from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
+from schemas.events import Event, EventSource, json_size
+from schemas.runs import FlushRequest, RunInput, RunResult, Trigger
+from schemas.schedules import RESOLVE_SCHEDULE, ScheduledRun, ScheduleTarget
+from schemas.search_attributes import run_search_attributes
+from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
+
 
 def _iso(moment: Any) -> str:
     return str(moment.isoformat()).replace("+00:00", "Z")

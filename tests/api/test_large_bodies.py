@@ -9,10 +9,11 @@ import os
 from collections.abc import AsyncIterator
 
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tests.api.helpers import make_zip, workspace_doc
 from tests.stack import Stack
+from worker.sandbox import workflow_sandbox
 from workflows.automation import AutomationWorkflow
 
 # The automation hands the file back whole: what it received is what was sent, byte for byte.
@@ -45,7 +46,7 @@ async def test_uploads_of_3_and_10_mb_reach_the_automation_intact(sqlite_stack: 
     assert len(histories) == 2
     replayer = Replayer(workflows=[AutomationWorkflow], data_converter=stack.services.client.data_converter,
                         workflow_runner=SandboxedWorkflowRunner(
-                            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()))
+                            restrictions=workflow_sandbox()))
     for history in histories:
         await replayer.replay_workflow(history)
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from core.infra.payload_codec import data_converter
 from tests.stack import TEST_SECRETS_KEY
+from worker.sandbox import workflow_sandbox
 from workflows.automation import AutomationWorkflow
 from workflows.dispatch import DispatchWorkflow
 from workflows.retention import RetentionWorkflow
@@ -32,7 +33,7 @@ async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=[AutomationWorkflow, DispatchWorkflow, ScheduledRunWorkflow, RetentionWorkflow],
         data_converter=data_converter(TEST_SECRETS_KEY),
-        workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()))
+        workflow_runner=SandboxedWorkflowRunner(restrictions=workflow_sandbox()))
     histories = [WorkflowHistory.from_json(f"{path.stem}-{n}", h) for n, h in enumerate(json.loads(path.read_text()))]
     assert histories
     for history in histories:
