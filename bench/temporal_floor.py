@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.systems import TemporalDevServer  # noqa: E402
 from core.infra.payload_codec import data_converter  # noqa: E402
 from core.infra.settings import get_settings  # noqa: E402
-from core.runs.launcher import run_settings  # noqa: E402
 from schemas.search_attributes import run_search_attributes  # noqa: E402
 
 QUEUE = "floor"
@@ -71,7 +70,7 @@ def cpu(process: psutil.Process) -> float:
 async def measure(client: Client, queue: str, server: psutil.Process, name: str, runs: int, concurrency: int,
                   label: str) -> None:
     local_activity, tideway_options = VARIANTS[name]
-    memo = {"settings": run_settings(get_settings()).model_dump()}  # as core.runs.launcher.RunLauncher
+    memo = {"settings": get_settings().run.model_dump()}  # as core.runs.launcher.RunLauncher
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:

@@ -1,23 +1,40 @@
-"""Settings a run needs, passed in the workflow memo (workflows never read the environment)."""
+"""The limits and defaults of a run: declared once here, read from the environment by the
+services' ``Settings.run`` (core/infra/settings.py), and handed to each run in its workflow memo
+(workflow code never reads the environment). The memo carries the field names; the aliases are
+the environment variables where their names differ."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RunSettings(BaseModel):
-    max_call_depth: int = 20
-    yield_every_steps: int = 500
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    # Interpreter limits
+    max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")
+    yield_every_steps: int = 500  # pure steps between two activation yields (counted, never timed)
     max_steps_per_run: int = 100_000
-    max_event_size: int = 100_000
-    inline_value_bytes: int = 200 * 1024
+    inline_value_bytes: int = 200 * 1024  # values above this are stored and passed by reference
+    max_event_size: int = Field(100_000, alias="BROKER_EMIT_MAXLEN")
     fetch_timeout_seconds: float = 30.0
-    fetch_stream_max_chunks: int = 10_000
-    fetch_stream_max_bytes: int = 10 * 1024 * 1024
-    default_timezone: str = "Europe/Paris"
-    default_locale: str = "en"
-    context_quota_bytes: int = 100_000
-    wait_default_timeout: float = 20.0
-    run_context_ttl: float = 60.0
-    session_context_ttl: float = 3600.0
-    run_search_attributes: bool = False  # listener and scheduled runs get them too when set
+    fetch_stream_max_chunks: int = 10_000  # chunks (SSE events) of one streamed fetch response
+    fetch_stream_max_bytes: int = 10 * 1024 * 1024  # bytes of one streamed fetch response
+    wait_default_timeout: float = Field(20.0, alias="WAIT_DEFAULT_TIMEOUT")
+    context_quota_bytes: int = 100_000  # per persisted context object (DECISIONS 19)
+    run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")
+    session_context_ttl: float = Field(3600.0, alias="CONTEXT_UNAUTHENTICATED_SESSION_EXPIRE_TIME")
+    # Language defaults
+    default_timezone: str = Field("Europe/Paris", alias="DEFAULT_TIMEZONE")
+    default_locale: str = Field("en", alias="DEFAULT_LOCALE")
+    # Custom search attributes (WorkspaceId, AutomationSlug, CorrelationId) on every run, listener
+    # and scheduled runs included. Off by default: they cost the dev server ~3 ms of CPU per run
+    # (+16 %, bench/temporal_floor.py) and c50 throughput 12 % (README); runs are found by their
+    # workflow id prefix instead (``WorkflowId STARTS_WITH "<workspaceId>/<slug>/"``) and by
+    # correlation id from the events.
+    run_search_attributes: bool = False
+
+    @classmethod
+    def environment_names(cls) -> dict[str, str]:
+        """Field name by environment variable name (upper case)."""
+        return {(field.alias or name).upper(): name for name, field in cls.model_fields.items()}

@@ -52,7 +52,7 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
     writer = EventWriter(db)  # one batching writer per process
     runtime = RuntimeActivities(services, writer=writer, buckets=buckets)
-    fetch = FetchActivities(services.blobs, settings.fetch_timeout_seconds, egress)
+    fetch = FetchActivities(services.blobs, settings.run.fetch_timeout_seconds, egress)
     queue = services.task_queue
     scheduled = ScheduleActivities(services.trees, services.schedules)
     retention = RetentionActivities(db, RetentionPolicy.from_settings(settings))

@@ -25,4 +25,4 @@ FORBIDDEN = frozenset({"core", "activities", "api", "worker", "cli", "sqlalchemy
 
 def workflow_sandbox() -> SandboxRestrictions:
     passed = SandboxRestrictions.default.with_passthrough_modules(*GROUND_FLOOR, "workflows", *LIBRARIES)
-    return dataclasses.replace(passed, invalid_modules=passed.invalid_modules | SandboxMatcher(access=FORBIDDEN))
+    return dataclasses.replace(passed, invalid_modules=passed.invalid_modules | SandboxMatcher(access=set(FORBIDDEN)))

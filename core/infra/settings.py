@@ -6,15 +6,60 @@ environment variable names (case-insensitive).
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from schemas.run_settings import RunSettings
+
+
+class RunSettingsEnvironment(PydanticBaseSettingsSource):
+    """``Settings.run`` from the environment: each RunSettings field under its own variable name
+    (``MAX_STEPS_PER_RUN``, ``MAXIMUM_SUCCESSIVE_CALLS``…), as when they were flat settings."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        names = RunSettings.environment_names()
+        found = {names[key.upper()]: value for key, value in os.environ.items() if key.upper() in names}
+        return {"run": found} if found else {}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, RunSettingsEnvironment(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _run_fields_into_run(cls, values: Any) -> Any:
+        """``Settings(max_steps_per_run=5)`` sets ``run.max_steps_per_run`` (flat overrides win)."""
+        if not isinstance(values, dict):
+            return values
+        names = RunSettings.environment_names()
+        fields = set(RunSettings.model_fields)
+        flat = {}
+        for key in list(values):
+            name = key if key in fields else names.get(key.upper()) if isinstance(key, str) else None
+            if name is not None and key != "run":
+                flat[name] = values.pop(key)
+        if flat:
+            run = values.get("run")
+            base = run.model_dump() if isinstance(run, RunSettings) else dict(run or {})
+            values["run"] = {**base, **flat}
+        return values
 
     # Processes and addresses
     tideway_host: str = "127.0.0.1"
@@ -37,23 +82,13 @@ class Settings(BaseSettings):
     # the Temporal UI. Empty: the dev server's UI, http://127.0.0.1|localhost:<temporal_ui_port>.
     tideway_codec_origins: str = ""
 
-    # Interpreter limits
-    max_call_depth: int = Field(20, alias="MAXIMUM_SUCCESSIVE_CALLS")
-    yield_every_steps: int = 500  # pure steps between two activation yields (counted, never timed)
-    max_steps_per_run: int = 100_000
-    max_payload_bytes: int = 256 * 1024  # Temporal payload limit; larger values travel by reference
-    inline_value_bytes: int = 200 * 1024  # values above this are stored and passed by reference
-    max_event_size: int = Field(100_000, alias="BROKER_EMIT_MAXLEN")
-    fetch_timeout_seconds: float = 30.0
-    fetch_stream_max_chunks: int = 10_000  # chunks (SSE events) of one streamed fetch response
-    fetch_stream_max_bytes: int = 10 * 1024 * 1024  # bytes of one streamed fetch response
+    # The limits and defaults of runs (schemas/run_settings.py): the same environment variables,
+    # read into one model that each run receives in its memo.
+    run: RunSettings = Field(default_factory=RunSettings)
+
     # Egress policy of fetch (activities/egress.py, docs/fetch.md): comma-separated `host`,
     # `host:port`, IP, CIDR, `CIDR:port`, `[IPv6]:port` admitted besides public addresses.
     fetch_allowed_hosts: str = ""
-    wait_default_timeout: int = Field(20, alias="WAIT_DEFAULT_TIMEOUT")
-    context_quota_bytes: int = 100_000  # per persisted context object (DECISIONS 19)
-    run_context_ttl: float = Field(60.0, alias="CONTEXT_RUN_EXPIRE_TIME")
-    session_context_ttl: float = Field(3600.0, alias="CONTEXT_UNAUTHENTICATED_SESSION_EXPIRE_TIME")
 
     # Rate limits per workspace, shared by all workers (spec §9): rate per second and burst.
     rate_limit_disabled: bool = False
@@ -76,20 +111,12 @@ class Settings(BaseSettings):
     max_import_bytes: int = 20 * 1024 * 1024
     webhook_timeout_seconds: float = Field(60.0, gt=0)  # a webhook caller gets 504 past it; the run goes on
 
-    # Language defaults
-    default_timezone: str = Field("Europe/Paris", alias="DEFAULT_TIMEZONE")
-    default_locale: str = Field("en", alias="DEFAULT_LOCALE")
 
     # Run workflow code in Temporal's sandbox. Off by default: it costs ~30 % of the hot path
     # (issue 9: seq p50 37 -> 26 ms, c10 46 -> 68 req/s without it); the test suite runs sandboxed,
     # which is where a non-deterministic change would be caught.
     tideway_workflow_sandbox: bool = False
 
-    # Custom search attributes (WorkspaceId, AutomationSlug, CorrelationId) on every run. Off by
-    # default: they cost the dev server ~3 ms of CPU per run (+16 %, bench/temporal_floor.py) and
-    # c50 throughput 12 % (README); runs are found by their workflow id prefix instead
-    # (``WorkflowId STARTS_WITH "<workspaceId>/<slug>/"``) and by correlation id from the events.
-    run_search_attributes: bool = False
 
     # Worker tuning (measured: 10 pollers / 50 concurrent tasks helped throughput)
     worker_workflow_pollers: int = 10

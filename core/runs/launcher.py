@@ -34,7 +34,6 @@ from schemas.errors import (
     status_for,
 )
 from schemas.events import Event, json_size
-from schemas.run_settings import RunSettings
 from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger
 from schemas.search_attributes import run_search_attributes
 
@@ -152,12 +151,6 @@ def run_errors() -> Iterator[None]:
         raise ServiceUnavailableError(f"Temporal is unavailable: {exc}") from None
 
 
-def run_settings(settings: Settings) -> RunSettings:
-    """The limits a run needs, taken from the settings by name (RunSettings holds a subset of
-    Settings' fields, so a new run limit is declared once in each and mapped here for free)."""
-    return RunSettings(**{name: getattr(settings, name) for name in RunSettings.model_fields})
-
-
 def idempotent_workflow_id(workspace_id: str, endpoint: str, key: str) -> str:
     """The workflow id of an idempotent webhook call: a same-key retry collides with the first run."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -170,7 +163,7 @@ class RunLauncher:
         self.settings = settings
         self.blobs = blobs
         self.task_queue = task_queue or settings.temporal_task_queue
-        self.memo = {"settings": run_settings(settings).model_dump()}
+        self.memo = {"settings": settings.run.model_dump()}
         self.eager = False  # set by the embedded launcher (api + worker in one process)
 
     async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger,
@@ -211,7 +204,7 @@ class RunLauncher:
             api_key_id=api_key_id, http=http, http_response=http_response, instance=instance,
             instance_info=node.info if node is not None and instance else None,
             versions=tree.versions if tree is not None else {})
-        if json_size(payload) > self.settings.inline_value_bytes:
+        if json_size(payload) > self.settings.run.inline_value_bytes:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
         workflow_id = workflow_id or f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
@@ -219,7 +212,7 @@ class RunLauncher:
         options: dict[str, Any] = dict(
             id=workflow_id, task_queue=self.task_queue, memo=self.memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=run_search_attributes(self.settings.run_search_attributes, ws.id, slug, correlation_id),
+            search_attributes=run_search_attributes(self.settings.run.run_search_attributes, ws.id, slug, correlation_id),
             request_eager_start=self.eager)
         if stream and may_stream(automation):
             try:

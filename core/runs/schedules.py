@@ -283,12 +283,10 @@ class ScheduleService:
     def _schedule(self, wanted: WantedSchedule) -> Schedule:
         run = ScheduledRun(schedule_id=wanted.id, workspace_id=wanted.workspace_id, instance=wanted.instance,
                            automation=wanted.automation, cron=wanted.cron)
-        from core.runs.launcher import run_settings
-
         return Schedule(
             action=ScheduleActionStartWorkflow(
                 "ScheduledRunWorkflow", run, id=f"run-{wanted.id}", task_queue=self.task_queue,
-                memo={"settings": run_settings(self.settings).model_dump()},
+                memo={"settings": self.settings.run.model_dump()},
                 typed_search_attributes=TypedSearchAttributes([
                     SearchAttributePair(WORKSPACE_ID, wanted.workspace_id),
                     SearchAttributePair(AUTOMATION_SLUG, wanted.automation)])),

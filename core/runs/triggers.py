@@ -93,9 +93,9 @@ async def send_events(services: Services, workspace_id: str, events: Any, *,
     for index, item in enumerate(items):
         payload = item.payload if item.payload is not None else {}
         size = json_size(payload)
-        if size > services.settings.max_event_size:
-            raise PayloadTooLargeError(f"events[{index}] is too large ({size} > {services.settings.max_event_size})",
-                                       {"index": index, "size": size, "limit": services.settings.max_event_size})
+        if size > services.settings.run.max_event_size:
+            raise PayloadTooLargeError(f"events[{index}] is too large ({size} > {services.settings.run.max_event_size})",
+                                       {"index": index, "size": size, "limit": services.settings.run.max_event_size})
         built.append(Event(
             id=str(uuid.uuid4()), type=item.type, payload=payload, target=item.target, options=item.options,
             createdAt=datetime.now(UTC), size=size,

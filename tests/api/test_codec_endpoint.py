@@ -172,7 +172,13 @@ async def test_the_temporal_cli_shows_decoded_history_with_the_admin_token(sqlit
     run = await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={"note": marker})
     assert run.status_code == 200 and run.json()["body"] == {"note": marker}
     client = stack.services.client
-    [execution] = [e async for e in client.list_workflows(f'WorkflowId STARTS_WITH "{ws}/echo/"')]
+    executions: list = []
+    for _ in range(100):  # visibility lags the run by a moment under load
+        executions = [e async for e in client.list_workflows(f'WorkflowId STARTS_WITH "{ws}/echo/"')]
+        if executions:
+            break
+        await asyncio.sleep(0.1)
+    [execution] = executions
     address = client.service_client.config.target_host
     async with HttpStub([], app=create_app(stack.services)) as api:
         endpoint = f"{api.url}/codec"

@@ -47,7 +47,7 @@ async def test_all_calling_its_own_automation_fails_promptly(sqlite_stack: Stack
     for route in (f"/v2/workspaces/{ws}/webhooks/selfchain", f"/v2/workspaces/{ws}/test/selfchain"):
         status, body = await call(route)
         assert status == 400 and body["error"] == "TooManyCallError", (route, body)
-        assert body["details"]["limit"] == stack.services.settings.max_call_depth
+        assert body["details"]["limit"] == stack.services.settings.run.max_call_depth
 
     # The error is recorded as an event, and the runs are closed as failed (not retrying a task).
     errors = await stack.events(ws, types="error")
