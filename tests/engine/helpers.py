@@ -104,8 +104,9 @@ class Workspace:
         return cls(stack, imported["id"], imported["slug"])
 
     async def call(self, endpoint: str, body: Any = None, *, method: str = "POST",
-                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> Call:
-        correlation_id = uuid.uuid4().hex
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+                   correlation_id: str | None = None) -> Call:
+        correlation_id = correlation_id or uuid.uuid4().hex
         response = await self.stack.http.request(
             method, f"/v2/workspaces/{self.id}/webhooks/{endpoint}", params=params,
             json=body if body is not None and method not in ("GET", "DELETE") else None,
