@@ -1,4 +1,4 @@
-"""``set`` and ``delete`` on local variables (spec §3.1–3.2): replace, merge, push, the ``[]``
+"""``set`` and ``delete`` on local variables (spec §3.1–3.2) and ``comment`` (§3.12): replace, merge, push, the ``[]``
 suffix, nested paths, copies, and the errors, each located at its instruction.
 
 One workspace holds every case as its own webhook; contexts and ``$http`` have their own modules.
@@ -83,6 +83,9 @@ CASES: dict[str, Case] = {
     "merge-into-scalar-replaces": Case([s("o", "a"), s("o", {"b": 1}, "merge")], "{{o}}", {"b": 1}),
     "merged-value-is-a-deep-copy": Case([s("src", {"k": {"v": 1}}), s("o", {}), s("o", "{{src}}", "merge"),
                                          s("src.k.v", 2)], "{{o}}", {"k": {"v": 1}}),
+    # -- comment -------------------------------------------------------------------------------
+    "comment-does-nothing": Case([{"comment": "note about {{a}}"}, s("a", 1), {"comment": "{{a}} {% 1 + %}"}],
+                                 "{{a}}", 1),
     # -- delete ----------------------------------------------------------------------------
     "delete-key": Case([s("o", {"a": 1, "b": 2}), d("o.a")], "{{o}}", {"b": 2}),
     "delete-list-item-splices": Case([s("l", ["a", "b", "c"]), d("l[1]")], "{{l}}", ["a", "c"]),
