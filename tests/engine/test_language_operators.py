@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, InvalidExpressionSyntax, LanguageEnv, evaluate, evaluate_condition
+from workflows.language import (
+    UNDEFINED,
+    InvalidExpressionSyntax,
+    LanguageEnv,
+    evaluate,
+    evaluate_condition,
+)
 
 ENV = LanguageEnv(now=lambda: datetime(2024, 2, 29, 23, 30, tzinfo=UTC), random=lambda: 0.25)
 SCOPE: dict[str, Any] = {
