@@ -18,7 +18,7 @@ def http(value: Any, name: str = "$http") -> dict[str, Any]:
 
 # Keeps a streaming run open a moment after its chunks, so the API's first poll reaches it (see
 # test_engine_bug_a_fast_streaming_run_loses_its_chunks for what happens otherwise).
-LINGER = {"wait": {"oneOf": [{"event": "never.sent"}], "timeout": 1}}
+LINGER = {"wait": {"oneOf": [{"event": "never.sent"}], "timeout": 2}}
 
 
 AUTOMATIONS: dict[str, dict[str, Any]] = {
