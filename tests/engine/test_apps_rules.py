@@ -208,3 +208,17 @@ async def test_a_new_instance_config_applies_to_the_next_runs(apps: Apps) -> Non
     assert patched.status_code == 200, patched.text
     result = await apps.root.run("call", {"text": "again"})
     assert (result["said"], result["level"]) == ("yo again", "instance")
+
+
+async def test_installing_and_uninstalling_through_the_api_changes_what_runs_can_call(apps: Apps) -> None:
+    stack = apps.root.stack
+    host = await Workspace.create(stack, {"use": hook([{"tool.run": {"text": "installed", "output": "r"}}],
+                                                      "{{r.said}}", name="use")})
+    (await host.call("use")).error("ObjectNotFoundError", status=404)
+    base = f"/v2/workspaces/{host.id}/apps"
+    installed = await stack.http.post(base, json={"appSlug": apps.leaf, "slug": "tool",
+                                                  "config": {"greeting": "welcome"}}, headers=stack.auth)
+    assert installed.status_code == 200, installed.text
+    assert await host.run("use") == "welcome installed"
+    assert (await stack.http.delete(f"{base}/tool", headers=stack.auth)).status_code == 200
+    (await host.call("use")).error("ObjectNotFoundError", status=404)
