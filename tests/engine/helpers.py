@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import unique_slug, workspace_doc
+from tests.api.helpers import workspace_doc
 from tests.stack import Stack
 
 EventList = list[dict[str, Any]]
@@ -146,4 +146,4 @@ class Workspace:
         return sent
 
 
-__all__ = ["Call", "Workspace", "automation", "executed", "hook", "listener", "of_type", "unique_slug"]
+__all__ = ["Call", "Workspace", "automation", "executed", "hook", "listener", "of_type"]
