@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, InvalidExpressionSyntax, InvalidVariableNameError, render
+from language import UNDEFINED, InvalidExpressionSyntax, InvalidVariableNameError, render
 
 SCOPE: dict[str, Any] = {
     "a": {"b": {"c": "deep"}}, "k": "b", "kk": "c", "path": "a.b.c", "i": 1, "list": ["x", "y", "z"],

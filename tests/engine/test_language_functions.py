@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import UNDEFINED, InvalidExpressionSyntax, LanguageEnv, evaluate
+from language import UNDEFINED, InvalidExpressionSyntax, LanguageEnv, evaluate
 
 NOW = datetime(2024, 2, 29, 23, 30, 15, 250000, tzinfo=UTC)  # a leap day, Thursday
 SCOPE: dict[str, Any] = {

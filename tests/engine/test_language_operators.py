@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from workflows.language import (
+from language import (
     UNDEFINED,
     InvalidExpressionSyntax,
     LanguageEnv,
