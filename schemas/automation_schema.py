@@ -237,6 +237,7 @@ def workspace_instruction_schemas() -> dict[str, dict[str, Any]]:
       ``until`` together is accepted (``anyOf`` instead of ``oneOf``);
     * ``conditions``: ``default`` is optional and one branch is enough;
     * ``fetch.method``: any letter case; ``fetch.query`` values may be lists (the key repeats);
+      ``fetch.stream.concatenate`` may be ``true`` (docs/fetch.md) as well as ``{path?, throttle?}``;
     * ``createUserTopic``, ``joinUserTopic``, ``rateLimit`` are added.
     """
     schemas = copy.deepcopy(reference_instruction_schemas())
@@ -254,5 +255,7 @@ def workspace_instruction_schemas() -> dict[str, dict[str, Any]]:
     }
     method = fetch["method"]
     method["enum"] = [m for v in method["enum"] for m in (v, v.upper(), v.capitalize())]
+    concatenate = fetch["stream"]["properties"]["concatenate"]
+    fetch["stream"]["properties"]["concatenate"] = {"anyOf": [{"type": "boolean"}, concatenate]}
     schemas.update(copy.deepcopy(EXTRA_INSTRUCTION_SCHEMAS))
     return schemas

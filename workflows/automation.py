@@ -43,6 +43,8 @@ from workflows.interpreter.frames import BreakSignal, HttpResponseState
 load_instructions()
 
 BLOB_CHUNK = 200_000
+CHUNKS_LINGER_PATCH = "chunks-taken-before-the-end"
+CHUNKS_LINGER_SECONDS = 10  # how long a run whose $http.chunks nobody took waits for the API
 # Blob bytes loaded by local activities in one workflow task, then by each regular activity (see
 # load_blob): far below the 4 MB of a task completion and the 2 MB of one payload.
 BLOB_BYTES_PER_TASK = 1_000_000
@@ -204,10 +206,15 @@ class AutomationWorkflow:
         info = workflow.info()
         recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
         interpreter = Interpreter(run, effects, settings, recorder)
-        self.http = interpreter.http
+        self.http = http = interpreter.http
         try:
             return await self._run(run, settings, effects, recorder, interpreter)
         finally:
+            if http.handed_out < http.total and workflow.patched(CHUNKS_LINGER_PATCH):
+                # A fast run can end before the API's first poll reaches it, and its chunks would
+                # be lost with it: it waits, a bounded time, until the API has taken them.
+                await workflow.wait_condition(lambda: http.handed_out >= http.total,
+                                              timeout=timedelta(seconds=CHUNKS_LINGER_SECONDS))
             # Let a pending `http_chunks` poll see the end before the run closes.
             self.done = True
             await workflow.wait_condition(workflow.all_handlers_finished)

@@ -182,6 +182,9 @@ class Interpreter:
                            appInstanceFullSlug=instance.full_slug)
             if instance.parent_app_slug:
                 run_ctx["parentAppSlug"] = instance.parent_app_slug
+        # The payload dict becomes the frame's locals: runtime.automations.executed shows the input
+        # as it came, not the locals the run left behind.
+        input_payload = deep_copy(payload)
         frame = Frame(slug, automation, payload, depth, trigger, Scope(contexts, payload), instance,
                       http_response=root and self.run.http_response)
         self.frames.append(frame)
@@ -208,7 +211,7 @@ class Interpreter:
                 else:
                     run_ctx[key] = value
         duration = int((self.effects.now() - started).total_seconds() * 1000)
-        executed_payload = dict(payload)
+        executed_payload = dict(input_payload)
         if isinstance(executed_payload.get("headers"), dict):
             executed_payload["headers"] = {k: v for k, v in executed_payload["headers"].items()
                                            if k.lower() != "authorization"}

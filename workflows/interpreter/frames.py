@@ -42,6 +42,7 @@ class HttpResponseState:
     headers: dict[str, str] = field(default_factory=dict)
     chunks: list[Any] = field(default_factory=list)
     base: int = 0
+    handed_out: int = 0  # chunks handed to the API so far (the run ends only once all were)
     keepalive_ms: int | None = None
 
     @property
@@ -61,6 +62,7 @@ class HttpResponseState:
             if out and size > max_bytes:
                 break
             out.append(chunk)
+        self.handed_out = max(self.handed_out, self.base + len(out))
         return out
 
 
