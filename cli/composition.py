@@ -40,6 +40,7 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
     # What a workspace save checks besides its own validation: the app instances it installs
     # (unknown apps, configs, cycles), its crons, its pages; schedules follow every change.
     workspaces.import_checker = app_instances.check_source
+    workspaces.call_targets = app_instances.known_automations
     workspaces.validators += [schedules.validate_source, validate_pages]
     workspaces.on_change.append(schedules.workspace_changed)
     login_limiter = LoginLimiter(db, settings, signing_key(settings))

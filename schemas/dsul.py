@@ -1,19 +1,17 @@
-"""DSUL models: pydantic views of validated definitions, and the ``WorkspaceSource`` container.
-
-``WorkspaceSource`` is the plain, JSON-serialisable form every import path produces (zip
-archive or single document) and export consumes. The pydantic models are typed *views* for
-code that runs definitions; unknown fields are dropped on read (``validation.py`` reports them).
-"""
+"""A workspace's files: the ``WorkspaceSource`` container every import path produces (zip archive
+or single document) and export consumes, and the typed models of its root fields, app instances and
+security (automations are schemas/automations.py). ``schemas/validation.py`` checks a source against
+them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.checks import format_path
 from schemas.errors import InvalidWorkspaceError
+from schemas.problems import format_path
 
 LocalizedText = str | dict[str, str]
 
@@ -21,91 +19,95 @@ SECTIONS: tuple[str, ...] = ("automations", "imports", "pages")
 """Folder sections of a workspace: one file per slug."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+WORKSPACE_SLUG_PATTERN = r"^[/a-z0-9-]+$"
 
 
-class When(_Model):
-    events: list[str] | None = None
-    endpoint: bool | str | None = None
-    schedules: list[str] | None = None
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
 
-class Authorizations(_Model):
-    action: str | None = None
+class _Strict(BaseModel):
+    # Strict: "3" is no number and "yes" no boolean.
+    model_config = ConfigDict(strict=True, populate_by_name=True, frozen=True)
 
 
-class Automation(_Model):
-    """An automation (spec §2.1). ``output``: check ``"output" in model_fields_set`` to tell an
-    absent output (``{}``) from an explicit ``null`` (DECISIONS 12), or use ``output_or_default``."""
-
-    slug: str | None = None
-    name: LocalizedText
-    description: LocalizedText | None = None
-    arguments: dict[str, Any] | None = None
-    validate_arguments: bool = Field(default=False, alias="validateArguments")
-    when: When | None = None
-    do: list[dict[str, Any]] = Field(default_factory=list)
-    output: Any = None
-    private: bool = False
-    disabled: bool = False
-    authorizations: Authorizations | None = None
-    labels: list[str] = Field(default_factory=list)
-    events: dict[str, Any] | None = None
-    id: str | None = None
-    created_at: str | None = Field(default=None, alias="createdAt")
-    updated_at: str | None = Field(default=None, alias="updatedAt")
-    created_by: str | None = Field(default=None, alias="createdBy")
-    updated_by: str | None = Field(default=None, alias="updatedBy")
-
-    @classmethod
-    def from_source(cls, slug: str, value: dict[str, Any]) -> Automation:
-        """Read a (validated) automation dict stored under ``slug``."""
-        model = cls.model_validate(value)
-        model.slug = slug
-        return model
-
-    @property
-    def has_output(self) -> bool:
-        return "output" in self.model_fields_set
-
-    def output_or_default(self) -> Any:
-        return self.output if self.has_output else {}
-
-    @property
-    def endpoint(self) -> str | None:
-        return endpoint_name(
-            self.slug or "", {"when": self.when.model_dump() if self.when else None}
-        )
+class ConfigSection(_Strict):
+    model_config = ConfigDict(extra="allow")
+    value: Any = None
+    schema_: dict[str, dict[str, Any]] | None = Field(None, alias="schema")
+    block: str | None = None
 
 
-class AppInstance(_Model):
-    """An app instance (``imports/<slug>.yml``, spec §1.5)."""
-
-    app_slug: str = Field(alias="appSlug")
-    slug: str | None = None
-    app_version: str | None = Field(default=None, alias="appVersion")
-    config: Any = None
-    disabled: bool = False
-    app_name: LocalizedText | None = Field(default=None, alias="appName")
-    labels: list[str] = Field(default_factory=list)
+class TypedArguments(_Strict):
+    model_config = ConfigDict(extra="allow")
+    schema_: dict[str, dict[str, Any]] | None = Field(None, alias="schema")
 
 
-class WorkspaceIndex(_Model):
+class WorkspaceIndex(_Strict):
     """Root fields of ``index.yml`` (spec §1.2)."""
 
-    name: str
-    slug: str | None = None
+    model_config = ConfigDict(extra="forbid")
+    # Spec §1.2 gives a pattern; Tideway only asks for a non-blank string (see README).
+    name: Annotated[str, AfterValidator(_not_blank)]
+    slug: Annotated[str, StringConstraints(pattern=WORKSPACE_SLUG_PATTERN)] | None = None
     id: str | None = None
     description: LocalizedText | None = None
     photo: str | None = None
-    config: dict[str, Any] | None = None
-    secrets: dict[str, Any] | None = None
-    custom_domains: list[str] = Field(default_factory=list, alias="customDomains")
-    labels: list[str] = Field(default_factory=list)
-    register_workspace: bool = Field(default=False, alias="registerWorkspace")
-    repositories: dict[str, Any] | None = None
+    config: ConfigSection | None = None
+    secrets: TypedArguments | None = None
+    custom_domains: list[str] | None = Field(None, alias="customDomains")
+    labels: list[str] | None = None
+    register_workspace: bool | None = Field(None, alias="registerWorkspace")
+    repositories: dict[str, dict[str, Any]] | None = None
     blocks: Any = None
+    strict: bool = False  # unresolved calls are errors, not warnings (docs/language.md)
+    created_at: str | None = Field(None, alias="createdAt")
+    updated_at: str | None = Field(None, alias="updatedAt")
+    created_by: str | None = Field(None, alias="createdBy")
+    updated_by: str | None = Field(None, alias="updatedBy")
+
+
+INDEX_FIELDS: frozenset[str] = frozenset(f.alias or n for n, f in WorkspaceIndex.model_fields.items())
+
+
+class AppInstance(_Strict):
+    """An app instance (``imports/<slug>.yml``, spec §1.5); other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    app_slug: Annotated[str, StringConstraints(min_length=1)] = Field(alias="appSlug")
+    slug: str | None = None
+    app_version: str | None = Field(None, alias="appVersion")
+    config: Any = None
+    disabled: bool = False
+    app_name: LocalizedText | None = Field(None, alias="appName")
+    labels: list[str] | None = None
+    created_at: str | None = Field(None, alias="createdAt")
+    updated_at: str | None = Field(None, alias="updatedAt")
+    created_by: str | None = Field(None, alias="createdBy")
+    updated_by: str | None = Field(None, alias="updatedBy")
+
+
+class AppInstanceBody(AppInstance):
+    """An app instance as the install/configure routes take it: no unknown field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Authorizations(_Strict):
+    model_config = ConfigDict(extra="allow")
+    roles: dict[str, dict[str, Any] | None] | None = None
+    rules: list[dict[str, Any]] | None = None
+
+
+class SecurityDocument(_Strict):
+    """The outer shape of ``security.yml``; its rules are checked by the permission engine
+    (core/access/permissions/dsul.py)."""
+
+    model_config = ConfigDict(extra="allow")
+    authorizations: Authorizations | None = None
+    authentication: dict[str, Any] | None = None
 
 
 def endpoint_name(slug: str, automation: dict[str, Any]) -> str | None:

@@ -1,85 +1,59 @@
-"""Public validation API.
+"""The checks of a workspace definition, all at once, before anything is written.
 
-* ``validate_automation_schema`` / ``validate_instruction_schema`` / ``is_valid``: the reference
-  schemas exactly (what ``validation.yaml`` pins), no Tideway relaxation.
-* ``validate_workspace`` / ``validate_automation``: import-time checks of whole definitions,
-  raising ``InvalidWorkspaceError`` whose ``details`` list every problem as
-  ``{"path": "automations/hello.yml: do[2].conditions", "message": …}``.
+Every check reports :class:`Finding` s (path inside the checked value, message, severity), which
+are placed in their file (``automations/hello.yml: do[2].conditions``). Errors stop the write
+(``InvalidWorkspaceError`` listing every one); warnings are answered next to the result
+(``warnings: [{path, message}]``), or are errors too in a workspace that sets ``strict: true``.
+
+* shapes: the typed models of the root fields, automations (every instruction), app instances,
+  pages and security;
+* endpoints: unique within the workspace;
+* calls: every call resolves against the workspace's automations and those of its installed apps
+  (``known``, given by the services, which know the apps); one that does not is a warning naming
+  the nearest known names, as the reference accepts it at import and fails at run time.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft7Validator
+from pydantic import BaseModel, ValidationError
 
-from schemas.automation_schema import (
-    APP_INSTANCE_SCHEMA,
-    AUTOMATION_SCHEMA,
-    SECURITY_SCHEMA,
-    SLUG_PATTERN,
-    WORKSPACE_INDEX_SCHEMA,
+from schemas.automations import SLUG_PATTERN, Automation, parse_automation, slug_problem
+from schemas.dsul import (
     WORKSPACE_SLUG_PATTERN,
-    reference_instruction_schemas,
+    AppInstance,
+    SecurityDocument,
+    WorkspaceIndex,
+    WorkspaceSource,
+    endpoint_name,
 )
-from schemas.checks import Problem, automation_problems, format_path, schema_problems, slug_problem
-from schemas.dsul import WorkspaceSource, endpoint_name
 from schemas.errors import InvalidSlugError, InvalidWorkspaceError
+from schemas.instructions import NATIVE
+from schemas.problems import Finding, Problem, findings_of
 
-__all__ = [
-    "check_slug",
-    "check_workspace_slug",
-    "is_valid",
-    "validate_automation",
-    "validate_automation_schema",
-    "validate_instruction_schema",
-    "validate_workspace",
-    "workspace_problems",
-]
-
-_AUTOMATION = Draft7Validator(AUTOMATION_SCHEMA)
-_INDEX = Draft7Validator(WORKSPACE_INDEX_SCHEMA)
-_APP_INSTANCE = Draft7Validator(APP_INSTANCE_SCHEMA)
-_SECURITY = Draft7Validator(SECURITY_SCHEMA)
+__all__ = ["CheckReport", "KnownAutomation", "check_slug", "check_workspace_slug", "validate_automation",
+           "validate_workspace", "workspace_problems"]
 
 
-@cache
-def _reference_instruction_validators() -> dict[str, Draft7Validator]:
-    return {name: Draft7Validator(s) for name, s in reference_instruction_schemas().items()}
+@dataclass(frozen=True)
+class KnownAutomation:
+    """An automation a call may name: ``instance`` is its app instance's full slug (``''``: the
+    workspace itself), ``private`` whether only its own app may call it."""
+
+    instance: str = ""
+    private: bool = False
 
 
-def _messages(validator: Draft7Validator, value: Any) -> list[str]:
-    out = []
-    for path, message in schema_problems(validator, value):
-        rendered = format_path(path)
-        out.append(f"{rendered}: {message}" if rendered else message)
-    return out
+@dataclass
+class CheckReport:
+    """What a write reports besides its result: the warnings of its checks."""
 
-
-def validate_automation_schema(value: Any) -> list[str]:
-    """Errors of ``value`` against the reference Automation schema (empty list: valid)."""
-    return _messages(_AUTOMATION, value)
-
-
-def validate_instruction_schema(name: str, value: Any) -> list[str]:
-    """Errors of ``value`` against ``instructions.json``'s schema ``name`` (empty list: valid).
-    Note that the ``conditions`` schema describes the body of a conditions instruction."""
-    validators = _reference_instruction_validators()
-    if name not in validators:
-        raise KeyError(f"no instruction schema named {name!r}")
-    return _messages(validators[name], value)
-
-
-def is_valid(schema_ref: str, value: Any) -> bool:
-    """``schema_ref`` is ``automation`` or ``instruction:<name>`` (the validation.yaml cases)."""
-    if schema_ref == "automation":
-        return not validate_automation_schema(value)
-    if schema_ref.startswith("instruction:"):
-        return not validate_instruction_schema(schema_ref.removeprefix("instruction:"), value)
-    raise ValueError(f"unknown schema reference {schema_ref!r}")
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def check_slug(slug: str, kind: str = "automation") -> None:
@@ -91,123 +65,144 @@ def check_slug(slug: str, kind: str = "automation") -> None:
 
 def check_workspace_slug(slug: str) -> None:
     if not isinstance(slug, str) or not re.match(WORKSPACE_SLUG_PATTERN, slug):
-        raise InvalidSlugError(
-            f"invalid workspace slug '{slug}': it must match {WORKSPACE_SLUG_PATTERN}",
-            details={"slug": slug, "pattern": WORKSPACE_SLUG_PATTERN},
-        )
+        raise InvalidSlugError(f"invalid workspace slug '{slug}': it must match {WORKSPACE_SLUG_PATTERN}",
+                               details={"slug": slug, "pattern": WORKSPACE_SLUG_PATTERN})
 
 
-def _endpoint_problems(
-    source: WorkspaceSource, automations: Mapping[str, Any]
-) -> list[dict[str, str]]:
-    details: list[dict[str, str]] = []
+def _model_findings(model: type[BaseModel], value: Any) -> list[Finding]:
+    try:
+        model.model_validate(value)
+    except ValidationError as error:
+        return findings_of(error)
+    return []
+
+
+def _endpoint_findings(automations: Mapping[str, Any], others: Mapping[str, Any] | None = None
+                       ) -> dict[str, list[Finding]]:
+    found: dict[str, list[Finding]] = {}
     owners: dict[str, str] = {}
-    for slug in automations:
-        automation = automations[slug]
+    for slug, automation in {**(others or {}), **automations}.items():
         name = endpoint_name(slug, automation) if isinstance(automation, dict) else None
         if name is None:
             continue
-        if name in owners:
-            details.append(
-                {
-                    "path": source.locate("automations", slug, ["when", "endpoint"]),
-                    "message": f"endpoint '{name}' of automation '{slug}' is already used by "
-                    f"automation '{owners[name]}' (endpoint names are unique within a workspace)",
-                }
-            )
+        if name in owners and slug in automations:
+            found.setdefault(slug, []).append(Finding(
+                path=("when", "endpoint"),
+                message=f"endpoint '{name}' of automation '{slug}' is already used by automation '{owners[name]}' "
+                        "(endpoint names are unique within a workspace)"))
         else:
-            owners[name] = slug
-    return details
+            owners.setdefault(name, slug)
+    return found
 
 
-def workspace_problems(
-    source: WorkspaceSource, *, require_index: bool = True
-) -> list[dict[str, str]]:
-    """Every problem of ``source`` as ``{"path", "message"}`` (empty list: valid).
-    ``require_index=False`` accepts a source without root fields (a partial import into an
-    existing workspace); root fields that are present are still checked."""
-    details: list[dict[str, str]] = []
+def call_findings(automation: Automation, known: Mapping[str, KnownAutomation]) -> list[Finding]:
+    """A warning per call that will not resolve at run time."""
+    problems = []
+    for path, call in automation.facts.calls:
+        target = known.get(call.name)
+        where = (*path, call.name)
+        if target is not None:
+            if target.private and target.instance:
+                problems.append(Finding(path=where, severity="warning", message=(
+                    f"'{call.name}' is private to app instance '{target.instance}': only that app's automations "
+                    "can call it, so this call will fail at run time")))
+            continue
+        prefix = call.name.rpartition(".")[0]
+        instances = {k.rpartition(".")[0] for k in known if "." in k}
+        if prefix and prefix not in instances:
+            message = (f"'{call.name}' calls into app instance '{prefix}', which this workspace does not install: "
+                       "the call will fail at run time")
+        else:
+            message = (f"'{call.name}' is neither an instruction nor an automation of this workspace or of its "
+                       "apps: the call will fail at run time")
+        near = difflib.get_close_matches(call.name, [*NATIVE, *known], n=3, cutoff=0.75)
+        if near:
+            message += " (did you mean " + ", ".join(f"'{name}'" for name in near) + "?)"
+        problems.append(Finding(path=where, severity="warning", message=message))
+    return problems
 
-    def add(section: str, slug: str | None, problems: list[tuple[list[str | int], str]]) -> None:
-        for path, message in problems:
-            details.append({"path": source.locate(section, slug, path), "message": message})
 
+def workspace_problems(source: WorkspaceSource, *, require_index: bool = True,
+                       known: Mapping[str, KnownAutomation] | None = None) -> list[dict[str, str]]:
+    """Every error of ``source`` as ``{"path", "message"}`` (empty list: valid)."""
+    errors, _ = _check(source, require_index=require_index, known=known)
+    return [p.model_dump() for p in errors]
+
+
+def _check(source: WorkspaceSource, *, require_index: bool, known: Mapping[str, KnownAutomation] | None
+           ) -> tuple[list[Problem], list[Problem]]:
+    findings: list[tuple[str, str | None, Finding]] = []
     if require_index or source.index:
-        index_schema = _INDEX
-        if not require_index:
-            index_schema = Draft7Validator({**WORKSPACE_INDEX_SCHEMA, "required": []})
-        add("index", None, _unknown_fields_first(schema_problems(index_schema, source.index)))
+        index = source.index if require_index or "name" in source.index else {**source.index, "name": "-"}
+        findings += [("index", None, f) for f in _model_findings(WorkspaceIndex, index)]
+    calls = _local_targets(source) if known is None else {**_local_targets(source), **known}
     for slug in sorted(source.automations):
-        add("automations", slug, automation_problems(slug, source.automations[slug]))
-    details.extend(_endpoint_problems(source, source.automations))
+        model, problems = parse_automation(slug, source.automations[slug])
+        if model is not None:
+            problems += call_findings(model, calls)
+        findings += [("automations", slug, f) for f in problems]
+    for slug, problems in sorted(_endpoint_findings(source.automations).items()):
+        findings += [("automations", slug, f) for f in problems]
     for slug in sorted(source.imports):
-        problems: list[Problem] = []
         problem = slug_problem(slug, "app instance")
         if problem:
-            problems.append(([], problem))
+            findings.append(("imports", slug, Finding(path=(), message=problem)))
         instance = source.imports[slug]
-        problems.extend(schema_problems(_APP_INSTANCE, instance))
+        findings += [("imports", slug, f) for f in _model_findings(AppInstance, instance)]
         if isinstance(instance, dict) and "slug" in instance and instance["slug"] != slug:
-            problems.append(
-                (["slug"], f"slug '{instance['slug']}' differs from the import key '{slug}'")
-            )
-        add("imports", slug, problems)
+            findings.append(("imports", slug, Finding(
+                path=("slug",), message=f"slug '{instance['slug']}' differs from the import key '{slug}'")))
     for slug in sorted(source.pages):
-        problem = slug_problem(slug, "page")
         if not isinstance(source.pages[slug], dict):
-            add("pages", slug, [([], "a page must be an object")])
+            findings.append(("pages", slug, Finding(path=(), message="a page must be an object")))
+        problem = slug_problem(slug, "page")
         if problem:
-            add("pages", slug, [([], problem)])
+            findings.append(("pages", slug, Finding(path=(), message=problem)))
     if source.security is not None:
-        add("security", None, schema_problems(_SECURITY, source.security))
-    return details
+        findings += [("security", None, f) for f in _model_findings(SecurityDocument, source.security)]
+    strict = source.index.get("strict") is True
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for section, where, finding in findings:
+        placed = Problem(path=source.locate(section, where, list(finding.path)), message=finding.message)
+        (warnings if finding.severity == "warning" and not strict else errors).append(placed)
+    return errors, warnings
 
 
-def _unknown_fields_first(
-    problems: list[tuple[list[str | int], str]],
-) -> list[tuple[list[str | int], str]]:
-    return sorted(problems, key=lambda p: "Additional properties" not in p[1])
+def _local_targets(source: WorkspaceSource) -> dict[str, KnownAutomation]:
+    return {slug: KnownAutomation() for slug in source.automations}
 
 
-def validate_workspace(source: WorkspaceSource, *, require_index: bool = True) -> None:
-    """Raise ``InvalidWorkspaceError`` listing every problem of ``source``."""
-    details = workspace_problems(source, require_index=require_index)
-    if details:
-        raise InvalidWorkspaceError(_summary(details), details=details)
+def validate_workspace(source: WorkspaceSource, *, require_index: bool = True,
+                       known: Mapping[str, KnownAutomation] | None = None,
+                       report: CheckReport | None = None) -> None:
+    """Raise ``InvalidWorkspaceError`` listing every error of ``source``; add its warnings to
+    ``report``. ``require_index=False`` accepts a source without root fields (a partial import
+    into an existing workspace); root fields that are present are still checked."""
+    errors, warnings = _check(source, require_index=require_index, known=known)
+    if errors:
+        raise InvalidWorkspaceError(_summary(errors), details=[p.model_dump() for p in errors])
+    if report is not None:
+        report.warnings += warnings
 
 
-def validate_automation(
-    slug: str,
-    automation: Any,
-    *,
-    others: Mapping[str, Any] | None = None,
-) -> None:
+def validate_automation(slug: str, automation: Any, *, others: Mapping[str, Any] | None = None,
+                        known: Mapping[str, KnownAutomation] | None = None, strict: bool = False,
+                        report: CheckReport | None = None) -> None:
     """Check one automation (automation create/update routes). ``others`` are the workspace's
-    other automations by slug, checked for endpoint clashes. Paths read
+    other automations by slug (endpoint clashes, calls between them). Paths read
     ``automations/<slug>.yml: …``."""
-    source = WorkspaceSource()
-    details = [
-        {"path": source.locate("automations", slug, path), "message": message}
-        for path, message in automation_problems(slug, automation)
-    ]
-    name = endpoint_name(slug, automation) if isinstance(automation, dict) else None
-    if others is not None and name is not None:
-        for other in sorted(others):
-            value = others[other]
-            if other != slug and isinstance(value, dict) and endpoint_name(other, value) == name:
-                details.append(
-                    {
-                        "path": source.locate("automations", slug, ["when", "endpoint"]),
-                        "message": f"endpoint '{name}' of automation '{slug}' is already used by "
-                        f"automation '{other}' (endpoint names are unique within a workspace)",
-                    }
-                )
-                break
-    if details:
-        raise InvalidWorkspaceError(_summary(details), details=details)
+    source = WorkspaceSource(index={"strict": strict}, automations={**(others or {}), slug: automation})
+    errors, warnings = _check(source, require_index=False, known=known)
+    mine = source.locate("automations", slug)
+    errors = [p for p in errors if p.path.startswith(mine)]
+    if errors:
+        raise InvalidWorkspaceError(_summary(errors), details=[p.model_dump() for p in errors])
+    if report is not None:
+        report.warnings += [p for p in warnings if p.path.startswith(mine)]
 
 
-def _summary(details: list[dict[str, str]]) -> str:
-    first = details[0]
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    return f"Invalid workspace: {first['path']}: {first['message']}{more}"
+def _summary(problems: list[Problem]) -> str:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"Invalid workspace: {first.path}: {first.message}{more}"

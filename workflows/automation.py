@@ -35,12 +35,9 @@ from schemas.runs import (
     WaitRequest,
 )
 from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
-from workflows.interpreter import load_instructions
 from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, HttpResponseState
-
-load_instructions()
 
 BLOB_CHUNK = 200_000
 CHUNKS_LINGER_PATCH = "chunks-taken-before-the-end"
@@ -237,8 +234,7 @@ class AutomationWorkflow:
             if target is None or target.automation is None:
                 raise ObjectNotFoundError(f"Automation '{run.automation_slug}' not found",
                                           {"slug": run.automation_slug})
-            output = await interpreter.execute(run.automation_slug, target.automation, payload, run.depth, trigger,
-                                               target.instance, root=True)
+            output = await interpreter.execute(target, payload, run.depth, trigger, root=True)
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:

@@ -29,7 +29,7 @@ from api.routers.pages import error_page, html_page
 from core.apps.catalog import config_view
 from core.services import Services
 from schemas import strict_json
-from schemas.checks import slug_problem
+from schemas.automations import slug_problem
 from schemas.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jsonschema import Draft7Validator
+from pydantic import ValidationError
 
 from core.apps.catalog import LATEST_ALIASES, AppService, app_details
 from core.apps.tree import config_secret_paths
@@ -27,9 +27,8 @@ from core.events.declared import app_events, instance_events
 from core.workspaces.service import WorkspaceService, iso
 from language.arguments import validate_arguments
 from language.secrets import redact_paths
-from schemas.automation_schema import APP_INSTANCE_SCHEMA
-from schemas.checks import schema_problems, slug_problem
-from schemas.dsul import WorkspaceSource
+from schemas.automations import SLUG_PATTERN, slug_problem
+from schemas.dsul import AppInstanceBody, WorkspaceSource
 from schemas.errors import (
     AlreadyUsedError,
     InvalidArgumentsError,
@@ -38,11 +37,12 @@ from schemas.errors import (
     ObjectNotFoundError,
     TidewayError,
 )
+from schemas.problems import findings_of, format_path
+from schemas.validation import KnownAutomation
 
 METADATA = ("createdAt", "updatedAt", "createdBy", "updatedBy")
 INSTANCE_FIELDS = ("appSlug", "slug", "appVersion", "config", "disabled", "appName", "labels")
 MAX_IMPORT_DEPTH = 20
-_INSTANCE = Draft7Validator({**APP_INSTANCE_SCHEMA, "additionalProperties": False})
 
 
 class ImportCycleError(InvalidWorkspaceError):
@@ -274,7 +274,6 @@ class AppInstanceService:
     # -- checks -------------------------------------------------------------------------
     @staticmethod
     def _check_slug(slug: Any) -> None:
-        from schemas.automation_schema import SLUG_PATTERN
         from schemas.errors import InvalidSlugError
 
         problem = slug_problem(slug, "app instance")
@@ -287,10 +286,13 @@ class AppInstanceService:
             raise InvalidWorkspaceError("The body must be an app instance object",
                                         [{"path": "body", "message": "must be an object"}])
         body = {k: v for k, v in body.items() if k not in METADATA}
-        problems = [(path, message) for path, message in schema_problems(_INSTANCE, body)
-                    if not (partial and "required" in message)]
+        try:
+            AppInstanceBody.model_validate(body if not partial else {"appSlug": "-", **body})
+            problems = []
+        except ValidationError as error:
+            problems = findings_of(error, ("body",))
         if problems:
-            details = [{"path": ".".join(["body", *map(str, p)]), "message": m} for p, m in problems]
+            details = [{"path": format_path(p.path), "message": p.message} for p in problems]
             raise InvalidWorkspaceError(f"Invalid app instance: {details[0]['path']}: {details[0]['message']}",
                                         details)
         if not partial:
@@ -354,6 +356,30 @@ class AppInstanceService:
                         f"Import cycle: app '{child_slug}' imports itself ({' → '.join([*path, child_slug])})",
                         {"appSlug": app_slug, "path": [*path, child_slug]})
                 todo.append((child_slug, child.get("appVersion"), [*path, child_slug]))
+
+    async def known_automations(self, source: WorkspaceSource) -> dict[str, KnownAutomation]:
+        """What a call from the workspace's own automations may name inside its apps:
+        ``<instance>.<automation>`` for every enabled instance, and the automations of the apps
+        those install (``<instance>.<sub>.<automation>``). An app that does not resolve adds
+        nothing (the import checks report it)."""
+        known: dict[str, KnownAutomation] = {}
+        todo = [(slug, inst, 1) for slug, inst in source.imports.items()]
+        while todo:
+            prefix, instance, depth = todo.pop()
+            if not isinstance(instance, dict) or instance.get("disabled") or depth > MAX_IMPORT_DEPTH:
+                continue
+            app_slug = instance.get("appSlug")
+            if not isinstance(app_slug, str):
+                continue
+            try:
+                _, doc = await self.apps.version_document(app_slug, instance.get("appVersion"))
+            except ObjectNotFoundError:
+                continue
+            for slug, automation in (doc.get("automations") or {}).items():
+                if isinstance(automation, dict) and not automation.get("disabled"):
+                    known[f"{prefix}.{slug}"] = KnownAutomation(instance=prefix, private=bool(automation.get("private")))
+            todo += [(f"{prefix}.{slug}", inst, depth + 1) for slug, inst in (doc.get("imports") or {}).items()]
+        return known
 
     async def check_source(self, workspace_id: str | None, source: WorkspaceSource,
                            previous: dict[str, Any]) -> None:

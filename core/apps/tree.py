@@ -20,6 +20,7 @@ from core.workspaces.config_interpolation import interpolate_config
 from language import render
 from language.secrets import find_secret_paths, find_secret_values
 from language.values import strip_undefined
+from schemas.automations import Automation, load_automation
 from schemas.dsul import endpoint_name
 from schemas.runs import InstanceInfo
 
@@ -33,6 +34,18 @@ class Node:
     document: dict[str, Any]
     endpoints: dict[str, str] = field(default_factory=dict)
     listeners: dict[str, list[str]] = field(default_factory=dict)
+    _models: dict[str, Automation] = field(default_factory=dict)
+
+    def model(self, slug: str) -> Automation | None:
+        """The typed automation ``slug``, parsed once per node (a node belongs to one workspace
+        revision and app versions, so its facts are computed once, not per request)."""
+        found = self._models.get(slug)
+        if found is None:
+            raw = self.automations.get(slug)
+            if not isinstance(raw, dict):
+                return None
+            found = self._models[slug] = load_automation(raw)
+        return found
 
     @property
     def automations(self) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import uuid
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from core.apps.tree import AppTree
 from core.infra.settings import Settings
 from core.runs.blobs import BlobStore
 from core.workspaces.service import CompiledWorkspace
+from schemas.automations import load_automation
 from schemas.errors import (
     ForbiddenError,
     ObjectNotFoundError,
@@ -58,14 +58,6 @@ class RunOutcome:
     status: int | None
     headers: dict[str, str]
     workflow_id: str
-
-
-def may_stream(automation: dict[str, Any]) -> bool:
-    """Whether an automation may set ``$http.chunk`` (a ``set`` on ``$http``/``$http.chunk``
-    somewhere in it). Only such webhook runs are followed chunk by chunk; the others keep the
-    cheaper start-and-wait path."""
-    text = json.dumps(automation.get("do"), default=str)
-    return "$http" in text and "chunk" in text
 
 
 T = TypeVar("T")
@@ -187,10 +179,12 @@ class RunLauncher:
         node = tree.nodes.get(instance) if tree is not None else None
         automations = node.automations if node is not None else ws.automations
         automation = automations.get(slug)
-        if automation is None or automation.get("disabled"):
+        model = (node.model(slug) if node is not None else
+                 load_automation(automation) if isinstance(automation, dict) else None)
+        if automation is None or model is None or model.disabled:
             where = f" in app instance '{instance}'" if instance else ""
             raise ObjectNotFoundError(f"Automation '{slug}' not found{where}", {"slug": slug})
-        if instance and automation.get("private"):
+        if instance and model.private:
             # Every run started from outside (webhook, test, page) starts outside the app: a private
             # automation is callable only from its own app's automations (issue 14).
             raise ForbiddenError(
@@ -214,7 +208,7 @@ class RunLauncher:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=run_search_attributes(self.settings.run.run_search_attributes, ws.id, slug, correlation_id),
             request_eager_start=self.eager)
-        if stream and may_stream(automation):
+        if stream and model.facts.streams_http:
             try:
                 with run_errors():
                     handle = await self.client.start_workflow("AutomationWorkflow", run, result_type=RunResult,

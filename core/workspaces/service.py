@@ -40,7 +40,7 @@ from language.secrets import (
     find_secret_values,
     redact_paths,
 )
-from schemas.checks import slug_problem
+from schemas.automations import slug_problem
 from schemas.dsul import WorkspaceSource
 from schemas.errors import (
     AlreadyUsedError,
@@ -51,13 +51,16 @@ from schemas.errors import (
 )
 from schemas.events import Event
 from schemas.runs import WorkspaceRef
-from schemas.validation import validate_automation, validate_workspace
+from schemas.validation import CheckReport, KnownAutomation, validate_automation, validate_workspace
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
 # Checks the app instances of a source being stored: (workspace id or None, source, the
 # previous imports). Set by core.apps.instances (unknown apps, configs, cycles).
 ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitable[None]]
+# The automations a call may name besides the workspace's own: those of its installed apps
+# (wired to core.apps.instances by the composition root).
+CallTargets = Callable[[WorkspaceSource], Awaitable[dict[str, KnownAutomation]]]
 # Extra checks of a source being stored (e.g. schedules: core.runs.schedules); raise a TidewayError.
 SourceValidator = Callable[[WorkspaceSource], None]
 # Called with the workspace id after every new revision, a delete, a purge, and when an app the
@@ -183,6 +186,7 @@ class WorkspaceService:
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int, str], CompiledWorkspace] = {}
         self.import_checker: ImportChecker | None = None
+        self.call_targets: CallTargets | None = None
         self.validators: list[SourceValidator] = []
         self.on_change: list[ChangeHook] = []
 
@@ -312,15 +316,24 @@ class WorkspaceService:
         return source
 
     # -- writes -----------------------------------------------------------------------
+    async def check(self, source: WorkspaceSource, report: CheckReport | None) -> None:
+        """Every check of a source about to be stored (schemas/validation.py and the validators
+        the composition root adds): errors raise ``InvalidWorkspaceError`` listing each one,
+        warnings go to ``report``."""
+        known = await self.call_targets(source) if self.call_targets is not None else None
+        validate_workspace(source, known=known, report=report)
+        for validator in self.validators:
+            validator(source)
+
     async def create(self, source: WorkspaceSource, *, actor: str | None = None,
-                     workspace_id: str | None = None, validate: bool = True, owner: str | None = None) -> Workspace:
+                     workspace_id: str | None = None, validate: bool = True, owner: str | None = None,
+                     report: CheckReport | None = None) -> Workspace:
         """Create a workspace (revision 1), its ``owner`` member (a user id) and its
-        ``workspaces.created`` event in one transaction. ``workspace_id`` and ``validate=False``
-        are for internal callers (the conformance runner loads reference runtime models as they are)."""
+        ``workspaces.created`` event in one transaction; the checks' warnings go to ``report``.
+        ``workspace_id`` and ``validate=False`` are for internal callers (the conformance runner
+        loads reference runtime models as they are)."""
         if validate:
-            validate_workspace(source)
-            for validator in self.validators:
-                validator(source)
+            await self.check(source, report)
         doc = self._document_of(source)
         slug = doc.get("slug") or await self._free_slug(workspace_slug_from(doc["name"]))
         doc["slug"] = slug
@@ -350,21 +363,20 @@ class WorkspaceService:
                       event: str = "workspaces.imported", payload: dict[str, Any] | None = None,
                       source_fields: dict[str, Any] | None = None,
                       security: SecurityWrite = SecurityWrite.REFUSE,
-                      more_events: Sequence[tuple[str, dict[str, Any]]] = ()) -> tuple[Workspace, bool]:
+                      more_events: Sequence[tuple[str, dict[str, Any]]] = (),
+                      report: CheckReport | None = None) -> tuple[Workspace, bool]:
         """Store ``source`` as a new revision (nothing when unchanged), with its ``event`` (and
         ``more_events``) in the same transaction. Returns (row, changed). An archive without
         ``index.yml`` keeps the current root fields, one without ``security.yml`` the current
         security; ``security`` says whether a changed security.yml may be stored (see
         :class:`SecurityWrite`: by default it may not). ``payload`` replaces the event's default
-        payload, ``source_fields`` are added to its source."""
+        payload, ``source_fields`` are added to its source; the checks' warnings go to ``report``."""
         row = await self.get_row(workspace_id)
         if not source.index:
             current_doc = await self.document(row.id, row.revision)
             source.index = {k: v for k, v in current_doc.items()
                             if k not in ("automations", "imports", "pages", "security")}
-        validate_workspace(source)
-        for validator in self.validators:
-            validator(source)
+        await self.check(source, report)
         doc = self._document_of(source)
         doc["slug"] = doc.get("slug") or row.slug
         doc.pop("id", None)
@@ -394,9 +406,10 @@ class WorkspaceService:
         return await self._retrying(self._patch, workspace_id, patch, actor=actor)  # type: ignore[no-any-return]
 
     async def save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
-                              actor: str | None = None) -> dict[str, Any]:
+                              actor: str | None = None, report: CheckReport | None = None) -> dict[str, Any]:
+        """Create (``slug`` None) or replace one automation; the checks' warnings go to ``report``."""
         return await self._retrying(  # type: ignore[no-any-return]
-            self._save_automation, workspace_id, automation, slug=slug, actor=actor)
+            self._save_automation, workspace_id, automation, slug=slug, actor=actor, report=report)
 
     async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
         await self._retrying(self._delete_automation, workspace_id, slug, actor=actor)
@@ -495,7 +508,7 @@ class WorkspaceService:
 
     # -- automations ------------------------------------------------------------------
     async def _save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
-                              actor: str | None = None) -> dict[str, Any]:
+                              actor: str | None = None, report: CheckReport | None = None) -> dict[str, Any]:
         """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
         if not isinstance(automation, dict):
             raise InvalidWorkspaceError("The automation must be an object",
@@ -515,7 +528,9 @@ class WorkspaceService:
             raise AlreadyUsedError(f"Automation slug '{new_slug}' is already used", {"slug": new_slug})
         automation["slug"] = new_slug
         others = {k: v for k, v in src.automations.items() if k != slug}
-        validate_automation(new_slug, automation, others=others)
+        known = await self.call_targets(src) if self.call_targets is not None else None
+        validate_automation(new_slug, automation, others=others, known=known,
+                            strict=src.index.get("strict") is True, report=report)
         if slug is not None and slug != new_slug:
             src.automations.pop(slug)
         src.automations[new_slug] = automation

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from language import DEFAULT_ENV, ExpressionError, evaluate, evaluate_condition, render
-from schemas.validation import is_valid
 from tests.conformance.matching import matches, undefined_inputs
+from tests.conformance.reference_schemas import is_valid
 
 
 def _expect(case: dict[str, Any], run: Any) -> None:
@@ -43,7 +43,7 @@ def run_expression(case: dict[str, Any]) -> None:
 
 
 def run_validation(case: dict[str, Any]) -> None:
-    assert is_valid(case["schema"], case["value"]) is case["expected"]
+    assert is_valid(case["schema"], case["value"], case.get("instruction_schemas") or {}) is case["expected"]
 
 
 def run_wait_filter(case: dict[str, Any]) -> None:

@@ -40,32 +40,32 @@ INSTRUCTIONS: dict[str, tuple[Any, str, str]] = {
     "a-list": ([{"set": {"name": "a", "value": 1}}], "", "expected an object with one key, got a list"),
     "call-with-text": ({"myAutomation": "x"}, ".myAutomation",
                        "arguments of the call to automation 'myAutomation' must be an object, got a string"),
-    "set-name-not-string": ({"set": {"name": ["a"], "value": 1}}, ".set.name", "is not of type 'string'"),
-    "set-without-value": ({"set": {"name": "a"}}, ".set", "'value' is a required property"),
+    "set-name-not-string": ({"set": {"name": ["a"], "value": 1}}, ".set.name", "must be a string"),
+    "set-without-value": ({"set": {"name": "a"}}, ".set.value", "is required"),
     "set-unknown-type": ({"set": {"name": "a", "value": 1, "type": "split"}}, ".set.type",
-                         "'split' is not one of ['replace', 'merge', 'push']"),
-    "delete-without-name": ({"delete": {}}, ".delete", "'name' is a required property"),
-    "emit-without-event": ({"emit": {"payload": {}}}, ".emit", "'event' is a required property"),
-    "emit-event-not-string": ({"emit": {"event": 5}}, ".emit.event", "5 is not of type 'string'"),
-    "wait-one-of-object": ({"wait": {"oneOf": {"event": "x"}}}, ".wait.oneOf", "is not of type 'array'"),
+                         "must be 'replace', 'merge' or 'push' or a template"),
+    "delete-without-name": ({"delete": {}}, ".delete.name", "is required"),
+    "emit-without-event": ({"emit": {"payload": {}}}, ".emit.event", "is required"),
+    "emit-event-not-string": ({"emit": {"event": 5}}, ".emit.event", "must be a string"),
+    "wait-one-of-object": ({"wait": {"oneOf": {"event": "x"}}}, ".wait.oneOf", "must be a list or a template"),
     "wait-timeout-text": ({"wait": {"oneOf": [{"event": "x"}], "timeout": "soon"}}, ".wait.timeout",
-                          "'soon' is not of type 'number'"),
+                          "must be a number or a template"),
     "wait-filter-not-string": ({"wait": {"oneOf": [{"event": "x", "filters": {"payload.n": 1}}]}},
-                               '.wait.oneOf[0].filters["payload.n"]', "1 is not of type 'string'"),
-    "fetch-without-url": ({"fetch": {"method": "get"}}, ".fetch", "'url' is a required property"),
+                               '.wait.oneOf[0].filters["payload.n"]', "must be a string"),
+    "fetch-without-url": ({"fetch": {"method": "get"}}, ".fetch.url", "is required"),
     "fetch-unknown-method": ({"fetch": {"url": "https://x.org", "method": "fetch"}}, ".fetch.method",
-                             "'fetch' is not one of"),
+                             "must be get, post, put, patch or delete"),
     "fetch-header-number": ({"fetch": {"url": "https://x.org", "headers": {"x-n": 1}}}, ".fetch.headers.x-n",
-                            "1 is not of type 'string'"),
-    "repeat-without-on-or-until": ({"repeat": {"do": []}}, ".repeat", 'One of "on" or "until" is required'),
-    "repeat-until-text": ({"repeat": {"until": "ten", "do": []}}, ".repeat.until", "'ten' is not of type 'number'"),
-    "repeat-do-not-list": ({"repeat": {"on": [], "do": "x"}}, ".repeat.do", "'x' is not of type 'array'"),
+                            "must be a string"),
+    "repeat-without-on-or-until": ({"repeat": {"do": []}}, ".repeat", "needs 'on' or 'until'"),
+    "repeat-until-text": ({"repeat": {"until": "ten", "do": []}}, ".repeat.until", "must be a number or a template"),
+    "repeat-do-not-list": ({"repeat": {"on": [], "do": "x"}}, ".repeat.do", "must be a list"),
     "conditions-branch-not-list": ({"conditions": {"{{a}}": "x", "default": []}}, '.conditions["{{a}}"]',
-                                   "'x' is not of type 'array'"),
-    "conditions-empty": ({"conditions": {}}, ".conditions", "should be non-empty"),
-    "break-unknown-scope": ({"break": {"scope": "loop"}}, ".break.scope", "'loop' is not one of ['all', 'automation']"),
-    "comment-not-text": ({"comment": 5}, ".comment", "5 is not of type 'string'"),
-    "all-not-list": ({"all": {"a": 1}}, ".all", "is not of type 'array'"),
+                                   "must be a list of instructions, got a string"),
+    "conditions-empty": ({"conditions": {}}, ".conditions", "needs at least one condition"),
+    "break-unknown-scope": ({"break": {"scope": "loop"}}, ".break.scope", "must be 'automation' or 'all' or a template"),
+    "comment-not-text": ({"comment": 5}, ".comment", "must be a string"),
+    "all-not-list": ({"all": {"a": 1}}, ".all", "must be a list of instructions, got an object"),
 }
 
 
@@ -84,7 +84,7 @@ async def test_problems_inside_nested_lists_have_full_paths(sqlite_stack: Stack)
                         "default": [{"emit": {}}]}}))
     assert {p["path"] for p in problems} == {
         'document: automations.a.do[0].conditions["{{x}} == 1"][0].repeat.do[0].all[1].set',
-        "document: automations.a.do[0].conditions.default[0].emit"}
+        "document: automations.a.do[0].conditions.default[0].emit.event"}
 
 
 async def test_every_problem_is_reported_at_once_and_nothing_is_written(sqlite_stack: Stack) -> None:
@@ -96,7 +96,8 @@ async def test_every_problem_is_reported_at_once_and_nothing_is_written(sqlite_s
     }})
     paths = {p["path"] for p in problems}
     assert {"document: automations.a.do[0].set", "document: automations.a.do[1].emit.event",
-            "document: automations.b", 'document: automations["c.d"]'} <= paths, problems
+            "document: automations.b.extra", "document: automations.b.do[0].wait.oneOf",
+            'document: automations["c.d"]'} <= paths, problems
     listed = await sqlite_stack.http.get("/v2/workspaces", params={"slug": slug}, headers=sqlite_stack.auth)
     assert listed.status_code == 200 and slug not in listed.text
 
@@ -112,9 +113,9 @@ async def test_template_strings_stand_for_typed_values(sqlite_stack: Stack) -> N
 @pytest.mark.parametrize(("automations", "path", "message"), [
     ({"a.b": {"name": "a", "do": []}}, 'document: automations["a.b"]', "invalid automation slug 'a.b'"),
     ({"a!": {"name": "a", "do": []}}, 'document: automations["a!"]', "it must match ^[/a-zA-Z0-9 _-]+$"),
-    ({"a": {"do": []}}, "document: automations.a", "'name' is a required property"),
-    ({"a": {"name": "a"}}, "document: automations.a", "'do' is a required property"),
-    ({"a": {"name": "a", "do": [], "extra": 1}}, "document: automations.a", "('extra' was unexpected)"),
+    ({"a": {"do": []}}, "document: automations.a.name", "is required"),
+    ({"a": {"name": "a"}}, "document: automations.a.do", "is required"),
+    ({"a": {"name": "a", "do": [], "extra": 1}}, "document: automations.a.extra", "is not a known field"),
     ({"a": {"name": "a", "do": [], "when": {}}}, "document: automations.a.when",
      "when needs at least one of events, endpoint, schedules"),
     ({"a": {"name": "a", "slug": "b", "do": []}}, "document: automations.a.slug",
@@ -132,9 +133,9 @@ async def test_malformed_automation_fields(sqlite_stack: Stack, automations: dic
 
 
 @pytest.mark.parametrize(("index", "path", "message"), [
-    ({"slug": "Bad Slug"}, "document: slug", "does not match"),
-    ({"name": ""}, "document: name", "should be non-empty"),
-    ({"unknown": 1}, "document", "('unknown' was unexpected)"),
+    ({"slug": "Bad Slug"}, "document: slug", "must match ^[/a-z0-9-]+$"),
+    ({"name": ""}, "document: name", "must not be blank"),
+    ({"unknown": 1}, "document: unknown", "is not a known field"),
     ({"imports": {"i": {"appSlug": "no-such-app-anywhere"}}}, "document: imports.i.appSlug",
      "App 'no-such-app-anywhere' not found"),
 ])
@@ -160,7 +161,7 @@ async def test_archive_problems_name_the_file(sqlite_stack: Stack) -> None:
         "automations/worse.yml": {"name": "worse", "do": [{"set": None}]},
     })
     assert problems == {
-        "automations/bad.yml: do[1].repeat": 'One of "on" or "until" is required',
+        "automations/bad.yml: do[1].repeat": "needs 'on' or 'until'",
         "automations/worse.yml: do[0].set": "InvalidInstructionError: instruction 'set' has a null value "
                                             "(write {} for no arguments)"}
 

@@ -8,7 +8,7 @@ contexts, event names and call resolution follow from it (spec §7.4).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from language.arguments import validate_arguments
 from language.secrets import Redactor, find_secret_paths, find_secret_values
 from language.values import deep_copy, js_type_name
 from language.variables import Scope, assign
+from schemas.automations import Automation, load_automation
 from schemas.errors import (
     ForbiddenError,
     InvalidInstructionError,
@@ -26,27 +27,33 @@ from schemas.errors import (
     TooManyCallError,
 )
 from schemas.events import EMIT_TOPIC
+from schemas.instructions import (
+    All,
+    Break,
+    Call,
+    Comment,
+    Conditions,
+    Delete,
+    Dynamic,
+    Emit,
+    Fetch,
+    Instruction,
+    Invalid,
+    Repeat,
+    Set,
+    Wait,
+    parse_instruction,
+)
 from schemas.run_settings import RunSettings
 from schemas.runs import CallTarget, InstanceInfo, RunInput, WaitRequest
+from workflows.interpreter import instructions, side_effects
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
 from workflows.interpreter.run_contexts import RunContexts
 
-Handler = Callable[["Interpreter", Frame, Any, str], Awaitable[Any]]
-NATIVE: dict[str, Handler] = {}
 FRAME_RUN_KEYS = ("depth", "automationSlug", "trigger", "appSlug", "appInstanceSlug", "appInstanceFullSlug",
                   "parentAppSlug")
-
-
-def instruction(name: str) -> Callable[[Handler], Handler]:
-    """Register a native instruction handler."""
-
-    def register(fn: Handler) -> Handler:
-        NATIVE[name] = fn
-        return fn
-
-    return register
 
 
 def location(frame: Frame, path: str | None) -> str:
@@ -80,9 +87,18 @@ class Interpreter:
         self.frames: list[Frame] = []
         self.start_instance = run.instance_info or root_instance(run)
         self._calls: dict[tuple[str, str], CallTarget] = {}
+        self._models: dict[tuple[str, str], Automation] = {}  # each definition parsed once per run
         if run.automation is not None:
             self._calls[(self.start_instance.full_slug, run.automation_slug)] = CallTarget(
                 instance=self.start_instance, slug=run.automation_slug, automation=run.automation)
+
+    def model(self, target: CallTarget) -> Automation:
+        """The typed automation of a resolved target (schemas/automations.py)."""
+        key = (target.instance.full_slug, target.slug)
+        found = self._models.get(key)
+        if found is None:
+            found = self._models[key] = load_automation(target.automation or {})
+        return found
 
     # -- identity ---------------------------------------------------------------------
     @property
@@ -150,25 +166,25 @@ class Interpreter:
         return render(value, frame.scope, env=self.effects.env, exclude=exclude)
 
     # -- automations --------------------------------------------------------------------
-    async def execute(self, slug: str, automation: dict[str, Any], payload: dict[str, Any], parent_depth: int,
-                      trigger: dict[str, Any], instance: InstanceInfo, *, root: bool = False) -> Any:
+    async def execute(self, target: CallTarget, payload: dict[str, Any], parent_depth: int,
+                      trigger: dict[str, Any], *, root: bool = False) -> Any:
         """Run one automation to its output (spec §2.4)."""
-        if automation.get("validateArguments") and automation.get("arguments"):
-            validate_arguments(automation["arguments"], payload)
+        slug, instance, automation = target.slug, target.instance, self.model(target)
+        if automation.validate_arguments and isinstance(automation.arguments, dict) and automation.arguments:
+            validate_arguments(automation.arguments, payload)
         if parent_depth > self.limits.max_call_depth:
             raise TooManyCallError(
                 f"Too many successive automation calls (more than {self.limits.max_call_depth})",
                 {"limit": self.limits.max_call_depth})
-        authorizations = automation.get("authorizations")
-        if isinstance(authorizations, dict) and authorizations.get("action") and not await self.effects.may_execute(
-                automation, self.user_id):
+        action = automation.action
+        if action and not await self.effects.may_execute(target.automation or {}, self.user_id):
             raise ForbiddenError(
-                f"Not allowed to execute automation '{slug}' (it requires the permission "
-                f"'{authorizations['action']}')", {"automation": slug, "action": authorizations["action"]})
+                f"Not allowed to execute automation '{slug}' (it requires the permission '{action}')",
+                {"automation": slug, "action": action})
         depth = parent_depth + 1
         self.charge("automations")
         self.secrets.update(instance.secrets)
-        secret_paths = find_secret_paths(automation.get("arguments"))
+        secret_paths = find_secret_paths(automation.arguments)
         if secret_paths:
             self.secrets.update(find_secret_values(payload, secret_paths))
         contexts = await self.ctx.enter(instance)
@@ -192,12 +208,12 @@ class Interpreter:
         broke: BreakSignal | None = None
         try:
             try:
-                await self.run_list(frame, automation.get("do") or [], "do")
+                await self.run_list(frame, automation.do, "do")
             except BreakSignal as signal:
                 broke = signal
             # A copy: rendering returns scope objects as they are, and the run context is
             # restored below.
-            output = deep_copy(self.render(frame, automation["output"])) if "output" in automation else {}
+            output = deep_copy(self.render(frame, automation.output)) if automation.has_output else {}
         except TidewayError as exc:
             if getattr(exc, "origin", None) is None:
                 exc.origin = ErrorOrigin(slug, getattr(exc, "instruction", None), depth)  # type: ignore[attr-defined]
@@ -225,31 +241,18 @@ class Interpreter:
             raise broke
         return output
 
-    async def run_list(self, frame: Frame, instructions: Any, path: str) -> None:
-        if not isinstance(instructions, list):
-            raise InvalidInstructionError(f"{path} must be a list of instructions", {"path": path})
-        for index, item in enumerate(instructions):
-            await self.run_instruction(frame, item, f"{path}[{index}]")
+    async def run_list(self, frame: Frame, instructions: Sequence[Instruction], path: str) -> None:
+        for index, node in enumerate(instructions):
+            await self.run_instruction(frame, node, f"{path}[{index}]")
 
-    async def run_instruction(self, frame: Frame, item: Any, path: str) -> None:
+    async def run_instruction(self, frame: Frame, node: Instruction, path: str) -> None:
         await self.step()
-        if not isinstance(item, dict) or len(item) != 1:
-            raise self._located(InvalidInstructionError(
-                "An instruction must be an object with exactly one key", {"instruction": path}), frame, path)
-        name, arg = next(iter(item.items()))
-        if arg is None:
-            raise self._located(InvalidInstructionError(
-                f"Instruction '{name}' has no argument (use {{}} for none)", {"instruction": path}), frame, path)
-        handler = NATIVE.get(name)
         try:
-            if handler is not None:
-                result = await handler(self, frame, arg, path)
-            else:
-                result = await self.call(frame, name, arg, path)
+            result = await self.dispatch(frame, node, path)
         except TidewayError as exc:
             raise self._located(exc, frame, path) from None
-        if isinstance(arg, dict) and "output" in arg and result is not UNDEFINED and name != "set":
-            target = arg["output"]
+        if "output" in node.model_fields_set and result is not UNDEFINED:
+            target = getattr(node, "output", None)
             if not isinstance(target, str):
                 self.events.native("error", {
                     "error": "InvalidOutputError",
@@ -258,6 +261,46 @@ class Interpreter:
                     instance=frame.instance)
             else:
                 assign(frame.scope.contexts, frame.locals, target, result)
+
+    async def dispatch(self, frame: Frame, node: Instruction, path: str, literal: bool = False) -> Any:
+        """Run one instruction node (its fields are interpolated when it runs, unless ``literal``:
+        a ``Dynamic`` node's fields, which came out of a template, are never interpolated again)."""
+        match node:
+            case Set():
+                return await instructions.run_set(self, frame, node, literal)
+            case Delete():
+                return instructions.run_delete(self, frame, node, literal)
+            case Comment():
+                return UNDEFINED
+            case Break():
+                return instructions.run_break(self, frame, node)
+            case Conditions():
+                return await instructions.run_conditions(self, frame, node, path)
+            case Repeat():
+                return await instructions.run_repeat(self, frame, node, path)
+            case All():
+                return await instructions.run_all(self, frame, node, path)
+            case Emit():
+                return side_effects.run_emit(self, frame, node)
+            case Fetch():
+                return await side_effects.run_fetch(self, frame, node)
+            case Wait():
+                return await side_effects.run_wait(self, frame, node)
+            case Call():
+                return await self.call(frame, node, path)
+            case Dynamic(keyword=keyword, template=template):
+                rendered = self.render(frame, template)
+                if not isinstance(rendered, dict):
+                    raise InvalidInstructionError(
+                        f"'{keyword}' expects an object, got {js_type_name(rendered)} from {template!r}",
+                        {"instruction": path})
+                parsed = parse_instruction({keyword: rendered})
+                if isinstance(parsed, Invalid):
+                    raise InvalidInstructionError(f"'{keyword}' from {template!r}: {parsed.message}",
+                                                  {"instruction": path})
+                return await self.dispatch(frame, parsed, path, literal=True)
+            case Invalid():
+                raise InvalidInstructionError(node.message, {"instruction": path})
 
     def _located(self, exc: TidewayError, frame: Frame, path: str) -> TidewayError:
         if getattr(exc, "instruction", None) is None:
@@ -300,22 +343,22 @@ class Interpreter:
             self._calls[key] = target
         return self._calls[key]
 
-    async def call(self, frame: Frame, name: str, arg: Any, path: str) -> Any:
-        args = self.render(frame, arg)
+    async def call(self, frame: Frame, node: Call, path: str) -> Any:
+        name = node.name
+        args = self.render(frame, node.arguments)
         if not isinstance(args, dict):
             raise InvalidInstructionError(
                 f"Arguments of the call to '{name}' must be an object", {"automation": name})
         target = await self.resolve(frame.instance.full_slug, name)
-        automation = target.automation if target is not None else None
-        if target is None or automation is None or automation.get("disabled"):
+        automation = self.model(target) if target is not None and target.automation is not None else None
+        if target is None or automation is None or automation.disabled:
             raise ObjectNotFoundError(
                 f"Automation '{name}' not found (called from {location(frame, path)})",
                 {"slug": name, "automation": frame.slug, "instruction": path})
-        if automation.get("private") and target.instance.full_slug != frame.instance.full_slug:
+        if automation.private and target.instance.full_slug != frame.instance.full_slug:
             raise ForbiddenError(
                 f"Automation '{name}' is private to its app: only that app's automations can call it "
                 f"(called from {location(frame, path)})", {"slug": name, "instruction": path})
         payload = {k: deep_copy(v) for k, v in args.items() if v is not UNDEFINED}
         caller = f"{frame.instance.full_slug}.{frame.slug}" if frame.instance.full_slug else frame.slug
-        return await self.execute(target.slug, automation, payload, frame.depth,
-                                  {"type": "automation", "value": caller}, target.instance)
+        return await self.execute(target, payload, frame.depth, {"type": "automation", "value": caller})

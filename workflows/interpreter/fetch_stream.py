@@ -8,13 +8,15 @@ throttle is asked); everything here is derived from that result only, so it repl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED, get_path
 from schemas.errors import InvalidEventError, InvalidInstructionError
 from schemas.events import EVENT_NAME
-from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.frames import Frame
+
+if TYPE_CHECKING:
+    from workflows.interpreter.engine import Interpreter
 
 FLUSH_EVERY_EVENTS = 100  # chunk events handed to one flush at most (keeps flush payloads small)
 

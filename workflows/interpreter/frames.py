@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.variables import Scope
+from schemas.automations import Automation
 from schemas.runs import InstanceInfo
 
 
@@ -23,7 +24,7 @@ class Frame:
     """One automation execution: its locals and where it sits in the call chain."""
 
     slug: str
-    automation: dict[str, Any]
+    automation: Automation
     locals: dict[str, Any]
     depth: int
     trigger: dict[str, Any]

@@ -1,37 +1,37 @@
-"""Native instructions that run purely in workflow code (spec §3.1–3.6, §3.12)."""
+"""Native instructions that run purely in workflow code (spec §3.1–3.6, §3.12). Each takes its
+typed node (schemas/instructions.py); fields are interpolated as the instruction runs."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED, evaluate_condition
 from language.values import strip_undefined
 from language.variables import assign_path, remove_path, split_name
 from schemas.errors import InvalidInstructionError, TooManyBranchesError
-from workflows.interpreter.engine import Interpreter, instruction
+from schemas.instructions import All, Break, Conditions, Delete, Repeat, Set
 from workflows.interpreter.frames import BreakSignal, Frame
+
+if TYPE_CHECKING:
+    from workflows.interpreter.engine import Interpreter
 
 PERSISTED_CONTEXTS = ("global", "user", "session", "run")
 MAX_PARALLEL_BRANCHES = 1000  # `all` branches alive at once in one run (docs/decisions.md)
 
 
-def _require_object(name: str, arg: Any) -> dict[str, Any]:
-    if not isinstance(arg, dict):
-        raise InvalidInstructionError(f"'{name}' expects an object", {"received": arg})
-    return arg
+def _value(it: Interpreter, frame: Frame, value: Any, literal: bool) -> Any:
+    return value if literal else it.render(frame, value)
 
 
-@instruction("set")
-async def run_set(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    args = _require_object("set", it.render(frame, arg))
-    name = args.get("name")
-    value = args.get("value", UNDEFINED)
+async def run_set(it: Interpreter, frame: Frame, node: Set, literal: bool = False) -> Any:
+    name = _value(it, frame, node.name, literal)
+    value = _value(it, frame, node.value, literal)
     if name == "$http" or (isinstance(name, str) and name.startswith("$http.")):
         _set_http(it, frame, name, value)
         return UNDEFINED
     var_path, push = split_name(name)
-    kind = "push" if push else (args.get("type") or "replace")
+    kind = "push" if push else (_value(it, frame, node.type, literal) if node.type is not None else None) or "replace"
     if var_path in (["user", "id"], ["session", "id"]) and value is not UNDEFINED and value is not None:
         current = it.user_id if var_path[0] == "user" else it.session_id
         if str(value) != current:
@@ -72,44 +72,32 @@ def _set_http(it: Interpreter, frame: Frame, name: str, value: Any) -> None:
         it.http.chunks.append(strip_undefined(chunk))
 
 
-@instruction("delete")
-async def run_delete(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    args = _require_object("delete", it.render(frame, arg))
-    var_path, _ = split_name(args.get("name"))
+def run_delete(it: Interpreter, frame: Frame, node: Delete, literal: bool = False) -> Any:
+    var_path, _ = split_name(_value(it, frame, node.name, literal))
     remove_path(frame.scope.contexts, frame.locals, var_path)
     if var_path[0] in PERSISTED_CONTEXTS:
         it.record_write(frame, str(var_path[0]), var_path[1:], None, "delete")
     return UNDEFINED
 
 
-@instruction("comment")
-async def run_comment(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    return UNDEFINED
-
-
-@instruction("break")
-async def run_break(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    args = it.render(frame, arg) if isinstance(arg, dict) else {}
-    scope = args.get("scope") or "automation"
+def run_break(it: Interpreter, frame: Frame, node: Break) -> Any:
+    # A field rendered to undefined counts as absent, as it does in a rendered instruction object.
+    scope = (it.render(frame, node.scope) if node.scope is not None else None) or "automation"
     if scope not in ("automation", "all"):
         raise InvalidInstructionError(f"break scope must be 'automation' or 'all', got {scope!r}")
     raise BreakSignal(scope)
 
 
-@instruction("conditions")
-async def run_conditions(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+async def run_conditions(it: Interpreter, frame: Frame, node: Conditions, path: str) -> Any:
     # Keys are not interpolated beforehand: the expression language resolves {{vars}}
     # inside them with their types kept (spec §3.3).
-    branches = _require_object("conditions", arg)
     it.render(frame, None)  # refresh run.date for the expressions
-    for key, branch in branches.items():
-        if key == "default":
-            continue
+    for key, branch in node.branches:
         if evaluate_condition(key, frame.scope, env=it.effects.env):
             await it.run_list(frame, branch, f"{path}.conditions[{key!r}]")
             return UNDEFINED
-    if "default" in branches:
-        await it.run_list(frame, branches["default"], f"{path}.conditions.default")
+    if node.default is not None:
+        await it.run_list(frame, node.default, f"{path}.conditions.default")
     return UNDEFINED
 
 
@@ -130,11 +118,9 @@ def _iteration_items(on: Any) -> list[Any]:
     raise InvalidInstructionError("repeat.on must be a list, an object or a number")
 
 
-@instruction("repeat")
-async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    args = _require_object("repeat", it.render(frame, arg, exclude=("do",)))
-    items = _iteration_items(args.get("on", UNDEFINED))
-    until = args.get("until", UNDEFINED)
+async def run_repeat(it: Interpreter, frame: Frame, node: Repeat, path: str) -> Any:
+    items = _iteration_items(it.render(frame, node.on) if node.has_on else UNDEFINED)
+    until = it.render(frame, node.until) if node.until is not None else UNDEFINED
     if until is not UNDEFINED and until is not None:
         if not isinstance(until, int | float) or isinstance(until, bool):
             raise InvalidInstructionError(f"repeat.until must be a number, got {until!r}")
@@ -142,7 +128,6 @@ async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         count = until if (not items or until < len(items)) else len(items)
     else:
         count = len(items)
-    body = args.get("do") or []
     local_vars = frame.locals
     saved = (local_vars.get("item", UNDEFINED), local_vars.get("$index", UNDEFINED))
     it.charge("repeats", count)
@@ -150,7 +135,7 @@ async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         for index in range(count):
             local_vars["item"] = items[index] if index < len(items) else index
             local_vars["$index"] = index
-            await it.run_list(frame, body, f"{path}.repeat.do")
+            await it.run_list(frame, node.do, f"{path}.repeat.do")
     finally:
         # Loops restore the outer item and $index (DECISIONS 14).
         for key, value in zip(("item", "$index"), saved, strict=True):
@@ -161,18 +146,17 @@ async def run_repeat(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     return UNDEFINED
 
 
-@instruction("all")
-async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    if not isinstance(arg, list):
-        raise InvalidInstructionError("'all' expects a list of instructions")
-    if it.branches + len(arg) > MAX_PARALLEL_BRANCHES:
+async def run_all(it: Interpreter, frame: Frame, node: All, path: str) -> Any:
+    branches = node.branches
+    if it.branches + len(branches) > MAX_PARALLEL_BRANCHES:
         raise TooManyBranchesError(
             f"'all' would run more than {MAX_PARALLEL_BRANCHES} branches at once in this run",
             {"limit": MAX_PARALLEL_BRANCHES})
-    it.branches += len(arg)
+    it.branches += len(branches)
     # Each branch is interpolated when it runs (not the whole list up front). The first branch to
     # fail stops its siblings (in branch order when several fail in the same step).
-    tasks = [asyncio.ensure_future(it.run_instruction(frame, item, f"{path}.all[{i}]")) for i, item in enumerate(arg)]
+    tasks = [asyncio.ensure_future(it.run_instruction(frame, item, f"{path}.all[{i}]"))
+             for i, item in enumerate(branches)]
     try:
         if tasks:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -186,7 +170,7 @@ async def run_all(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         # workflow has failed, which Temporal refuses ("FailWorkflowExecution must be the last
         # command"), and the run would retry its workflow task forever.
         await _stop(tasks)
-        it.branches -= len(arg)
+        it.branches -= len(branches)
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED
 from language.values import js_type_name, strip_undefined
 from schemas.errors import InvalidInstructionError, TidewayError
-from workflows.interpreter.engine import Interpreter, instruction
+from schemas.instructions import Emit, Fetch, Wait
 from workflows.interpreter.fetch_stream import emit_chunks, stream_items, stream_options
 from workflows.interpreter.frames import Frame
 
+if TYPE_CHECKING:
+    from workflows.interpreter.engine import Interpreter
 
-@instruction("emit")
-async def run_emit(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    if not isinstance(arg, dict):
-        raise InvalidInstructionError("'emit' expects an object {event, payload?}")
-    args = it.render(frame, arg)
-    name = args.get("event")
-    payload = args.get("payload", UNDEFINED)
+
+def run_emit(it: Interpreter, frame: Frame, node: Emit) -> Any:
+    name = it.render(frame, node.event)
+    payload = it.render(frame, node.payload) if "payload" in node.model_fields_set else UNDEFINED
     if payload is None or payload is UNDEFINED:
         payload = {}
     if not isinstance(payload, dict):
@@ -30,8 +29,9 @@ async def run_emit(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
             "details": {"event": name, "payload": strip_undefined(payload)},
         }, frame.slug, frame.depth, instance=frame.instance)
         return UNDEFINED
-    event = it.events.custom(name, payload, frame.slug, frame.depth, args.get("target"), args.get("options"),
-                             frame.instance)
+    target = strip_undefined(it.render(frame, node.target)) if node.target is not None else None
+    options = strip_undefined(it.render(frame, node.options)) if node.options is not None else None
+    event = it.events.custom(name, payload, frame.slug, frame.depth, target, options, frame.instance)
     it.charge("emits")
     return event.to_public()
 
@@ -40,14 +40,8 @@ class FetchError(TidewayError):
     default_message = "Request failed"
 
 
-FETCH_FIELDS = ("url", "method", "headers", "query", "body", "multipart", "outputMode", "emitErrors", "stream")
-
-
-@instruction("fetch")
-async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
-    if not isinstance(arg, dict):
-        raise InvalidInstructionError("'fetch' expects an object {url, ...}")
-    args = strip_undefined(it.render(frame, arg))
+async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
+    args = strip_undefined(it.render(frame, node.request_fields()))
     url = args.get("url")
     if not url or not isinstance(url, str):
         raise InvalidInstructionError("fetch needs a non-empty url", {"url": url})
@@ -55,7 +49,7 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     method = args.get("method")
     if not method:  # DECISIONS 13: POST when a body is given, else GET
         method = "POST" if args.get("body") is not None or args.get("multipart") else "GET"
-    request = {k: args[k] for k in FETCH_FIELDS if k in args}
+    request = dict(args)
     request["method"] = str(method).upper()
     request["correlationId"] = it.run.correlation_id
     request["workspaceId"] = it.run.workspace.id
@@ -91,13 +85,9 @@ async def run_fetch(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
     return body
 
 
-@instruction("wait")
-async def run_wait(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
+async def run_wait(it: Interpreter, frame: Frame, node: Wait) -> Any:
     """Block until one of ``oneOf`` is emitted (filters over the whole event) or the timeout."""
-    if not isinstance(arg, dict):
-        raise InvalidInstructionError("'wait' expects an object {oneOf: [{event, filters?}], timeout?}")
-    args = strip_undefined(it.render(frame, arg))
-    one_of = args.get("oneOf")
+    one_of = strip_undefined(it.render(frame, node.one_of))
     if not isinstance(one_of, list) or not one_of:
         raise InvalidInstructionError("wait.oneOf must be a non-empty list of {event, filters?, cancelTriggers?}")
     types: list[str] = []
@@ -112,7 +102,7 @@ async def run_wait(it: Interpreter, frame: Frame, arg: Any, path: str) -> Any:
         types.append(event_type)
         filters.append(entry.get("filters") if isinstance(entry.get("filters"), dict) else None)
         cancels.append(entry.get("cancelTriggers") is True)
-    timeout = args.get("timeout")
+    timeout = strip_undefined(it.render(frame, node.timeout)) if node.timeout is not None else None
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         timeout = it.limits.wait_default_timeout  # absent or 0 means the default (spec §3.8)
     wait = {"oneOf": one_of, "timeout": timeout}

@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
-from schemas.dsul import AppInstance, Automation, WorkspaceIndex, WorkspaceSource, endpoint_name
+from schemas.automations import Automation, parse_automation
+from schemas.dsul import AppInstance, WorkspaceIndex, WorkspaceSource, endpoint_name
 from schemas.errors import InvalidWorkspaceError
+from schemas.instructions import Comment
 
 
 def test_automation_model_defaults_and_aliases() -> None:
-    model = Automation.from_source(
-        "hello", {"name": "Hello", "do": [{"comment": "x"}], "unknown": 1}
-    )
-    assert model.slug == "hello"
+    model, problems = parse_automation("hello", {"name": "Hello", "do": [{"comment": "x"}]})
+    assert problems == [] and model is not None
+    assert model.do == (Comment(text="x"),)
     assert model.validate_arguments is False  # DECISIONS 8
     assert model.private is False and model.disabled is False
-    assert not model.has_output and model.output_or_default() == {}
-    assert "unknown" not in model.model_dump()
+    assert not model.has_output
+    _, unknown = parse_automation("hello", {"name": "Hello", "do": [], "unknown": 1})
+    assert [(p.path, p.message) for p in unknown] == [(("unknown",), "is not a known field")]
     explicit = Automation.model_validate(
         {
             "name": {"en": "x"},
@@ -28,11 +31,9 @@ def test_automation_model_defaults_and_aliases() -> None:
             "when": {"endpoint": "hook"},
         }
     )
-    assert explicit.has_output and explicit.output_or_default() is None
+    assert explicit.has_output and explicit.output is None
     assert explicit.validate_arguments is True
     assert explicit.when is not None and explicit.when.endpoint == "hook"
-    assert explicit.endpoint == "hook"
-    assert explicit.model_dump(by_alias=True)["validateArguments"] is True
 
 
 def test_endpoint_name() -> None:
@@ -47,8 +48,10 @@ def test_endpoint_name() -> None:
 def test_app_instance_and_index_models() -> None:
     inst = AppInstance.model_validate({"appSlug": "Custom Code", "config": {"a": 1}})
     assert inst.app_slug == "Custom Code" and inst.disabled is False
-    index = WorkspaceIndex.model_validate({"name": "Demo", "customDomains": ["x.io"], "foo": 1})
-    assert index.custom_domains == ["x.io"] and not hasattr(index, "foo")
+    index = WorkspaceIndex.model_validate({"name": "Demo", "customDomains": ["x.io"], "strict": True})
+    assert index.custom_domains == ["x.io"] and index.strict is True
+    with pytest.raises(ValidationError):
+        WorkspaceIndex.model_validate({"name": "Demo", "foo": 1})  # unknown root fields are refused
 
 
 def test_document_form() -> None:

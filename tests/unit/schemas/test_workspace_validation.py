@@ -101,7 +101,7 @@ def test_wrong_types_name_the_field() -> None:
     )
     assert {
         "path": "automations/hello.yml: do[0].set.name",
-        "message": "3 is not of type 'string'",
+        "message": "must be a string",
     } in found
     assert any(d["path"] == "automations/hello.yml: do[1].repeat.do" for d in found)
 
@@ -125,9 +125,9 @@ def test_nested_paths_in_conditions_repeat_and_all() -> None:
         )
     )
     assert paths(source) == [
-        'automations/hello.yml: do[1].conditions["{{a}} == 1"][1].set',
-        "automations/hello.yml: do[1].conditions.default[0].set",
-        "automations/hello.yml: do[2].repeat.do[0].all[1].set",
+        'automations/hello.yml: do[1].conditions["{{a}} == 1"][1].set.value',
+        "automations/hello.yml: do[1].conditions.default[0].set.value",
+        "automations/hello.yml: do[2].repeat.do[0].all[1].set.value",
     ]
 
 
@@ -175,17 +175,17 @@ def test_automation_fields() -> None:
     )
     found = details(source)
     by_path = {d["path"]: d["message"] for d in found}
-    assert "unknownField" in by_path["automations/a.yml"]
+    assert by_path["automations/a.yml: unknownField"] == "is not a known field"
     assert "automations/a.yml: name" in by_path
     assert "automations/a.yml: when.schedules[0]" in by_path
-    assert by_path["automations/b.yml"] == "'do' is a required property"
+    assert by_path["automations/b.yml: do"] == "is required"
     assert "at least one of" in by_path["automations/c.yml: when"]
 
 
 def test_index_root_fields() -> None:
     found = details(ws(index={"slug": "Bad.Slug", "colour": "red"}))
     messages = " | ".join(f"{d['path']}: {d['message']}" for d in found)
-    assert "'name' is a required property" in messages
+    assert "index.yml: name: is required" in messages
     assert "colour" in messages
     assert "index.yml: slug" in messages
     assert paths(ws(index={"name": "   "})) == ["index.yml: name"]
@@ -198,7 +198,7 @@ def test_imports_and_pages() -> None:
         pages={"p.q": {}},
     )
     found = paths(source)
-    assert found == ["imports/a.b.yml", "imports/bad.yml", "pages/p.q.yml"]
+    assert found == ["imports/a.b.yml", "imports/bad.yml: appSlug", "pages/p.q.yml"]
 
 
 def test_arguments_schemas() -> None:
