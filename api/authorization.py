@@ -12,7 +12,7 @@ from core.access.operations import route_permission
 from core.access.permissions.checks import can, member_permissions
 from core.access.permissions.permissions import Permissions
 from core.services import Services
-from core.workspaces.service import SecurityWrite
+from core.workspaces.security_write import SecurityWrite
 from schemas.errors import ForbiddenError
 
 

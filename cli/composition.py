@@ -21,6 +21,7 @@ from core.runs.blobs import BlobStore
 from core.runs.launcher import RunLauncher
 from core.runs.schedules import ScheduleService
 from core.services import Services
+from core.workspaces.automations import AutomationService
 from core.workspaces.secrets import SecretStore
 from core.workspaces.service import WorkspaceService
 from core.workspaces.versions import VersionService
@@ -39,14 +40,14 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
     schedules = ScheduleService(db, client, trees, workspaces, settings, queue)
     # What a workspace save checks besides its own validation: the app instances it installs
     # (unknown apps, configs, cycles), its crons, its pages; schedules follow every change.
-    workspaces.import_checker = app_instances.check_source
-    workspaces.call_targets = app_instances.known_automations
+    workspaces.import_checker = app_instances.checks.check_source
+    workspaces.call_targets = app_instances.checks.known_automations
     workspaces.validators += [schedules.validate_source, validate_pages]
     workspaces.on_change.append(schedules.workspace_changed)
     login_limiter = LoginLimiter(db, settings, signing_key(settings))
     return Services(
         settings=settings, db=db, client=client, task_queue=queue, admin_token=admin_token, blobs=blobs,
-        launcher=launcher, workspaces=workspaces, apps=apps, app_instances=app_instances, trees=trees,
+        launcher=launcher, workspaces=workspaces, automations=AutomationService(workspaces), apps=apps, app_instances=app_instances, trees=trees,
         schedules=schedules, versions=VersionService(workspaces, settings.maximum_workspace_version),
         pages=PageService(db, workspaces, trees, launcher), members=MemberService(db), api_keys=ApiKeyService(db),
         identity=IdentityService(db, settings, login_limiter), login_limiter=login_limiter,

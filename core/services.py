@@ -22,6 +22,7 @@ from core.pages.service import PageService
 from core.runs.blobs import BlobStore
 from core.runs.launcher import RunLauncher
 from core.runs.schedules import ScheduleService
+from core.workspaces.automations import AutomationService
 from core.workspaces.service import WorkspaceService
 from core.workspaces.versions import VersionService
 
@@ -36,6 +37,7 @@ class Services:
     blobs: BlobStore
     launcher: RunLauncher
     workspaces: WorkspaceService
+    automations: AutomationService
     apps: AppService
     app_instances: AppInstanceService
     trees: TreeService

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from api.bodies import JsonBody
 from api.deps import AdminDep, ServicesDep
 from schemas.errors import ObjectNotFoundError
+from schemas.validation import CheckReport
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/automations", tags=["automations"])
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
@@ -16,7 +17,10 @@ Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 
 @router.post("")
 async def create_automation(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
-    return await services.workspaces.save_automation(workspace_id, body, actor=actor)
+    """The automation as stored, with ``warnings`` (calls that will not resolve, …) next to it."""
+    report = CheckReport()
+    automation = await services.automations.save(workspace_id, body, actor=actor, report=report)
+    return {**automation, "warnings": [w.model_dump() for w in report.warnings]}
 
 
 @router.get("")
@@ -38,10 +42,13 @@ async def get_automation(workspace_id: str, slug: str, services: ServicesDep, _:
 @router.patch("/{slug}")
 async def update_automation(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
                             body: Body) -> dict[str, Any]:
-    return await services.workspaces.save_automation(workspace_id, body, slug=slug, actor=actor)
+    report = CheckReport()
+    automation = await services.automations.save(workspace_id, body, slug=slug, actor=actor,
+                                                           report=report)
+    return {**automation, "warnings": [w.model_dump() for w in report.warnings]}
 
 
 @router.delete("/{slug}")
 async def delete_automation(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    await services.workspaces.delete_automation(workspace_id, slug, actor=actor)
+    await services.automations.delete(workspace_id, slug, actor=actor)
     return {"slug": slug}

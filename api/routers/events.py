@@ -14,9 +14,10 @@ from api.authorization import Actor, actor_permissions
 from api.client import request_client_address
 from api.deps import CallerDep, ServicesDep
 from core.access.permissions.checks import event_readable
-from core.events.filters import SubscriptionFilters, depth_allows, engine_query_from_params
+from core.events.filters import depth_allows
 from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
 from core.events.store import max_seq
+from core.events.subscriptions import SubscriptionFilters, engine_query_from_params
 from core.services import Services
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])

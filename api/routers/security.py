@@ -13,7 +13,7 @@ from core.access.permissions.dsul import validate_security
 from core.events.changes import EventOnCommit
 from core.services import Services
 from core.workspaces.secrets import SecretsKeyError, SecretStore
-from core.workspaces.service import SecurityWrite
+from core.workspaces.security_write import SecurityWrite
 from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError
 from schemas.requests import ShareBody, parse_body
 
@@ -48,7 +48,7 @@ async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep
         await services.workspaces.replace(ws, source, actor=actor, event="workspaces.security.updated",
                                           payload={"security": security}, security=SecurityWrite.ALLOW)
 
-    await services.workspaces._retrying(save, workspace_id)
+    await services.workspaces.retrying(save, workspace_id)
     result: dict[str, Any] = security
     return result
 

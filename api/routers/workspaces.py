@@ -10,9 +10,12 @@ from fastapi.responses import JSONResponse, Response
 from api.authorization import owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
 from api.deps import ActorDep, AdminDep, ServicesDep
+from core.workspaces import duplicates
+from core.workspaces.root_fields import patch_root_fields
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError
+from schemas.validation import CheckReport
 
 router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
 # A zip (application/zip or multipart field ``archive``) or one JSON/YAML document.
@@ -23,8 +26,9 @@ Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 @router.post("/import")
 async def import_workspace(services: ServicesDep, actor: AdminDep, who: ActorDep,
                            source: ImportDep) -> dict[str, Any]:
-    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who))
-    return {"workspace": await services.workspaces.detail(row.id)}
+    report = CheckReport()
+    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who), report=report)
+    return {"workspace": await services.workspaces.detail(row.id), "warnings": [w.model_dump() for w in report.warnings]}
 
 
 @router.post("/{workspace_id}/import")
@@ -35,8 +39,10 @@ async def reimport_workspace(workspace_id: str, services: ServicesDep, actor: Ad
     and keeps the current security."""
     await services.workspaces.get_row(workspace_id)
     mode = await security_write(services, who, workspace_id, keepSecurity)
-    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor, security=mode)
-    body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed}
+    report = CheckReport()
+    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor, security=mode, report=report)
+    body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed,
+                            "warnings": [w.model_dump() for w in report.warnings]}
     if keepSecurity:
         body["securityKept"] = True
     return body
@@ -79,7 +85,7 @@ async def get_workspace(workspace_id: str, services: ServicesDep, _: AdminDep) -
 
 @router.patch("/{workspace_id}")
 async def patch_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
-    return await services.workspaces.patch(workspace_id, body, actor=actor)
+    return await patch_root_fields(services.workspaces, workspace_id, body, actor=actor)
 
 
 @router.post("/{workspace_id}/duplicate")
@@ -87,7 +93,7 @@ async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: A
                               who: ActorDep) -> dict[str, Any]:
     """A new workspace owned by the caller, like any creation: its security.yml is a copy that only
     its owner may change, and nobody's role on the original is copied."""
-    row = await services.workspaces.duplicate(workspace_id, actor=actor, owner=owner_of_new_workspace(who))
+    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, actor=actor, owner=owner_of_new_workspace(who))
     return await services.workspaces.detail(row.id)
 
 
@@ -100,8 +106,8 @@ async def duplicate_workspace_version(workspace_id: str, version: str, services:
         revision = int(version)
     elif version != "current":
         revision = (await services.versions.get(workspace_id, version)).revision
-    row = await services.workspaces.duplicate(workspace_id, revision=revision, actor=actor,
-                                              owner=owner_of_new_workspace(who))
+    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, revision=revision, actor=actor,
+                                    owner=owner_of_new_workspace(who))
     return await services.workspaces.detail(row.id)
 
 

@@ -28,7 +28,7 @@ from sqlmodel import col, select
 
 from core.events.declared import app_events
 from core.infra.db import Database
-from core.infra.tables import App, AppVersion
+from core.infra.tables import App, AppVersion, Workspace
 from core.workspaces.service import WorkspaceService, iso
 from schemas.errors import (
     AlreadyUsedError,
@@ -114,6 +114,19 @@ class AppService:
         self._versions: dict[tuple[str, str], dict[str, Any]] = {}
 
     # -- rows -------------------------------------------------------------------------
+    async def importers(self, app_slug: str) -> list[tuple[str, str]]:
+        """(workspace id, instance slug) of every live workspace installing ``app_slug``."""
+        async with self.db.session() as session:
+            rows = (await session.exec(select(Workspace).where(col(Workspace.deleted_at).is_(None)))).all()
+        found: list[tuple[str, str]] = []
+        assert self.workspaces is not None  # importers are looked up when publishing, with the workspaces
+        for row in rows:
+            doc = await self.workspaces.document(row.id, row.revision)
+            for slug, instance in (doc.get("imports") or {}).items():
+                if isinstance(instance, dict) and instance.get("appSlug") == app_slug and not instance.get("disabled"):
+                    found.append((row.id, slug))
+        return found
+
     async def row(self, slug: str, *, include_deleted: bool = False) -> App:
         async with self.db.session() as session:
             app = await session.get(App, slug)
@@ -276,7 +289,7 @@ class AppService:
         importing workspace with the instance as its source, so the instance's listeners run."""
         if self.workspaces is None:
             return
-        for workspace_id, instance in await self.workspaces.importers(app_slug):
+        for workspace_id, instance in await self.importers(app_slug):
             await self.workspaces._record(workspace_id, type_, payload, actor,
                                           source={"appSlug": app_slug, "appInstanceFullSlug": instance})
 

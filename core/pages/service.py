@@ -24,7 +24,10 @@ from core.infra.db import Database
 from core.infra.tables import Workspace
 from core.pages.sandbox import RENDER_SECONDS, compile_template, render_bounded, template_line
 from core.runs.launcher import RunLauncher
-from core.workspaces.service import CompiledWorkspace, WorkspaceService, normalize_domain
+from core.workspaces.documents import normalize_domain
+from core.workspaces.domains import domain_owners
+from core.workspaces.resolved import ResolvedWorkspace
+from core.workspaces.service import WorkspaceService
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError, TidewayError
 from schemas.runs import Trigger
@@ -105,7 +108,7 @@ def validate_pages(source: WorkspaceSource) -> None:
 # -- serving --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FoundPage:
-    workspace: CompiledWorkspace
+    workspace: ResolvedWorkspace
     slug: str
     page: dict[str, Any]
 
@@ -170,7 +173,7 @@ class PageService:
         cached = self._domains.get(domain)
         if cached is not None and now - cached[0] < DOMAIN_TTL:
             return cached[1]
-        owners = await self.workspaces.domain_owners({domain})
+        owners = await domain_owners(self.db, {domain})
         workspace_id = owners[domain][0] if domain in owners else None
         if len(self._domains) > 10_000:  # many hosts probing: start over rather than grow
             self._domains.clear()

@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 from core.apps.tree import AppTree
 from core.infra.settings import Settings
 from core.runs.blobs import BlobStore
-from core.workspaces.service import CompiledWorkspace
+from core.workspaces.resolved import ResolvedWorkspace
 from schemas.automations import load_automation
 from schemas.errors import (
     ForbiddenError,
@@ -158,14 +158,14 @@ class RunLauncher:
         self.memo = {"settings": settings.run.model_dump()}
         self.eager = False  # set by the embedded launcher (api + worker in one process)
 
-    async def run(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger,
+    async def run(self, ws: ResolvedWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger,
                   **options: Any) -> RunOutcome:
         """Run one automation and wait for its result (see :meth:`launch`)."""
         outcome = await self.launch(ws, slug, payload, trigger, stream=False, **options)
         assert isinstance(outcome, RunOutcome)  # stream=False never returns a StreamedRun
         return outcome
 
-    async def launch(self, ws: CompiledWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
+    async def launch(self, ws: ResolvedWorkspace, slug: str, payload: dict[str, Any], trigger: Trigger, *,
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
                   instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None,

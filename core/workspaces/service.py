@@ -1,57 +1,40 @@
-"""Workspace service: definitions, revisions and the compiled index used on the hot path.
+"""Workspace service: definitions, revisions and the resolved revision used on the hot path.
 
-Every change writes a new immutable revision; runs pin the revision they started
-with. ``compiled()`` is cached per (workspace, revision), so any process sees an
-edit as soon as the workspace row's revision moves.
+Every change writes a new immutable revision; runs pin the revision they started with.
+``compiled()`` (a ``ResolvedWorkspace``) is cached per (workspace, revision), so any process sees
+an edit as soon as the workspace row's revision moves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import hashlib
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, or_, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.access.permissions.defaults import OWNER, initial_security
-from core.apps.tree import config_secret_paths, index_automations, mentions_contexts
+from core.access.permissions.defaults import OWNER
 from core.events.changes import ChangeEvents, Dispatcher, change_event
-from core.events.declared import automation_events
 from core.infra.db import Database
 from core.infra.tables import Workspace, WorkspaceMember, WorkspaceRevision, iso
-from core.workspaces.config_interpolation import interpolate_config
+from core.workspaces.documents import custom_domains, digest
+from core.workspaces.domains import check_custom_domains
+from core.workspaces.resolved import ResolvedWorkspace, resolve
 from core.workspaces.secrets import SecretStore
-from core.workspaces.slugs import automation_slug_from, new_id, workspace_slug_from
-from language.secrets import (
-    Redactor,
-    find_secret_paths,
-    find_secret_values,
-    redact_paths,
-)
-from schemas.automations import slug_problem
+from core.workspaces.security_write import SecurityWrite, apply_security_write
+from core.workspaces.slugs import new_id, workspace_slug_from
+from language.secrets import Redactor
 from schemas.dsul import WorkspaceSource
-from schemas.errors import (
-    AlreadyUsedError,
-    ConflictError,
-    ForbiddenError,
-    InvalidWorkspaceError,
-    ObjectNotFoundError,
-)
+from schemas.errors import AlreadyUsedError, ConflictError, ObjectNotFoundError
 from schemas.events import Event
-from schemas.runs import WorkspaceRef
-from schemas.validation import CheckReport, KnownAutomation, validate_automation, validate_workspace
+from schemas.validation import CheckReport, KnownAutomation, validate_workspace
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
@@ -67,104 +50,7 @@ SourceValidator = Callable[[WorkspaceSource], None]
 # workspace imports is published or deleted (e.g. schedule reconciliation). Errors are logged.
 ChangeHook = Callable[[str], Awaitable[None]]
 TREE_EVENTS = frozenset({"apps.published", "apps.deleted"})
-
-INDEX_FIELDS = ("name", "description", "photo", "labels", "config", "slug", "customDomains",
-                "secrets", "registerWorkspace", "repositories", "blocks")
 AUTOMATION_SUMMARY = ("name", "description", "arguments", "private", "disabled", "when", "labels")
-
-
-def normalize_domain(value: str) -> str:
-    """A custom domain (or a ``Host`` header) as compared: lower case, without scheme, path, port
-    or trailing dot, so ``https://Docs.Example.org:443/`` and ``docs.example.org`` are one domain."""
-    text = value.strip().lower()
-    text = text.split("://", 1)[1] if "://" in text else text
-    text = text.split("/", 1)[0]
-    if not text.startswith("[") and text.count(":") == 1:  # a port; IPv6 literals keep theirs
-        text = text.split(":", 1)[0]
-    return text.rstrip(".")
-
-
-def custom_domains(document: dict[str, Any]) -> set[str]:
-    """The normalized ``customDomains`` of a workspace document."""
-    domains = document.get("customDomains")
-    if not isinstance(domains, list):
-        return set()
-    return {d for d in (normalize_domain(v) for v in domains if isinstance(v, str)) if d}
-
-
-def digest(document: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def hide_config_secrets(config_doc: Any, paths: list[str]) -> Any:
-    """A ``config`` section (``{schema?, value?}``) as events show it: the values of fields
-    declared ``secret: true`` read ``REDACTED`` (issue 14)."""
-    if not paths or not isinstance(config_doc, dict) or not isinstance(config_doc.get("value"), dict):
-        return config_doc
-    return {**config_doc, "value": redact_paths(config_doc["value"], paths)}
-
-
-class SecurityWrite(StrEnum):
-    """What a definition write may do to the workspace's ``security.yml``. Changing it by any
-    route needs the permission ``PUT …/security`` needs (``manage_security``): the route that
-    knows the caller says which mode applies, and the service enforces it on the stored document."""
-
-    ALLOW = "allow"  # the caller may manage security: a changed security.yml is stored
-    REFUSE = "refuse"  # a security.yml that differs from the current one is a 403 and nothing is written
-    KEEP = "keep"  # the current security.yml is kept whatever the source says (``?keepSecurity=true``)
-
-
-def effective_security(document: dict[str, Any]) -> Any:
-    """The security a document stands for: a workspace without security.yml has the initial one."""
-    security = document.get("security")
-    return initial_security() if security is None else security
-
-
-def same_security(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Equal after normalisation (key order, an absent security.yml = the initial one), so an
-    exported workspace imported back unchanged is not a security change."""
-    return digest({"s": effective_security(a)}) == digest({"s": effective_security(b)})
-
-
-def apply_security_write(doc: dict[str, Any], current: dict[str, Any], mode: SecurityWrite) -> None:
-    """Set ``doc``'s security for a write under ``mode``. A source without security.yml (an archive
-    that does not carry the file) keeps the current one, like a missing ``index.yml``."""
-    keep = mode is SecurityWrite.KEEP or "security" not in doc or same_security(doc, current)
-    if not keep and mode is SecurityWrite.REFUSE:
-        raise ForbiddenError(
-            "security.yml: changing the workspace's security needs the 'manage_security' permission "
-            "(the one PUT /security needs); import with ?keepSecurity=true to keep the current security",
-            {"path": "security.yml", "action": "manage_security"})
-    if keep:
-        doc.pop("security", None)
-        if "security" in current:
-            doc["security"] = copy.deepcopy(current["security"])
-
-
-@dataclass(frozen=True)
-class CompiledWorkspace:
-    id: str
-    slug: str
-    name: str
-    revision: int
-    document: dict[str, Any]
-    config: dict[str, Any]
-    endpoints: dict[str, str] = field(default_factory=dict)  # endpoint name -> automation slug
-    listeners: dict[str, list[str]] = field(default_factory=dict)  # event type -> automation slugs
-    uses_contexts: bool = True
-    secrets: list[str] = field(default_factory=list)  # config values declared secret in config.schema
-    digest: str = ""  # of the document
-
-    def ref(self) -> WorkspaceRef:
-        return WorkspaceRef(id=self.id, slug=self.slug, name=self.name, revision=self.revision, config=self.config,
-                            uses_contexts=self.uses_contexts, secrets=self.secrets)
-
-    @property
-    def automations(self) -> dict[str, dict[str, Any]]:
-        return self.document.get("automations") or {}
-
-
-
 _ROW_BY_ID = sa_select(Workspace.__table__).where(Workspace.__table__.c.id == bindparam("id"))  # type: ignore[attr-defined]
 
 
@@ -184,7 +70,7 @@ class WorkspaceService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._rows: dict[str, tuple[float, Workspace]] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
-        self._compiled: dict[tuple[str, int, str], CompiledWorkspace] = {}
+        self._compiled: dict[tuple[str, int, str], ResolvedWorkspace] = {}
         self.import_checker: ImportChecker | None = None
         self.call_targets: CallTargets | None = None
         self.validators: list[SourceValidator] = []
@@ -222,11 +108,11 @@ class WorkspaceService:
         return doc
 
     async def compiled(self, workspace_id: str, *, include_deleted: bool = False,
-                       max_age: float = 0.0) -> CompiledWorkspace:
+                       max_age: float = 0.0) -> ResolvedWorkspace:
         row = await self.get_row(workspace_id, include_deleted=include_deleted, max_age=max_age)
         return await self._compile(row.id, row.revision, row.slug, row.name, row.updated_at.isoformat())
 
-    async def compiled_revision(self, workspace_id: str, revision: int) -> CompiledWorkspace:
+    async def compiled_revision(self, workspace_id: str, revision: int) -> ResolvedWorkspace:
         """A given revision (runs are pinned to one), even of a deleted workspace."""
         hit = self._compiled.get((workspace_id, revision, ""))
         if hit is not None:
@@ -236,40 +122,19 @@ class WorkspaceService:
                                    str(doc.get("name") or workspace_id))
 
     async def _compile(self, workspace_id: str, revision: int, slug: str, name: str,
-                       stamp: str = "") -> CompiledWorkspace:
+                       stamp: str = "") -> ResolvedWorkspace:
         # ``stamp`` (the row's updated_at) moves when secrets change without a new revision.
         key = (workspace_id, revision, stamp)
         hit = self._compiled.get(key)
         if hit is not None:
             return hit
         doc = await self.document(workspace_id, revision)
-        config_doc = doc.get("config")
-        config = config_doc.get("value") if isinstance(config_doc, dict) else None
-        schema = config_doc.get("schema") if isinstance(config_doc, dict) else None
-        endpoints, listeners = index_automations(doc.get("automations") or {})
-        uses = mentions_contexts(doc.get("automations"))
         secret_values = await self.secrets.values(workspace_id, slug) if self.secrets is not None else {}
-        values = interpolate_config(config, slug=slug, secrets=secret_values)
-        secrets = find_secret_values(values, find_secret_paths(schema))
-        secrets += [v for v in secret_values.values() if isinstance(v, str) and v.strip() and v not in secrets]
-        compiled = CompiledWorkspace(workspace_id, slug, name, revision, doc, values, endpoints, listeners,
-                                     uses, secrets, digest(doc))
+        compiled = resolve(workspace_id, slug, name, revision, doc, secret_values)
         if len(self._compiled) > 500:
             self._compiled.clear()
         self._compiled[key] = compiled
         return compiled
-
-    async def importers(self, app_slug: str) -> list[tuple[str, str]]:
-        """(workspace id, instance slug) of every live workspace installing ``app_slug``."""
-        async with self.db.session() as session:
-            rows = (await session.exec(select(Workspace).where(col(Workspace.deleted_at).is_(None)))).all()
-        found: list[tuple[str, str]] = []
-        for row in rows:
-            doc = await self.document(row.id, row.revision)
-            for slug, instance in (doc.get("imports") or {}).items():
-                if isinstance(instance, dict) and instance.get("appSlug") == app_slug and not instance.get("disabled"):
-                    found.append((row.id, slug))
-        return found
 
     async def list(self, *, slug: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         stmt = select(Workspace).where(col(Workspace.deleted_at).is_(None))
@@ -315,6 +180,14 @@ class WorkspaceService:
         source.base_revision = row.revision
         return source
 
+    def forget(self, workspace_id: str) -> None:
+        """Drop what this process cached of a workspace (after a hard delete)."""
+        self._rows.pop(workspace_id, None)
+        for key in [k for k in self._documents if k[0] == workspace_id]:
+            self._documents.pop(key, None)
+        for ckey in [k for k in self._compiled if k[0] == workspace_id]:
+            self._compiled.pop(ckey, None)
+
     # -- writes -----------------------------------------------------------------------
     async def check(self, source: WorkspaceSource, report: CheckReport | None) -> None:
         """Every check of a source about to be stored (schemas/validation.py and the validators
@@ -340,7 +213,7 @@ class WorkspaceService:
         doc.pop("id", None)
         if validate and self.import_checker is not None and source.imports:
             await self.import_checker(workspace_id, source, {})
-        await self._check_custom_domains(doc, workspace_id, set())
+        await check_custom_domains(self.db, doc, workspace_id, set())
         async with self.db.session() as session:
             if await self._slug_owner(session, slug) is not None:
                 raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
@@ -356,7 +229,7 @@ class WorkspaceService:
                 row.id, "workspaces.created", {"workspace": self.summary(row, doc)}, actor)])
             await session.commit()
         await self.changes.deliver(row.id, later)
-        await self._changed(row.id)
+        await self.changed(row.id)
         return row
 
     async def replace(self, workspace_id: str, source: WorkspaceSource, *, actor: str | None = None,
@@ -389,7 +262,7 @@ class WorkspaceService:
         apply_security_write(doc, current, security)
         if digest(current) == digest(doc):
             return row, False
-        await self._check_custom_domains(doc, row.id, custom_domains(current))
+        await check_custom_domains(self.db, doc, row.id, custom_domains(current))
         if self.import_checker is not None and source.imports:
             await self.import_checker(row.id, source, current.get("imports") or {})
 
@@ -399,22 +272,10 @@ class WorkspaceService:
                     *(change_event(new.id, kind, extra, actor) for kind, extra in more_events)]
 
         row = await self._write_revision(row, doc, source.base_revision, events)
-        await self._changed(row.id)
+        await self.changed(row.id)
         return row, True
 
-    async def patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
-        return await self._retrying(self._patch, workspace_id, patch, actor=actor)  # type: ignore[no-any-return]
-
-    async def save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
-                              actor: str | None = None, report: CheckReport | None = None) -> dict[str, Any]:
-        """Create (``slug`` None) or replace one automation; the checks' warnings go to ``report``."""
-        return await self._retrying(  # type: ignore[no-any-return]
-            self._save_automation, workspace_id, automation, slug=slug, actor=actor, report=report)
-
-    async def delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
-        await self._retrying(self._delete_automation, workspace_id, slug, actor=actor)
-
-    async def _retrying(self, operation: Callable[..., Awaitable[Any]], workspace_id: str, *args: Any,
+    async def retrying(self, operation: Callable[..., Awaitable[Any]], workspace_id: str, *args: Any,
                         **kwargs: Any) -> Any:
         """Read-modify-write operations: serialized per workspace in this process, and re-read and
         retried when a writer in another process got in between."""
@@ -429,34 +290,6 @@ class WorkspaceService:
                     await asyncio.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
         return None
 
-    async def _patch(self, workspace_id: str, patch: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
-        if not isinstance(patch, dict):
-            raise InvalidWorkspaceError("The body must be an object", [{"path": "body", "message": "must be an object"}])
-        unknown = sorted(set(patch) - set(INDEX_FIELDS) - {"id"})
-        if unknown:
-            raise InvalidWorkspaceError(f"Unknown workspace field(s): {', '.join(unknown)}",
-                                        [{"path": f"body.{k}", "message": "unknown field"} for k in unknown])
-        src = await self.source(workspace_id)
-        old_config, old_slug, old_blocks = src.index.get("config"), src.index.get("slug"), src.index.get("blocks")
-        old_paths = config_secret_paths(src.index)
-        src.index.update({k: v for k, v in patch.items() if k != "id"})
-        paths = sorted({*old_paths, *config_secret_paths(src.index)})
-        root = self.dsul_root(workspace_id, src.index)
-        payload: dict[str, Any] = {"workspace": {**root, "config": hide_config_secrets(root.get("config"), paths)}
-                                   if "config" in root else root}
-        if src.index.get("slug") != old_slug:
-            payload["oldSlug"] = old_slug
-        more: list[tuple[str, dict[str, Any]]] = []
-        if "blocks" in patch and patch["blocks"] != old_blocks:
-            slug = src.index.get("slug") or (await self.get_row(workspace_id)).slug
-            more.append(("workspaces.blocks.updated", {"blocks": patch["blocks"], "workspaceSlug": slug}))
-        if "config" in patch and patch["config"] != old_config:
-            more.append(("workspaces.configured", {"config": hide_config_secrets(patch["config"], paths),
-                                                   "oldConfig": hide_config_secrets(old_config, paths)}))
-        await self.replace(workspace_id, src, actor=actor, event="workspaces.updated", payload=payload,
-                           more_events=more)
-        return await self.detail(workspace_id)
-
     async def delete(self, workspace_id: str, *, actor: str | None = None) -> None:
         row = await self.get_row(workspace_id)
         async with self.db.session() as session:
@@ -465,35 +298,7 @@ class WorkspaceService:
             await session.commit()
         self._rows.pop(row.id, None)
         await self._record(row.id, "workspaces.deleted", {"workspaceId": row.id, "workspaceSlug": row.slug}, actor)
-        await self._changed(row.id)
-
-    async def purge(self, workspace_id: str) -> None:
-        """Hard delete: the workspace, its revisions, events, contexts and waits (retention, tests)."""
-        from sqlalchemy import delete
-
-        self._rows.pop(workspace_id, None)
-        from core.infra.tables import ApiKey, Context, Wait, WorkspaceMember, WorkspaceVersion
-        from core.infra.tables import Event as EventRow
-
-        async with self.db.session() as session:
-            await session.exec(delete(EventRow).where(col(EventRow.workspace_id) == workspace_id))  # type: ignore[call-overload]
-            await session.exec(delete(Wait).where(col(Wait.workspace_id) == workspace_id))  # type: ignore[call-overload]
-            await session.exec(delete(WorkspaceMember).where(  # type: ignore[call-overload]
-                col(WorkspaceMember.workspace_id) == workspace_id))
-            await session.exec(delete(ApiKey).where(col(ApiKey.workspace_id) == workspace_id))  # type: ignore[call-overload]
-            await session.exec(delete(Context).where(  # type: ignore[call-overload]
-                (col(Context.workspace_id) == workspace_id) | col(Context.workspace_id).startswith(f"{workspace_id}:")))
-            await session.exec(delete(WorkspaceRevision).where(  # type: ignore[call-overload]
-                col(WorkspaceRevision.workspace_id) == workspace_id))
-            await session.exec(delete(WorkspaceVersion).where(  # type: ignore[call-overload]
-                col(WorkspaceVersion.workspace_id) == workspace_id))
-            await session.exec(delete(Workspace).where(col(Workspace.id) == workspace_id))  # type: ignore[call-overload]
-            await session.commit()
-        for key in [k for k in self._documents if k[0] == workspace_id]:
-            self._documents.pop(key, None)
-        for ckey in [k for k in self._compiled if k[0] == workspace_id]:
-            self._compiled.pop(ckey, None)
-        await self._changed(workspace_id)
+        await self.changed(row.id)
 
     async def upsert(self, source: WorkspaceSource, *, actor: str | None = None) -> tuple[Workspace, str]:
         """Create by slug, or store a new revision if it changed: 'created' | 'updated' | 'unchanged'."""
@@ -506,68 +311,6 @@ class WorkspaceService:
                 return row, "updated" if changed else "unchanged"
         return await self.create(source, actor=actor), "created"
 
-    # -- automations ------------------------------------------------------------------
-    async def _save_automation(self, workspace_id: str, automation: Any, *, slug: str | None = None,
-                              actor: str | None = None, report: CheckReport | None = None) -> dict[str, Any]:
-        """Create (slug None) or replace automation ``slug`` (a different ``slug`` field renames)."""
-        if not isinstance(automation, dict):
-            raise InvalidWorkspaceError("The automation must be an object",
-                                        [{"path": "body", "message": "must be an object"}])
-        given = automation.get("slug")
-        problem = slug_problem(given, "automation") if given is not None else None
-        if problem:  # checked before its first use: the slug is a key and a path
-            raise InvalidWorkspaceError(f"Invalid automation: body.slug: {problem}",
-                                        [{"path": "body.slug", "message": problem}])
-        src = await self.source(workspace_id)
-        automation = dict(automation)
-        if slug is not None and slug not in src.automations:
-            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
-        new_slug = given or slug or automation_slug_from(
-            str(automation.get("name") or "automation"), set(src.automations))
-        if new_slug != slug and new_slug in src.automations:
-            raise AlreadyUsedError(f"Automation slug '{new_slug}' is already used", {"slug": new_slug})
-        automation["slug"] = new_slug
-        others = {k: v for k, v in src.automations.items() if k != slug}
-        known = await self.call_targets(src) if self.call_targets is not None else None
-        validate_automation(new_slug, automation, others=others, known=known,
-                            strict=src.index.get("strict") is True, report=report)
-        if slug is not None and slug != new_slug:
-            src.automations.pop(slug)
-        src.automations[new_slug] = automation
-        event = "workspaces.automations.created" if slug is None else "workspaces.automations.updated"
-        payload: dict[str, Any] = {"slug": new_slug, "automation": automation,
-                                   "events": automation_events(automation)}
-        if slug is not None and slug != new_slug:
-            payload["oldSlug"] = slug
-        await self.replace(workspace_id, src, actor=actor, event=event, payload=payload)
-        return automation
-
-    async def _delete_automation(self, workspace_id: str, slug: str, *, actor: str | None = None) -> None:
-        src = await self.source(workspace_id)
-        if slug not in src.automations:
-            raise ObjectNotFoundError(f"Automation '{slug}' not found", {"slug": slug})
-        src.automations.pop(slug)
-        await self.replace(workspace_id, src, actor=actor, event="workspaces.automations.deleted",
-                           payload={"automationSlug": slug})
-
-    # -- duplication ------------------------------------------------------------------
-    async def duplicate(self, workspace_id: str, *, revision: int | None = None,
-                        actor: str | None = None, owner: str | None = None) -> Workspace:
-        """Copy a workspace definition (current or ``revision``) under a new name and slug, owned
-        by ``owner`` like any new workspace (nobody's role on the original is copied); secrets,
-        contexts and events stay behind. Emits ``workspaces.duplicated`` into the copy."""
-        row = await self.get_row(workspace_id)
-        doc = copy.deepcopy(await self.document(row.id, revision or row.revision))
-        doc["name"] = f"{str(doc.get('name') or row.name)[:55].rstrip()} copy"
-        for key in ("slug", "id", "customDomains"):
-            doc.pop(key, None)
-        new = await self.create(WorkspaceSource.from_document(doc), actor=actor, owner=owner)
-        new_doc = await self.document(new.id, new.revision)
-        await self._record(new.id, "workspaces.duplicated", {
-            "workspace": self.dsul_root(new.id, new_doc),
-            "fromWorkspace": {"name": row.name, "slug": row.slug, "id": row.id}}, actor)
-        return new
-
     # -- internals --------------------------------------------------------------------
     @staticmethod
     def _document_of(source: WorkspaceSource) -> dict[str, Any]:
@@ -575,45 +318,6 @@ class WorkspaceService:
         for slug, automation in (doc.get("automations") or {}).items():
             automation.setdefault("slug", slug) if isinstance(automation, dict) else None
         return doc
-
-    async def domain_owners(self, domains: set[str], *, exclude: str | None = None) -> dict[str, tuple[str, str]]:
-        """Normalized domain -> (id, slug) of the live workspace listing it in ``customDomains``.
-        One query: a LIKE on the current revisions' JSON narrows the rows, Python confirms."""
-        wanted = {normalize_domain(d) for d in domains} - {""}
-        if not wanted:
-            return {}
-        text = func.lower(cast(WorkspaceRevision.document, Text))
-        like = [text.like("%" + d.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
-                          escape="\\") for d in wanted]
-        stmt = (select(Workspace.id, Workspace.slug, WorkspaceRevision.document)
-                .join(WorkspaceRevision, (col(WorkspaceRevision.workspace_id) == col(Workspace.id))
-                      & (col(WorkspaceRevision.revision) == col(Workspace.revision)))
-                .where(col(Workspace.deleted_at).is_(None), or_(*like))
-                .order_by(col(Workspace.created_at)))
-        if exclude is not None:
-            stmt = stmt.where(col(Workspace.id) != exclude)
-        async with self.db.session() as session:
-            rows = (await session.exec(stmt)).all()
-        owners: dict[str, tuple[str, str]] = {}
-        for workspace_id, slug, document in rows:
-            for domain in custom_domains(document if isinstance(document, dict) else {}) & wanted:
-                owners.setdefault(domain, (workspace_id, slug))
-        return owners
-
-    async def _check_custom_domains(self, doc: dict[str, Any], workspace_id: str | None,
-                                    previous: set[str]) -> None:
-        """``customDomains`` are unique across live workspaces (spec §1.2). Only the domains this
-        write adds are looked up, so most writes cost nothing. Two concurrent writes adding the
-        same domain can both pass: the page lookup then serves the older workspace."""
-        added = custom_domains(doc) - previous
-        if not added:
-            return
-        owners = await self.domain_owners(added, exclude=workspace_id)
-        if owners:
-            domain = sorted(owners)[0]
-            other_slug = owners[domain][1]
-            raise AlreadyUsedError(f"Custom domain '{domain}' is already used by workspace '{other_slug}'",
-                                   {"customDomain": domain, "workspaceSlug": other_slug})
 
     async def _slug_owner(self, session: Any, slug: str) -> str | None:
         stmt = select(Workspace.id).where(Workspace.slug == slug, col(Workspace.deleted_at).is_(None))
@@ -664,7 +368,7 @@ class WorkspaceService:
         raise ConflictError("The workspace was modified concurrently; reload it and retry",
                             {"workspaceId": row.id})
 
-    async def _changed(self, workspace_id: str) -> None:
+    async def changed(self, workspace_id: str) -> None:
         for hook in self.on_change:
             try:
                 await hook(workspace_id)
@@ -677,7 +381,7 @@ class WorkspaceService:
         """A native event on its own (writes that change no row, or were committed before)."""
         await self.changes.record(change_event(workspace_id, type_, payload, actor, source))
         if type_ in TREE_EVENTS:  # an imported app changed: the workspace's tree may have too
-            await self._changed(workspace_id)
+            await self.changed(workspace_id)
 
     async def redactor(self, workspace_id: str) -> Redactor:
         """The workspace's secret values (its secrets, its config fields declared secret) as a

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from core.events.changes import change_event
 from core.infra.tables import WorkspaceVersion
-from core.workspaces.service import SecurityWrite
+from core.workspaces.security_write import SecurityWrite
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 from schemas.errors import (

@@ -26,6 +26,10 @@ from core.apps.instances import AppInstanceService
 from core.events.declared import compute_emitted_events
 from core.events.store import insert_events
 from core.infra.tables import Event as EventRow
+from core.workspaces.automations import AutomationService
+from core.workspaces.duplicates import duplicate_workspace
+from core.workspaces.purge import purge_workspace
+from core.workspaces.root_fields import patch_root_fields
 from core.workspaces.service import WorkspaceService
 from schemas.dsul import WorkspaceSource
 from schemas.errors import TidewayError
@@ -78,6 +82,9 @@ class CrudRunner:
         self.workspaces = WorkspaceService(self.db, self._dispatch)
         self.apps = AppService(self.db, self.workspaces)
         self.instances = AppInstanceService(self.workspaces, self.apps)
+        self.workspaces.import_checker = self.instances.checks.check_source  # as cli/composition.py wires it
+        self.workspaces.call_targets = self.instances.checks.known_automations
+        self.automations = AutomationService(self.workspaces)
         self.workspace_ids = {DEFAULT_WORKSPACE, str(case.get("generated_id") or DEFAULT_WORKSPACE)}
         self.saved: dict[str, Any] = {}
 
@@ -88,7 +95,7 @@ class CrudRunner:
 
     async def setup(self) -> None:
         for workspace_id in self.workspace_ids:
-            await self.workspaces.purge(workspace_id)
+            await purge_workspace(self.workspaces, workspace_id)
         creates = any(s.get("op") == "create_workspace" for s in self.case.get("steps") or [])
         if not creates:
             source = WorkspaceSource.from_document({"name": "Crud workspace", "slug": f"crud-{uuid.uuid4().hex[:8]}"})
@@ -115,13 +122,13 @@ class CrudRunner:
 
     async def perform(self, op: str, args: dict[str, Any]) -> Any:
         ws_id = str(args.get("workspace_id", DEFAULT_WORKSPACE))
-        actor, service, instances = self.actor, self.workspaces, self.instances
+        actor, service, instances, automations = self.actor, self.workspaces, self.instances, self.automations
         if op == "create_automation":
-            return await service.save_automation(ws_id, args["automation"], actor=actor)
+            return await automations.save(ws_id, args["automation"], actor=actor)
         if op == "update_automation":
-            return await service.save_automation(ws_id, args["automation"], slug=args["slug"], actor=actor)
+            return await automations.save(ws_id, args["automation"], slug=args["slug"], actor=actor)
         if op == "delete_automation":
-            await service.delete_automation(ws_id, args["slug"], actor=actor)
+            await automations.delete(ws_id, args["slug"], actor=actor)
             return {"slug": args["slug"]}
         if op == "install_app":
             return await instances.install(ws_id, args["app_instance"], actor=actor)
@@ -139,10 +146,10 @@ class CrudRunner:
             self.workspace_ids.add(row.id)
             return await service.dsul(row.id)
         if op == "update_workspace":
-            await service.patch(ws_id, copy.deepcopy(args["workspace"]), actor=actor)
+            await patch_root_fields(service, ws_id, copy.deepcopy(args["workspace"]), actor=actor)
             return await service.dsul(ws_id)
         if op == "duplicate_workspace":
-            row = await service.duplicate(ws_id, actor=actor)
+            row = await duplicate_workspace(service, ws_id, actor=actor)
             self.workspace_ids.add(row.id)
             return await service.dsul(row.id)
         if op == "delete_workspace":

@@ -15,6 +15,8 @@ from sqlmodel import col, select
 from core.access.members import MemberService
 from core.infra.tables import Event as EventRow
 from core.runs.triggers import send_events, trigger_test, trigger_webhook
+from core.workspaces.purge import purge_workspace
+from core.workspaces.root_fields import patch_root_fields
 from schemas.dsul import WorkspaceSource
 from schemas.errors import TidewayError
 from tests.conformance.http_stub import HttpStub
@@ -39,6 +41,7 @@ NATIVE_COMMANDS = ("workspaces.automations.created", "workspaces.automations.upd
 async def apply_native(stack: Stack, ws_id: str, event: dict[str, Any], actor: str | None = None) -> None:
     service = stack.services.workspaces
     instances = stack.services.app_instances
+    automations = stack.services.automations
     payload = event.get("payload") or {}
     kind = event["type"]
     if kind == "workspaces.apps.installed":
@@ -51,13 +54,13 @@ async def apply_native(stack: Stack, ws_id: str, event: dict[str, Any], actor: s
     elif kind == "workspaces.deleted":
         await service.delete(ws_id, actor=actor)
     if kind == "workspaces.automations.created":
-        await service.save_automation(ws_id, {**payload["automation"], "slug": payload["slug"]})
+        await automations.save(ws_id, {**payload["automation"], "slug": payload["slug"]})
     elif kind == "workspaces.automations.updated":
-        await service.save_automation(ws_id, payload["automation"], slug=payload.get("oldSlug") or payload["slug"])
+        await automations.save(ws_id, payload["automation"], slug=payload.get("oldSlug") or payload["slug"])
     elif kind == "workspaces.automations.deleted":
-        await service.delete_automation(ws_id, payload["automationSlug"])
+        await automations.delete(ws_id, payload["automationSlug"])
     elif kind == "workspaces.configured":
-        await service.patch(ws_id, {"config": payload["config"]})
+        await patch_root_fields(service, ws_id, {"config": payload["config"]})
 
 
 def _steps(case: dict[str, Any]) -> list[dict[str, Any]]:
@@ -206,7 +209,7 @@ async def run_automation_case(stack: Stack, case: dict[str, Any], shared: dict[s
         os.environ.update({k: str(v) for k, v in (case.get("env") or {}).items()})
         exits.callback(_restore_env, saved_env)
         services = stack.services
-        await services.workspaces.purge(ws_id)
+        await purge_workspace(services.workspaces, ws_id)
         apps = {**(shared.get("fixtures", {}).get("apps") or {}), **(case.get("apps") or {})}
         for app_slug, app in apps.items():
             document = copy.deepcopy(app)
@@ -225,7 +228,7 @@ async def run_automation_case(stack: Stack, case: dict[str, Any], shared: dict[s
         members = MemberService(services.db)
         for user_id, role in (permissions.get("members") or {}).items():
             await members.set_role(ws_id, user_id, role)
-        exits.push_async_callback(services.workspaces.purge, ws_id)
+        exits.push_async_callback(purge_workspace, services.workspaces, ws_id)
         for index, step in enumerate(_steps(case)):
             await _run_step(stack, ws_id, step, stub, f"step {index}")
 

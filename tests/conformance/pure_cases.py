@@ -54,9 +54,10 @@ def run_wait_filter(case: dict[str, Any]) -> None:
 
 def run_event_filter(case: dict[str, Any]) -> None:
     from core.events import filters as ef
+    from core.events.subscriptions import SubscriptionFilters
 
     kinds: dict[str, type[ef.FilterProcessor]] = {
-        "payload_query": ef.PayloadQuery, "app_instance_depth": ef.AppInstanceDepth, "engine": ef.SubscriptionFilters}
+        "payload_query": ef.PayloadQuery, "app_instance_depth": ef.AppInstanceDepth, "engine": SubscriptionFilters}
     processor = kinds[case["processor"]]()
     for index, op in enumerate([*(case.get("setup") or []), *case["steps"]]):
         if "save" in op:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.apps.catalog import app_details, generated_version_name
-from core.apps.instances import config_problems
+from core.apps.instance_checks import config_problems
 from core.events.declared import (
     app_events,
     automation_events,

@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 
-from core.events.filters import (
-    AppInstanceDepth,
-    PayloadQuery,
-    SubscriptionFilters,
-    engine_query_from_params,
-    get_path,
-    js_string,
-)
+from core.events.filters import AppInstanceDepth, PayloadQuery, get_path, js_string
+from core.events.subscriptions import SubscriptionFilters, engine_query_from_params
 
 
 def ev(**fields: Any) -> dict[str, Any]:
