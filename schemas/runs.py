@@ -43,7 +43,14 @@ class InstanceInfo(BaseModel):
     uses_contexts: bool = True  # False: none of its automations mention persisted contexts
 
 
+WIRE_VERSION = 1  # RunInput's format; a change that old workers could not read bumps it
+
+
 class RunInput(BaseModel):
+    """What starts a run. Small on purpose (the automation as stored, ids, the trigger); large
+    payloads travel by reference. Histories written before ``wire_version`` existed read as 1."""
+
+    wire_version: int = WIRE_VERSION
     workspace: WorkspaceRef
     automation_slug: str
     automation: dict[str, Any] | None = None  # None: loaded from the pinned revision at start
