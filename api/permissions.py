@@ -78,6 +78,9 @@ class Require(Access):
     statuses = (401, 403, 404)
     security = (BEARER, API_KEY)
 
+    def __post_init__(self) -> None:
+        self.workspace_permission  # noqa: B018 - an unknown action or subject fails at import time
+
     @property
     def workspace_permission(self) -> WorkspacePermission:
         return WorkspacePermission(self.action, self.subject)

@@ -10,11 +10,12 @@ from schemas.api.common import Closed
 
 
 class TestBody(Closed):
-    """``POST …/test/{slug}``: the payload the automation gets (as ``payload`` and ``body``)."""
+    """``POST …/test/{slug}``: the run's input, whose fields are the automation's variables (an
+    automation written for a webhook reads ``body``, ``query``, ``headers``)."""
 
     __test__ = False  # not a pytest class
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"payload": {"name": "Ada"}}]})
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"payload": {"body": {"name": "Ada"}}}]})
 
     payload: dict[str, Any] = Field(default_factory=dict)
 

@@ -18,8 +18,9 @@ class SecurityDocument(Open):
     authentication: dict[str, Any] | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"authorizations": {
-        "roles": {"owner": {}, "editor": {}, "viewer": {}},
-        "rules": [{"role": "viewer", "action": "read", "subject": "workspaces"}]}}]})
+        "roles": {"editor": {}, "viewer": {"description": "reads the workspace"}},
+        "rules": [{"role": "editor", "action": ["read", "update"], "subject": "workspaces"},
+                  {"role": "viewer", "action": "read", "subject": "workspaces"}]}}]})
 
 
 class Role(Closed):
