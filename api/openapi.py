@@ -76,7 +76,7 @@ def import_body(model: type[BaseModel]) -> dict[str, Any]:
                      "(`index.yml`, `automations/*.yml`, `imports/*.yml`, `security.yml`, `pages/*.yml`), "
                      "as `application/zip` or the multipart field `archive`", also={
                          "application/yaml": document, "application/x-yaml": document,
-                         "application/zip": {"schema": BINARY},
+                         "application/zip": {"schema": BINARY}, "application/octet-stream": {"schema": BINARY},
                          "multipart/form-data": {"schema": {"type": "object", "required": ["archive"],
                                                             "properties": {"archive": BINARY}}}})
 
