@@ -124,10 +124,11 @@ def _complete(operation: dict[str, Any], route: APIRoute) -> None:
         statuses.update(access.statuses)
         operation["x-tideway-access"] = access.describe()
         operation["security"] = [dict(scheme) for scheme in access.security]
-    if isinstance(route.response_class, type) and issubclass(route.response_class, HTMLResponse):  # pages: HTML errors
-        return
+    html = isinstance(route.response_class, type) and issubclass(route.response_class, HTMLResponse)
     for status in sorted(statuses):
-        responses.setdefault(str(status), _error_response(status))
+        # The HTML routes answer their errors as pages too (and the Activity view a login form).
+        responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status], "content": {
+            "text/html": {"schema": {"type": "string"}}}} if html else _error_response(status))
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:

@@ -144,8 +144,13 @@ async def page(path: str, request: Request, services: ServicesDep) -> Response:
     return await _guarded(request, services, pages_of(request).by_path(path))
 
 
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": what, "content": {"text/html": {"schema": {"type": "string"}}}}
+    for status, what in ((401, "A page that is not public, without a token"),
+                         (403, "A page the caller may not read"),
+                         (501, "A Prisme.ai blocks page (not rendered by Tideway)"))}
 router.add_api_route("/pages/{path:path}", page, methods=["GET"], response_class=HTMLResponse,
-                     dependencies=[Depends(PAGE_ACCESS)], name="page")
+                     dependencies=[Depends(PAGE_ACCESS)], name="page", responses=PAGE_ERRORS)
 router.add_api_route("/pages/{path:path}", page, methods=["HEAD"], response_class=HTMLResponse,
                      dependencies=[Depends(PAGE_ACCESS)], name="page_head", include_in_schema=False)
 
