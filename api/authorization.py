@@ -1,14 +1,12 @@
 """The check of every management request (spec §8.4): who calls, and whether their rights on the
-workspace allow what the route needs (the table is ``core.access.operations.route_permission``)."""
+workspace allow what the route needs (each route declares it: ``api/permissions.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
-
 from core.access.apikeys import KeyGrant
-from core.access.operations import route_permission
+from core.access.operations import WorkspacePermission
 from core.access.permissions.checks import can, member_permissions
 from core.access.permissions.permissions import Permissions
 from core.services import Services
@@ -32,38 +30,17 @@ class Actor:
         return self.id or None
 
 
-# Event reads are open to every caller and filtered event by event (spec §8.4 "Events read").
-FILTERED_READS = {"/events", "/events/stream"}
-
-
-# Routes outside a workspace that any signed-in (non-anonymous) user may call; the others
-# (platform feed, users, publishing and deleting apps) stay superadmin-only for now.
-# Publishing and deleting an app check ``update`` on the app's workspace in the route itself.
-USER_ROUTES = {("GET", "/v2/workspaces"), ("POST", "/v2/workspaces"), ("POST", "/v2/workspaces/import"),
-               ("GET", "/v2/apps"), ("GET", "/v2/apps/{slug:path}"), ("GET", "/v2/apps/{slug:path}/versions"),
-               ("POST", "/v2/apps"), ("DELETE", "/v2/apps/{slug:path}")}
-
-
-async def authorize(request: Request, services: Services, actor: Actor) -> None:
-    """Refuse (403) a request the actor's role on the workspace does not allow."""
+async def check_permission(services: Services, actor: Actor, workspace_id: str,
+                           permission: WorkspacePermission) -> None:
+    """Refuse (403) what the actor's rights on the workspace do not allow (404 for an unknown
+    workspace). Routes declare the permission they need (``api/permissions.py``)."""
     if actor.superadmin:
         return
-    route = getattr(request.scope.get("route"), "path", request.url.path)
-    method = request.method
-    workspace_id = request.path_params.get("workspace_id")
-    if workspace_id is None:
-        if (method, route) in USER_ROUTES and not actor.anonymous:
-            return
-        raise ForbiddenError(f"{method} {route} is reserved to superadmins")
-    tail = route.split("{workspace_id}", 1)[1]
-    if method == "GET" and tail in FILTERED_READS:
-        await services.workspaces.get_row(workspace_id)  # 404 for an unknown workspace
-        return
-    action, subject_type, subject = route_permission(method, route, workspace_id)
     perms = await actor_permissions(services, actor, workspace_id)
-    if not can(perms, action, subject_type, subject):
-        raise ForbiddenError(f"Not allowed to {action} {subject_type} of workspace '{workspace_id}'",
-                             {"action": action, "subject": subject_type, "workspaceId": workspace_id})
+    if not can(perms, permission.action, permission.subject_type, permission.subject(workspace_id)):
+        raise ForbiddenError(f"Not allowed to {permission.action} {permission.subject_type} of workspace "
+                             f"'{workspace_id}'", {"action": permission.action, "subject": permission.subject_type,
+                                                   "workspaceId": workspace_id})
 
 
 async def actor_permissions(services: Services, actor: Actor, workspace_id: str) -> Permissions:

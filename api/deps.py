@@ -1,4 +1,5 @@
-"""Request dependencies: the shared services and the caller's identity."""
+"""Request dependencies: the shared services and the caller's identity (what each route needs of
+the caller is declared with ``api/permissions.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.authorization import Actor, authorize
+from api.authorization import Actor
 from api.cookies import session_cookie_token
 from core.access.apikeys import KeyGrant
 from core.services import Services
@@ -66,21 +67,3 @@ async def current_actor(request: Request, services: ServicesDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
-
-
-async def require_admin(request: Request, services: ServicesDep, actor: ActorDep) -> str:
-    """Management routes: a valid token whose role on the workspace allows the request (403 otherwise)."""
-    await authorize(request, services, actor)
-    return actor.id
-
-
-AdminDep = Annotated[str, Depends(require_admin)]
-
-
-async def require_caller(request: Request, services: ServicesDep, actor: ActorDep) -> Actor:
-    """As ``AdminDep``, for routes that need the whole caller (session, API key)."""
-    await authorize(request, services, actor)
-    return actor
-
-
-CallerDep = Annotated[Actor, Depends(require_caller)]

@@ -17,12 +17,12 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.authorization import authorize
 from api.cookies import CSRF_COOKIE, CSRF_HEADER, set_session_cookies
 from api.deps import ServicesDep, current_actor
+from api.permissions import CheckedInRoute, Public, require
 from core.infra.settings import Settings
 from core.services import Services
 from schemas.errors import ForbiddenError, ObjectNotFoundError, UnauthorizedError
@@ -132,7 +132,12 @@ def _without_token(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-@router.get("/v2/workspaces/{workspace_id}/activity", response_class=HTMLResponse)
+# An HTML page: it answers its own errors (a login form, an error page), so it checks in the route.
+ACTIVITY_ACCESS = CheckedInRoute(require("read"))
+
+
+@router.get("/v2/workspaces/{workspace_id}/activity", response_class=HTMLResponse,
+            dependencies=[Depends(ACTIVITY_ACCESS)])
 async def activity(workspace_id: str, request: Request, services: ServicesDep) -> Response:
     """The workspace's event feed (HTML). ``?token=`` signs the browser in, then redirects."""
     token = request.query_params.get("token")
@@ -146,7 +151,7 @@ async def activity(workspace_id: str, request: Request, services: ServicesDep) -
         return redirect
     try:
         actor = await current_actor(request, services)
-        await authorize(request, services, actor)  # GET …/activity needs "read" on the workspace
+        await ACTIVITY_ACCESS.check(services, actor, workspace_id)  # read on the workspace
         row = await services.workspaces.get_row(workspace_id)
     except UnauthorizedError as exc:
         return _login_page(exc.message)
@@ -162,7 +167,8 @@ def _static(name: str) -> bytes:
     return (STATIC_DIR / name).read_bytes()
 
 
-@router.get(STATIC_PREFIX + "/{name}", include_in_schema=False)
+@router.get(STATIC_PREFIX + "/{name}", include_in_schema=False,
+            dependencies=[Depends(Public("the Activity page's script and style sheet"))])
 async def static_file(name: str) -> Response:
     """The page's script and style sheet (no build step, no CDN), public like any asset."""
     media_type = STATIC_FILES.get(name)

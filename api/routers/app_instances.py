@@ -7,45 +7,61 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from api.bodies import JsonBody
-from api.deps import AdminDep, ServicesDep
+from api.deps import ServicesDep
+from api.openapi import json_body
+from api.permissions import CanRead, CanUpdate
+from schemas.api.apps import (
+    AppConfigPatch,
+    AppInstanceDetail,
+    AppInstanceListed,
+    ConfiguredApp,
+    InstallBody,
+    InstalledApp,
+    InstancePatch,
+)
+from schemas.api.common import Removed
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/apps", tags=["app instances"])
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
+ANY_CONFIG: dict[int | str, dict[str, Any]] = {200: {"description": "the instance's config value (any JSON value; `{}` when unset)",
+                    "content": {"application/json": {"schema": {}}}}}
 
 
-@router.post("")
-async def install_app(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
-    return await services.app_instances.install(workspace_id, body, actor=actor)
+@router.post("", response_model=InstalledApp, response_model_exclude_unset=True, openapi_extra=json_body(InstallBody))
+async def install_app(workspace_id: str, services: ServicesDep, actor: CanUpdate, body: Body) -> dict[str, Any]:
+    return await services.app_instances.install(workspace_id, body, actor=actor.id)
 
 
-@router.get("")
-async def list_app_instances(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+@router.get("", response_model=list[AppInstanceListed], response_model_exclude_unset=True)
+async def list_app_instances(workspace_id: str, services: ServicesDep, _: CanRead) -> list[dict[str, Any]]:
     return await services.app_instances.list(workspace_id)
 
 
 # Instance slugs may contain '/': the config routes come first.
-@router.get("/{slug:path}/config")
-async def get_app_config(workspace_id: str, slug: str, services: ServicesDep, _: AdminDep) -> Any:
+@router.get("/{slug:path}/config", response_model=None, responses=ANY_CONFIG)
+async def get_app_config(workspace_id: str, slug: str, services: ServicesDep, _: CanRead) -> Any:
     return await services.app_instances.get_config(workspace_id, slug)
 
 
-@router.patch("/{slug:path}/config")
-async def patch_app_config(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
+@router.patch("/{slug:path}/config", response_model=ConfiguredApp, response_model_exclude_unset=True,
+              openapi_extra=json_body(AppConfigPatch))
+async def patch_app_config(workspace_id: str, slug: str, services: ServicesDep, actor: CanUpdate,
                            body: Body) -> dict[str, Any]:
-    return await services.app_instances.patch_config(workspace_id, slug, body, actor=actor)
+    return await services.app_instances.patch_config(workspace_id, slug, body, actor=actor.id)
 
 
-@router.get("/{slug:path}")
-async def get_app_instance(workspace_id: str, slug: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.get("/{slug:path}", response_model=AppInstanceDetail, response_model_exclude_unset=True)
+async def get_app_instance(workspace_id: str, slug: str, services: ServicesDep, _: CanRead) -> dict[str, Any]:
     return await services.app_instances.get(workspace_id, slug)
 
 
-@router.patch("/{slug:path}")
-async def configure_app_instance(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep,
+@router.patch("/{slug:path}", response_model=ConfiguredApp, response_model_exclude_unset=True,
+              openapi_extra=json_body(InstancePatch))
+async def configure_app_instance(workspace_id: str, slug: str, services: ServicesDep, actor: CanUpdate,
                                  body: Body) -> dict[str, Any]:
-    return await services.app_instances.configure(workspace_id, slug, body, actor=actor)
+    return await services.app_instances.configure(workspace_id, slug, body, actor=actor.id)
 
 
-@router.delete("/{slug:path}")
-async def uninstall_app(workspace_id: str, slug: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    return await services.app_instances.uninstall(workspace_id, slug, actor=actor)
+@router.delete("/{slug:path}", response_model=Removed)
+async def uninstall_app(workspace_id: str, slug: str, services: ServicesDep, actor: CanUpdate) -> dict[str, Any]:
+    return await services.app_instances.uninstall(workspace_id, slug, actor=actor.id)

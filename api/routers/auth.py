@@ -9,10 +9,21 @@ from fastapi import APIRouter, Depends, Request, Response
 from api.bodies import JsonBody
 from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
-from api.deps import AdminDep, ServicesDep, bearer_token
-from core.access.identity import Caller, IdentityService
+from api.deps import ServicesDep, bearer_token
+from api.openapi import errors, json_body
+from api.permissions import Public, SuperadminOnly, UserOwnToken
+from core.access.identity import IdentityService
 from core.infra.tables import iso
-from schemas.errors import InvalidArgumentsError, UnauthorizedError
+from schemas.api.common import Removed
+from schemas.api.identity import (
+    AccessTokenBody,
+    AccessTokenCreated,
+    AccessTokens,
+    LoggedOut,
+    Session,
+    User,
+)
+from schemas.errors import InvalidArgumentsError
 from schemas.requests import LoginBody, UserBody, parse_body
 
 router = APIRouter(prefix="/v2", tags=["identity"])
@@ -25,20 +36,6 @@ def get_identity(services: ServicesDep) -> IdentityService:
 IdentityDep = Annotated[IdentityService, Depends(get_identity)]
 
 
-async def require_user(request: Request, identity: IdentityDep) -> Caller:
-    """A valid, non-anonymous user token (session or access token) in ``Authorization: Bearer``."""
-    token = bearer_token(request)
-    if not token:
-        raise UnauthorizedError("Missing bearer token (Authorization: Bearer <token>)")
-    caller = await identity.verify(token)
-    if caller.anonymous:
-        raise UnauthorizedError("This route needs a registered user")
-    return caller
-
-
-UserDep = Annotated[Caller, Depends(require_user)]
-
-
 async def _object_body(body: Annotated[Any, Depends(JsonBody())]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidArgumentsError("Body must be a JSON object", [{"path": "body", "message": "must be an object"}])
@@ -46,9 +43,11 @@ async def _object_body(body: Annotated[Any, Depends(JsonBody())]) -> dict[str, A
 
 
 ObjectBody = Annotated[dict[str, Any], Depends(_object_body)]
+LOGIN = Public("signing in: the credentials are the body")
 
 
-@router.post("/login")
+@router.post("/login", response_model=Session, dependencies=[Depends(LOGIN)], responses=errors(401, 429),
+             openapi_extra=json_body(LoginBody))
 async def login(request: Request, response: Response, identity: IdentityDep, body: ObjectBody) -> dict[str, Any]:
     """The session token in the body (for ``Authorization: Bearer``) and, for browsers, in the
     HttpOnly session cookie with its CSRF companion (``api/cookies.py``)."""
@@ -58,7 +57,8 @@ async def login(request: Request, response: Response, identity: IdentityDep, bod
     return session
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=LoggedOut, dependencies=[Depends(Public("clears the browser's cookies"))],
+             responses=errors(403))
 async def logout(request: Request, response: Response) -> dict[str, Any]:
     """Clear the browser session cookies. Sessions are stateless signed tokens: a copy of the
     token kept elsewhere stays valid until it expires."""
@@ -69,13 +69,14 @@ async def logout(request: Request, response: Response) -> dict[str, Any]:
     return {"loggedOut": True}
 
 
-@router.post("/login/anonymous")
+@router.post("/login/anonymous", response_model=Session,
+             dependencies=[Depends(Public("anonymous sessions are free to mint"))])
 async def login_anonymous(identity: IdentityDep) -> dict[str, Any]:
     return identity.anonymous()
 
 
-@router.post("/users")
-async def create_user(identity: IdentityDep, _: AdminDep, body: ObjectBody) -> dict[str, Any]:
+@router.post("/users", response_model=User, openapi_extra=json_body(UserBody))
+async def create_user(identity: IdentityDep, _: SuperadminOnly, body: ObjectBody) -> dict[str, Any]:
     wanted = parse_body(UserBody, body, what="user (expected {email, password, superadmin?})",
                         error=InvalidArgumentsError)
     user = await identity.create_user(wanted.email, wanted.password, superadmin=wanted.superadmin)
@@ -83,16 +84,17 @@ async def create_user(identity: IdentityDep, _: AdminDep, body: ObjectBody) -> d
             "createdAt": iso(user.created_at)}
 
 
-@router.get("/user/accessTokens")
-async def list_access_tokens(caller: UserDep, identity: IdentityDep) -> dict[str, Any]:
+@router.get("/user/accessTokens", response_model=AccessTokens)
+async def list_access_tokens(caller: UserOwnToken, identity: IdentityDep) -> dict[str, Any]:
     return {"result": await identity.list_access_tokens(caller.user_id)}
 
 
-@router.post("/user/accessTokens")
-async def create_access_token(identity: IdentityDep, caller: UserDep, body: ObjectBody) -> dict[str, Any]:
+@router.post("/user/accessTokens", response_model=AccessTokenCreated, openapi_extra=json_body(AccessTokenBody))
+async def create_access_token(identity: IdentityDep, caller: UserOwnToken, body: ObjectBody) -> dict[str, Any]:
+    """The name is checked by ``core.access.identity`` (a non-empty text of at most 200 characters)."""
     return await identity.create_access_token(caller.user_id, body.get("name"))
 
 
-@router.delete("/user/accessTokens/{token_id}")
-async def revoke_access_token(token_id: str, identity: IdentityDep, caller: UserDep) -> dict[str, Any]:
+@router.delete("/user/accessTokens/{token_id}", response_model=Removed)
+async def revoke_access_token(token_id: str, identity: IdentityDep, caller: UserOwnToken) -> dict[str, Any]:
     return await identity.revoke_access_token(caller.user_id, token_id)

@@ -32,6 +32,7 @@ from api.authorization import Actor
 from api.bodies import InvalidBodyError, JsonBody
 from api.cookies import SESSION_COOKIE
 from api.deps import ServicesDep, token_actor
+from api.permissions import CheckedInRoute, Public, Superadmin
 from core.infra.payload_codec import EncryptionCodec, PayloadCodecError
 from core.infra.settings import Settings
 from core.services import Services
@@ -107,7 +108,12 @@ def _payloads(body: Any) -> Payloads:
         raise InvalidBodyError(f"Invalid payloads: {exc}") from None
 
 
-@router.options("/codec/{path:path}", include_in_schema=False)
+# The route answers its own errors (with the CORS headers the Temporal UI needs to read them).
+CODEC_ACCESS = CheckedInRoute(Superadmin())
+
+
+@router.options("/codec/{path:path}", include_in_schema=False,
+                dependencies=[Depends(Public("CORS preflight of the Temporal UI (it decodes nothing)"))])
 async def preflight(path: str, request: Request, services: ServicesDep) -> Response:
     cors = _cors(request, services)
     if not cors:
@@ -119,7 +125,8 @@ async def preflight(path: str, request: Request, services: ServicesDep) -> Respo
                                               "Access-Control-Max-Age": "600"})
 
 
-@router.post("/codec/{path:path}", summary="Decode Temporal payloads for the Temporal UI/CLI (superadmin)")
+@router.post("/codec/{path:path}", summary="Decode Temporal payloads for the Temporal UI/CLI (superadmin)",
+             dependencies=[Depends(CODEC_ACCESS)])
 async def decode(path: str, request: Request, services: ServicesDep,
                  body: Annotated[Any, Depends(JsonBody(MAX_DECODE_BYTES))]) -> JSONResponse:
     cors = _cors(request, services)  # also on errors, so the UI can read why it was refused

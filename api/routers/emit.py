@@ -8,15 +8,19 @@ from fastapi import APIRouter, Depends, Request
 
 from api.bodies import JsonBody
 from api.client import request_client_address
-from api.deps import CallerDep, ServicesDep
+from api.deps import ServicesDep
+from api.openapi import json_body
+from api.permissions import CanSendEvents
 from core.runs.triggers import send_events
+from schemas.api.events import SentEvents
 from schemas.errors import InvalidEventError
+from schemas.requests import EventsBody
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
 
 
-@router.post("")
-async def post_events(workspace_id: str, request: Request, services: ServicesDep, actor: CallerDep,
+@router.post("", response_model=SentEvents, response_model_exclude_unset=True, openapi_extra=json_body(EventsBody))
+async def post_events(workspace_id: str, request: Request, services: ServicesDep, actor: CanSendEvents,
                       body: Annotated[Any, Depends(JsonBody("max_import_bytes"))]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidEventError("Invalid events: body: must be an object {\"events\": [...]}",

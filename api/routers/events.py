@@ -12,19 +12,23 @@ from fastapi.responses import StreamingResponse
 
 from api.authorization import Actor, actor_permissions
 from api.client import request_client_address
-from api.deps import CallerDep, ServicesDep
+from api.deps import ServicesDep
+from api.permissions import EventReader
 from core.access.permissions.checks import event_readable
 from core.events.filters import depth_allows
 from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
 from core.events.store import max_seq
 from core.events.subscriptions import SubscriptionFilters, engine_query_from_params
 from core.services import Services
+from schemas.api.events import EventsPage
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/events", tags=["events"])
 
 # Default; a Settings field of the same name overrides it.
 EVENTS_STREAM_KEEPALIVE_SECONDS = 15.0
 STREAM_PARAMS = frozenset({"after"})  # stream-only query parameters (not filters)
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "Server-Sent Events: `id: <seq>` and `data: <event JSON>` per event",
+                      "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 async def readable_by(services: Services, actor: Actor, workspace_id: str) -> Callable[[dict[str, Any]], bool] | None:
@@ -51,8 +55,8 @@ def visible_depth(actor: Actor, requested: int | None) -> int | None:
     return VISIBLE_APP_DEPTH if requested is None else min(requested, VISIBLE_APP_DEPTH)
 
 
-@router.get("")
-async def list_events(workspace_id: str, request: Request, services: ServicesDep, actor: CallerDep) -> dict[str, Any]:
+@router.get("", response_model=EventsPage, response_model_exclude_unset=True)
+async def list_events(workspace_id: str, request: Request, services: ServicesDep, actor: EventReader) -> dict[str, Any]:
     """Search the workspace's events; see ``core.events.search`` for every parameter."""
     parsed = parse_search_params(query_params(request.query_params.multi_items()))
     parsed.max_depth = visible_depth(actor, parsed.max_depth)
@@ -107,9 +111,9 @@ class SubscriptionResponse(StreamingResponse):
             self.release()
 
 
-@router.get("/stream")
+@router.get("/stream", response_class=StreamingResponse, responses=EVENT_STREAM)
 async def stream_events(workspace_id: str, request: Request, services: ServicesDep,
-                        actor: CallerDep) -> StreamingResponse:
+                        actor: EventReader) -> StreamingResponse:
     """Live events as ``text/event-stream``: ``id: <seq>`` and ``data: <event JSON>`` per event,
     with the filters of ``GET …/events`` (paging ignored), ephemeral events included. Starts
     now, or after ``Last-Event-ID`` / ``?after=<seq>``; a comment line keeps idle

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from api.deps import ServicesDep
+from api.permissions import Public
+from schemas.api.runs import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True,
+            dependencies=[Depends(Public("a load balancer's probe"))],
+            responses={503: {"model": Health, "description": "`unavailable`, with the problems"}})
 async def healthz(services: ServicesDep) -> JSONResponse:
     problems: list[str] = []
     if not await services.db.ping():

@@ -21,10 +21,11 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.authorization import Actor, authorize
+from api.authorization import Actor
 from api.bodies import FormBody, FormReader
 from api.cookies import CSRF_COOKIE, CSRF_HEADER
 from api.deps import ServicesDep, current_actor
+from api.permissions import CheckedInRoute, require
 from api.routers.pages import error_page, html_page
 from core.apps.catalog import config_view
 from core.services import Services
@@ -273,9 +274,15 @@ def field_names(schema: dict[str, Any], prefix: str = "config") -> set[str]:
 
 
 # -- routes -------------------------------------------------------------------------------------
-async def _caller(request: Request, services: Services) -> Actor:
+# HTML routes: they answer their own errors (an error page, the form with the errors), so they
+# check in the route what they declare.
+SHOW_FORM = CheckedInRoute(require("read"))
+INSTALL = CheckedInRoute(require("update"))
+
+
+async def _caller(request: Request, services: Services, workspace_id: str, access: CheckedInRoute) -> Actor:
     actor = await current_actor(request, services)
-    await authorize(request, services, actor)  # GET: read the workspace, POST: update it
+    await access.check(services, actor, workspace_id)
     return actor
 
 
@@ -310,10 +317,10 @@ def _form(request: Request, name: str, version: str, schema: dict[str, Any], val
     return html_page(f"Install {name}", body, status, {"cache-control": "no-store"})
 
 
-@router.get("/{app_slug:path}", response_class=HTMLResponse)
+@router.get("/{app_slug:path}", response_class=HTMLResponse, dependencies=[Depends(SHOW_FORM)])
 async def install_form(workspace_id: str, app_slug: str, request: Request, services: ServicesDep) -> HTMLResponse:
     try:
-        await _caller(request, services)
+        await _caller(request, services, workspace_id, SHOW_FORM)
         name, version, schema = await _app(services, app_slug)
         values = {**default_values(schema), "slug": [await _free_slug(services, workspace_id, app_slug)]}
     except TidewayError as exc:
@@ -321,11 +328,11 @@ async def install_form(workspace_id: str, app_slug: str, request: Request, servi
     return _form(request, name, version, schema, values, {}, [], 200)
 
 
-@router.post("/{app_slug:path}", response_class=HTMLResponse)
+@router.post("/{app_slug:path}", response_class=HTMLResponse, dependencies=[Depends(INSTALL)])
 async def install_from_form(workspace_id: str, app_slug: str, request: Request, services: ServicesDep,
                             submitted: Annotated[FormReader, Depends(FormBody(MAX_FORM_BYTES))]) -> HTMLResponse:
     try:
-        actor = await _caller(request, services)
+        actor = await _caller(request, services, workspace_id, INSTALL)
         name, version, schema = await _app(services, app_slug)
         if submitted.content_type != "application/x-www-form-urlencoded":
             return error_page(400, "Cannot install this app",

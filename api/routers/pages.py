@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -22,6 +22,7 @@ from starlette.types import Scope
 
 from api.authorization import Actor, actor_permissions
 from api.deps import ServicesDep, identify
+from api.permissions import CheckedInRoute, Public
 from core.access.permissions.checks import can
 from core.pages.service import FoundPage, PageError, PageService
 from core.services import Services
@@ -133,10 +134,25 @@ async def _guarded(request: Request, services: Services, find: Awaitable[FoundPa
         return error_page(500, "Page unavailable", "An unexpected error occurred while preparing this page.")
 
 
-@router.api_route("/pages/{path:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+# Pages answer HTML, errors included, and check their own access: public pages need nobody,
+# the others ``read`` on the page (``may_read``).
+PAGE_ACCESS = CheckedInRoute(Public("public pages need no token; the others need read on the page"))
+
+
 async def page(path: str, request: Request, services: ServicesDep) -> Response:
     """A page by workspace slug and page slug; public pages need no token."""
     return await _guarded(request, services, pages_of(request).by_path(path))
+
+
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": what, "content": {"text/html": {"schema": {"type": "string"}}}}
+    for status, what in ((401, "A page that is not public, without a token"),
+                         (403, "A page the caller may not read"),
+                         (501, "A Prisme.ai blocks page (not rendered by Tideway)"))}
+router.add_api_route("/pages/{path:path}", page, methods=["GET"], response_class=HTMLResponse,
+                     dependencies=[Depends(PAGE_ACCESS)], name="page", responses=PAGE_ERRORS)
+router.add_api_route("/pages/{path:path}", page, methods=["HEAD"], response_class=HTMLResponse,
+                     dependencies=[Depends(PAGE_ACCESS)], name="page_head", include_in_schema=False)
 
 
 class _GetOnlyRoute(APIRoute):
@@ -171,7 +187,8 @@ def _slash_redirect(request: Request) -> Response | None:
 domain_router = APIRouter(route_class=_GetOnlyRoute)
 
 
-@domain_router.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+@domain_router.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False,
+                         dependencies=[Depends(PAGE_ACCESS)])
 async def custom_domain_page(path: str, request: Request, services: ServicesDep) -> Response:
     """On a host listed in a workspace's ``customDomains``: that workspace's page ``path`` (``/``
     shows the page ``index``). On any other host: the ordinary 404."""

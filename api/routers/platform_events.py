@@ -13,15 +13,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import AdminDep, ServicesDep
+from api.deps import ServicesDep
+from api.permissions import SuperadminOnly
 from core.events.retention import PLATFORM_FEED
 from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
+from schemas.api.events import PlatformEventsPage
 
 router = APIRouter(prefix="/v2/events", tags=["events"])
 
 
-@router.get("")
-async def platform_events(request: Request, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.get("", response_model=PlatformEventsPage, response_model_exclude_unset=True)
+async def platform_events(request: Request, services: ServicesDep, _: SuperadminOnly) -> dict[str, Any]:
     params = query_params(request.query_params.multi_items())
     raw = params.get("workspaceId")
     workspace_id = (raw[-1] if isinstance(raw, list) else raw) if raw is not None else PLATFORM_FEED

@@ -14,12 +14,17 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from api.bodies import JsonBody, WebhookBody, webhook_headers, webhook_query
 from api.client import request_client_address
 from api.cookies import CsrfError
-from api.deps import CallerDep, ServicesDep, identify
+from api.deps import ServicesDep, identify
+from api.openapi import ANY_JSON, json_body
+from api.permissions import PUBLIC_WEBHOOK, CanTest
 from core.runs.launcher import RunOutcome, StreamedRun
 from core.runs.triggers import trigger_test, trigger_webhook
+from schemas.api.runs import TestBody
 from schemas.errors import InvalidArgumentsError, TidewayError, UnauthorizedError
+from schemas.requests import parse_body
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["runs"])
+WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def output_response(outcome: RunOutcome) -> JSONResponse:
@@ -71,7 +76,6 @@ async def streamed_response(run: StreamedRun) -> Response:
                              headers=headers)
 
 
-@router.api_route("/webhooks/{endpoint:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep,
                   body: Annotated[Any, Depends(WebhookBody())]) -> Response:
     """Public: a missing or foreign Authorization header is just data for the automation; a valid
@@ -99,14 +103,20 @@ async def webhook(workspace_id: str, endpoint: str, request: Request, services: 
     return output_response(outcome)
 
 
-@router.post("/test/{slug}")
-async def test_automation(workspace_id: str, slug: str, services: ServicesDep, actor: CallerDep,
+# One route per method, so each has its own operation in /openapi.json. The body is raw: JSON,
+# urlencoded, multipart or text, whatever the automation expects (docs/api.md, exclusions).
+for _method in WEBHOOK_METHODS:
+    router.add_api_route("/webhooks/{endpoint:path}", webhook, methods=[_method], name=f"webhook_{_method.lower()}",
+                         dependencies=[Depends(PUBLIC_WEBHOOK)], response_model=None,
+                         summary=f"Run the automation of a webhook endpoint ({_method})")
+
+
+@router.post("/test/{slug}", response_model=None, responses=ANY_JSON, openapi_extra=json_body(TestBody))
+async def test_automation(workspace_id: str, slug: str, services: ServicesDep, actor: CanTest,
                           body: Annotated[Any, Depends(JsonBody())]) -> JSONResponse:
-    payload = body.get("payload", {}) if isinstance(body, dict) else None
-    if not isinstance(payload, dict):
-        raise InvalidArgumentsError("The test body must be {\"payload\": {...}} with an object payload",
-                                    [{"path": "body.payload" if isinstance(body, dict) else "body",
-                                      "message": "must be an object"}])
+    """Run the automation with ``payload`` and answer its output (any JSON value, DECISIONS 12)."""
+    payload = parse_body(TestBody, body, what='test body (expected {"payload": {...}})',
+                         error=InvalidArgumentsError).payload
     return output_response(await trigger_test(services, workspace_id, slug, payload, user_id=actor.user_id,
                                                 session_id=actor.session_id,
                                                 api_key_id=actor.api_key.id if actor.api_key else None))

@@ -6,30 +6,52 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from api.authorization import Actor
 from api.bodies import JsonBody
-from api.deps import AdminDep, ServicesDep
+from api.deps import ServicesDep
+from api.openapi import json_body
+from api.permissions import (
+    CanManagePermissions,
+    CanManageSecurity,
+    CanReadSecrets,
+    CanUpdateSecrets,
+)
 from core.access.permissions.defaults import OWNER, initial_security
 from core.access.permissions.dsul import validate_security
 from core.events.changes import EventOnCommit
 from core.services import Services
 from core.workspaces.secrets import SecretsKeyError, SecretStore
 from core.workspaces.security_write import SecurityWrite
+from schemas.api.common import Removed
+from schemas.api.security import (
+    ApiKey,
+    ApiKeyBody,
+    ApiKeyCreated,
+    Member,
+    Members,
+    RemovedApiKey,
+    RemovedSecret,
+    Role,
+    SecretInfo,
+    SecurityDocument,
+)
 from schemas.errors import InvalidWorkspaceError, ObjectNotFoundError
-from schemas.requests import ShareBody, parse_body
+from schemas.requests import SecretsBody, ShareBody, parse_body
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["security"])
 Body = Annotated[Any, Depends(JsonBody())]
 
 
-@router.get("/security")
-async def get_security(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.get("/security", response_model=SecurityDocument, response_model_exclude_unset=True)
+async def get_security(workspace_id: str, services: ServicesDep, _: CanManageSecurity) -> dict[str, Any]:
     source = await services.workspaces.source(workspace_id)
     security: dict[str, Any] = source.security if source.security is not None else initial_security()
     return security
 
 
-@router.put("/security")
-async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep,
+@router.put("/security", response_model=SecurityDocument, response_model_exclude_unset=True,
+            openapi_extra=json_body(SecurityDocument))
+async def put_security(workspace_id: str, services: ServicesDep, actor: CanManageSecurity,
                        security: Annotated[Any, Depends(JsonBody("max_import_bytes"))]) -> dict[str, Any]:
     if not isinstance(security, dict):
         kind = "null" if security is None else type(security).__name__
@@ -44,8 +66,8 @@ async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep
     async def save(ws: str) -> None:
         source = await services.workspaces.source(ws)
         source.security = security
-        # The route itself requires manage_security (core.access.operations.route_permission).
-        await services.workspaces.replace(ws, source, actor=actor, event="workspaces.security.updated",
+        # The route itself requires manage_security (its declared permission).
+        await services.workspaces.replace(ws, source, actor=actor.id, event="workspaces.security.updated",
                                           payload={"security": security}, security=SecurityWrite.ALLOW)
 
     await services.workspaces.retrying(save, workspace_id)
@@ -53,8 +75,8 @@ async def put_security(workspace_id: str, services: ServicesDep, actor: AdminDep
     return result
 
 
-@router.get("/security/roles")
-async def list_roles(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+@router.get("/security/roles", response_model=list[Role], response_model_exclude_unset=True)
+async def list_roles(workspace_id: str, services: ServicesDep, _: CanManagePermissions) -> list[dict[str, Any]]:
     """Owner, editor and the custom roles of security.yml, without API-key roles (spec §8.3)."""
     source = await services.workspaces.source(workspace_id)
     security = source.security if source.security is not None else initial_security()
@@ -67,15 +89,15 @@ async def list_roles(workspace_id: str, services: ServicesDep, _: AdminDep) -> l
     return roles
 
 
-@router.get("/permissions")
-async def list_permissions(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.get("/permissions", response_model=Members)
+async def list_permissions(workspace_id: str, services: ServicesDep, _: CanManagePermissions) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
     members = await services.members.list(workspace_id)
     return {"result": [{"target": {"id": user}, "permissions": {"role": role}} for user, role in members.items()]}
 
 
-@router.post("/permissions")
-async def share(workspace_id: str, services: ServicesDep, _: AdminDep, body: Body) -> dict[str, Any]:
+@router.post("/permissions", response_model=Member, openapi_extra=json_body(ShareBody))
+async def share(workspace_id: str, services: ServicesDep, _: CanManagePermissions, body: Body) -> dict[str, Any]:
     """``{target: {id}, permissions: {role}}``: give a user a role (owner, editor or a custom role)."""
     shared = parse_body(ShareBody, body, what="sharing (expected {target: {id}, permissions: {role}})",
                         error=InvalidWorkspaceError)
@@ -90,8 +112,8 @@ async def share(workspace_id: str, services: ServicesDep, _: AdminDep, body: Bod
     return {"target": {"id": user_id}, "permissions": {"role": role}}
 
 
-@router.delete("/permissions/{user_id}")
-async def unshare(workspace_id: str, user_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.delete("/permissions/{user_id}", response_model=Removed)
+async def unshare(workspace_id: str, user_id: str, services: ServicesDep, _: CanManagePermissions) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
     members = services.members
     if await members.role_of(workspace_id, user_id) is None:
@@ -107,36 +129,38 @@ def _store(services: Services) -> SecretStore:
     return store
 
 
-@router.get("/security/secrets")
-async def list_secrets(workspace_id: str, services: ServicesDep, _: AdminDep, reveal: bool = False) -> dict[str, Any]:
+@router.get("/security/secrets", response_model=dict[str, SecretInfo], response_model_exclude_unset=True)
+async def list_secrets(workspace_id: str, services: ServicesDep, _: CanReadSecrets, reveal: bool = False) -> dict[str, Any]:
     """Names, types and descriptions; values only with an explicit ``reveal=true``."""
     await services.workspaces.get_row(workspace_id)
     return await _store(services).describe(workspace_id, reveal=reveal)
 
 
-async def _write_secrets(workspace_id: str, body: Any, services: Services, actor: str, *,
+async def _write_secrets(workspace_id: str, body: Any, services: Services, actor: Actor, *,
                          replace_all: bool) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)  # names only
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor.id)  # names only
     await _store(services).write(workspace_id, body, replace_all=replace_all, before_commit=event)
     await event.deliver()
     return await _store(services).describe(workspace_id)
 
 
-@router.put("/security/secrets")
-async def put_secrets(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
+@router.put("/security/secrets", response_model=dict[str, SecretInfo], response_model_exclude_unset=True,
+            openapi_extra=json_body(SecretsBody))
+async def put_secrets(workspace_id: str, services: ServicesDep, actor: CanUpdateSecrets, body: Body) -> dict[str, Any]:
     return await _write_secrets(workspace_id, body, services, actor, replace_all=True)
 
 
-@router.patch("/security/secrets")
-async def patch_secrets(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
+@router.patch("/security/secrets", response_model=dict[str, SecretInfo], response_model_exclude_unset=True,
+              openapi_extra=json_body(SecretsBody))
+async def patch_secrets(workspace_id: str, services: ServicesDep, actor: CanUpdateSecrets, body: Body) -> dict[str, Any]:
     return await _write_secrets(workspace_id, body, services, actor, replace_all=False)
 
 
-@router.delete("/security/secrets/{name}")
-async def delete_secret(workspace_id: str, name: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+@router.delete("/security/secrets/{name}", response_model=RemovedSecret)
+async def delete_secret(workspace_id: str, name: str, services: ServicesDep, actor: CanUpdateSecrets) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "workspaces.secrets.updated", actor.id)
     await _store(services).remove(workspace_id, name, before_commit=event)
     await event.deliver()
     return {"secretName": name}
@@ -149,35 +173,35 @@ def _key_event(key: dict[str, Any]) -> dict[str, Any]:
             "subjectId": key["subjectId"], "rules": key["rules"]}
 
 
-@router.get("/security/apikeys")
-async def list_api_keys(workspace_id: str, services: ServicesDep, _: AdminDep) -> list[dict[str, Any]]:
+@router.get("/security/apikeys", response_model=list[ApiKey])
+async def list_api_keys(workspace_id: str, services: ServicesDep, _: CanManagePermissions) -> list[dict[str, Any]]:
     await services.workspaces.get_row(workspace_id)
     return await services.api_keys.listing(workspace_id)
 
 
-@router.post("/security/apikeys")
-async def create_api_key(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
+@router.post("/security/apikeys", response_model=ApiKeyCreated, openapi_extra=json_body(ApiKeyBody))
+async def create_api_key(workspace_id: str, services: ServicesDep, actor: CanManagePermissions, body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.created", actor, _key_event)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.created", actor.id, _key_event)
     key = await services.api_keys.create(workspace_id, body, before_commit=event)
     await event.deliver()
     return key
 
 
-@router.put("/security/apikeys/{key_id}")
-async def update_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep,
+@router.put("/security/apikeys/{key_id}", response_model=ApiKey, openapi_extra=json_body(ApiKeyBody))
+async def update_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: CanManagePermissions,
                          body: Body) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.updated", actor, _key_event)
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.updated", actor.id, _key_event)
     key = await services.api_keys.update(workspace_id, key_id, body, before_commit=event)
     await event.deliver()
     return key
 
 
-@router.delete("/security/apikeys/{key_id}")
-async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
+@router.delete("/security/apikeys/{key_id}", response_model=RemovedApiKey)
+async def delete_api_key(workspace_id: str, key_id: str, services: ServicesDep, actor: CanManagePermissions) -> dict[str, Any]:
     await services.workspaces.get_row(workspace_id)
-    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.deleted", actor,
+    event = EventOnCommit(services.workspaces.changes, workspace_id, "apikeys.deleted", actor.id,
                           lambda deleted: {"apiKey": deleted["id"]})
     await services.api_keys.delete(workspace_id, key_id, before_commit=event)
     await event.deliver()

@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from api.authorization import owner_of_new_workspace, security_write
+from api.authorization import Actor, owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
-from api.deps import ActorDep, AdminDep, ServicesDep
+from api.deps import ServicesDep
+from api.openapi import ZIP, ZipResponse, import_body, json_body
+from api.permissions import AnyUser, CanDelete, CanRead, CanUpdate, SignedIn
 from core.workspaces import duplicates
 from core.workspaces.root_fields import patch_root_fields
+from schemas.api.common import Removed
+from schemas.api.workspaces import (
+    ImportResult,
+    WorkspaceDetail,
+    WorkspaceDocument,
+    WorkspacePatch,
+    WorkspaceSummary,
+)
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidWorkspaceError
@@ -21,54 +31,68 @@ router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
 # A zip (application/zip or multipart field ``archive``) or one JSON/YAML document.
 ImportDep = Annotated[WorkspaceSource, Depends(ImportBody())]
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
+# Every registered user may create workspaces (and owns them): `create` on workspaces.
+Creator = Annotated[Actor, Depends(SignedIn("create"))]
 
 
-@router.post("/import")
-async def import_workspace(services: ServicesDep, actor: AdminDep, who: ActorDep,
-                           source: ImportDep) -> dict[str, Any]:
+@router.post("/import", response_model=ImportResult, response_model_exclude_unset=True,
+             openapi_extra=import_body(WorkspaceDocument))
+async def import_workspace(services: ServicesDep, actor: Creator, source: ImportDep) -> dict[str, Any]:
     report = CheckReport()
-    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who), report=report)
+    row = await services.workspaces.create(source, actor=actor.id, owner=owner_of_new_workspace(actor), report=report)
     return {"workspace": await services.workspaces.detail(row.id), "warnings": [w.model_dump() for w in report.warnings]}
 
 
-@router.post("/{workspace_id}/import")
-async def reimport_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep, who: ActorDep,
-                             source: ImportDep, keepSecurity: bool = False) -> dict[str, Any]:  # noqa: N803
+@router.post("/{workspace_id}/import", response_model=ImportResult, response_model_exclude_unset=True,
+             openapi_extra=import_body(WorkspaceDocument))
+async def reimport_workspace(workspace_id: str, services: ServicesDep, actor: CanUpdate, source: ImportDep,
+                             keepSecurity: bool = False) -> dict[str, Any]:  # noqa: N803
     """A new revision from an archive. Changing security.yml needs ``manage_security`` (403 naming
     ``security.yml`` otherwise, nothing written); ``?keepSecurity=true`` imports everything else
     and keeps the current security."""
     await services.workspaces.get_row(workspace_id)
-    mode = await security_write(services, who, workspace_id, keepSecurity)
+    mode = await security_write(services, actor, workspace_id, keepSecurity)
     report = CheckReport()
-    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor, security=mode, report=report)
-    body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed,
-                            "warnings": [w.model_dump() for w in report.warnings]}
+    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor.id, security=mode,
+                                                     report=report)
+    body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed}
     if keepSecurity:
         body["securityKept"] = True
+    body["warnings"] = [w.model_dump() for w in report.warnings]
     return body
 
 
-@router.api_route("/{workspace_id}/export", methods=["GET", "POST"])
-async def export_workspace(workspace_id: str, services: ServicesDep, _: AdminDep) -> Response:
+async def _export(workspace_id: str, services: ServicesDep) -> Response:
     source = await services.workspaces.source(workspace_id)
     data = export_archive(source)
     slug = source.index.get("slug") or workspace_id
-    return Response(data, media_type="application/zip",
-                    headers={"content-disposition": f'attachment; filename="{slug}.zip"'})
+    return ZipResponse(data, headers={"content-disposition": f'attachment; filename="{slug}.zip"'})
 
 
-@router.post("")
-async def create_workspace(services: ServicesDep, actor: AdminDep, who: ActorDep, body: Body) -> JSONResponse:
+@router.get("/{workspace_id}/export", response_class=ZipResponse, responses=ZIP)
+async def export_workspace(workspace_id: str, services: ServicesDep, _: CanRead) -> Response:
+    return await _export(workspace_id, services)
+
+
+@router.post("/{workspace_id}/export", response_class=ZipResponse, responses=ZIP)
+async def export_workspace_post(workspace_id: str, services: ServicesDep, _: CanRead) -> Response:
+    """The same as ``GET`` (the reference exports with ``POST``)."""
+    return await _export(workspace_id, services)
+
+
+@router.post("", response_model=WorkspaceDetail, response_model_exclude_unset=True,
+             openapi_extra=json_body(WorkspaceDocument))
+async def create_workspace(services: ServicesDep, actor: Creator, body: Body) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidWorkspaceError("The body must be a workspace object",
                                     [{"path": "body", "message": "must be an object"}])
     source = WorkspaceSource.from_document(body)
-    row = await services.workspaces.create(source, actor=actor, owner=owner_of_new_workspace(who))
-    return JSONResponse(await services.workspaces.detail(row.id), status_code=200)
+    row = await services.workspaces.create(source, actor=actor.id, owner=owner_of_new_workspace(actor))
+    return await services.workspaces.detail(row.id)
 
 
-@router.get("")
-async def list_workspaces(services: ServicesDep, _: AdminDep, who: ActorDep, slug: str | None = None,
+@router.get("", response_model=list[WorkspaceSummary], response_model_exclude_unset=True)
+async def list_workspaces(services: ServicesDep, who: AnyUser, slug: str | None = None,
                           name: str | None = None) -> list[dict[str, Any]]:
     """Superadmins see every workspace; users the ones they hold a role on."""
     listed = await services.workspaces.list(slug=slug, name=name)
@@ -78,40 +102,42 @@ async def list_workspaces(services: ServicesDep, _: AdminDep, who: ActorDep, slu
     return [w for w in listed if w["id"] in mine]
 
 
-@router.get("/{workspace_id}")
-async def get_workspace(workspace_id: str, services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+@router.get("/{workspace_id}", response_model=WorkspaceDetail, response_model_exclude_unset=True)
+async def get_workspace(workspace_id: str, services: ServicesDep, _: CanRead) -> dict[str, Any]:
     return await services.workspaces.detail(workspace_id)
 
 
-@router.patch("/{workspace_id}")
-async def patch_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep, body: Body) -> dict[str, Any]:
-    return await patch_root_fields(services.workspaces, workspace_id, body, actor=actor)
+@router.patch("/{workspace_id}", response_model=WorkspaceDetail, response_model_exclude_unset=True,
+              openapi_extra=json_body(WorkspacePatch))
+async def patch_workspace(workspace_id: str, services: ServicesDep, actor: CanUpdate, body: Body) -> dict[str, Any]:
+    return await patch_root_fields(services.workspaces, workspace_id, body, actor=actor.id)
 
 
-@router.post("/{workspace_id}/duplicate")
-async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep,
-                              who: ActorDep) -> dict[str, Any]:
+@router.post("/{workspace_id}/duplicate", response_model=WorkspaceDetail, response_model_exclude_unset=True)
+async def duplicate_workspace(workspace_id: str, services: ServicesDep, actor: CanRead) -> dict[str, Any]:
     """A new workspace owned by the caller, like any creation: its security.yml is a copy that only
     its owner may change, and nobody's role on the original is copied."""
-    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, actor=actor, owner=owner_of_new_workspace(who))
+    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, actor=actor.id,
+                                               owner=owner_of_new_workspace(actor))
     return await services.workspaces.detail(row.id)
 
 
-@router.post("/{workspace_id}/versions/{version}/duplicate")
+@router.post("/{workspace_id}/versions/{version}/duplicate", response_model=WorkspaceDetail,
+             response_model_exclude_unset=True)
 async def duplicate_workspace_version(workspace_id: str, version: str, services: ServicesDep,
-                                      actor: AdminDep, who: ActorDep) -> dict[str, Any]:
+                                      actor: CanRead) -> dict[str, Any]:
     """``version``: ``current``, a version name (``latest`` = the newest version) or a revision number."""
     revision: int | None = None
     if version.isdigit():
         revision = int(version)
     elif version != "current":
         revision = (await services.versions.get(workspace_id, version)).revision
-    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, revision=revision, actor=actor,
-                                    owner=owner_of_new_workspace(who))
+    row = await duplicates.duplicate_workspace(services.workspaces, workspace_id, revision=revision,
+                                               actor=actor.id, owner=owner_of_new_workspace(actor))
     return await services.workspaces.detail(row.id)
 
 
-@router.delete("/{workspace_id}")
-async def delete_workspace(workspace_id: str, services: ServicesDep, actor: AdminDep) -> dict[str, Any]:
-    await services.workspaces.delete(workspace_id, actor=actor)
+@router.delete("/{workspace_id}", response_model=Removed)
+async def delete_workspace(workspace_id: str, services: ServicesDep, actor: CanDelete) -> dict[str, Any]:
+    await services.workspaces.delete(workspace_id, actor=actor.id)
     return {"id": workspace_id}

@@ -1,70 +1,46 @@
-"""The permission each management request checks (spec §8.4, §10): one table, used by the API
-(``api/authorization.py``) for every route and by the conformance runner for the corpus's named
-operations, which are mapped to their routes here.
+"""What a management request on a workspace checks (spec §8.4, §10): an action on a subject that
+the workspace id determines. Each route declares its own (``api/permissions.py``); this module
+only says what such a permission is and which subject each subject type checks, so the API and
+the conformance runner (which maps the corpus's named operations to routes) build them alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import EMIT_TOPIC
 
-WORKSPACE_ROUTE = "/v2/workspaces/{workspace_id}"
-
-
-def route_permission(method: str, route: str, workspace_id: str) -> tuple[str, str, dict[str, Any]]:
-    """(action, subject type, subject) a route under ``/v2/workspaces/{workspace_id}`` needs:
-    reads ``read``, writes ``update``, deleting the workspace ``delete``, ``security.yml``
-    ``manage_security``, sharing, API keys and roles ``manage_permissions``, secrets the
-    ``secrets`` subject, the test route ``test``, sending events ``create`` on events."""
-    tail = route.split("{workspace_id}", 1)[1]
-    workspace = {"id": workspace_id}
-    if tail.startswith("/security/secrets"):
-        return ("read" if method == "GET" else "update", "secrets", {"workspaceId": workspace_id})
-    if tail.startswith("/security/apikeys") or tail.startswith("/security/roles"):
-        return ("manage_permissions", "workspaces", workspace)
-    if tail.startswith("/security"):
-        return ("manage_security", "workspaces", workspace)
-    if tail.startswith("/permissions"):
-        return ("manage_permissions", "workspaces", workspace)
-    if tail.startswith("/test/"):
-        return ("test", "automations", {"runningWorkspaceId": workspace_id, "authorizations": {}})
-    if tail == "/events" and method == "POST":
-        return ("create", "events", {"source": {"workspaceId": workspace_id, "serviceTopic": EMIT_TOPIC}})
-    if tail == "" and method == "DELETE":
-        return ("delete", "workspaces", workspace)
-    if method == "GET" or tail.endswith("/export") or tail.endswith("/duplicate"):
-        return ("read", "workspaces", workspace)
-    return ("update", "workspaces", workspace)
-
-
-# The corpus's operations (tests/conformance) as the requests that perform them.
-OPERATION_ROUTES: dict[str, tuple[str, str]] = {
-    "get_workspace": ("GET", WORKSPACE_ROUTE),
-    "update_workspace": ("PATCH", WORKSPACE_ROUTE),
-    "delete_workspace": ("DELETE", WORKSPACE_ROUTE),
-    "duplicate_workspace": ("POST", WORKSPACE_ROUTE + "/duplicate"),
-    "create_automation": ("POST", WORKSPACE_ROUTE + "/automations"),
-    "update_automation": ("PATCH", WORKSPACE_ROUTE + "/automations/{slug}"),
-    "delete_automation": ("DELETE", WORKSPACE_ROUTE + "/automations/{slug}"),
-    "install_app": ("POST", WORKSPACE_ROUTE + "/apps"),
-    "configure_app": ("PATCH", WORKSPACE_ROUTE + "/apps/{slug:path}"),
-    "uninstall_app": ("DELETE", WORKSPACE_ROUTE + "/apps/{slug:path}"),
-    "get_app_instance": ("GET", WORKSPACE_ROUTE + "/apps/{slug:path}"),
-    "list_app_instances": ("GET", WORKSPACE_ROUTE + "/apps"),
+# The subject each subject type checks, built from the workspace of the request: the rules of
+# security.yml match on these fields (``{id}`` of a workspace, ``workspaceId`` of a secret, the
+# running workspace of a tested automation, the source of a sent event).
+SUBJECTS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "workspaces": lambda workspace_id: {"id": workspace_id},
+    "secrets": lambda workspace_id: {"workspaceId": workspace_id},
+    "automations": lambda workspace_id: {"runningWorkspaceId": workspace_id, "authorizations": {}},
+    "events": lambda workspace_id: {"source": {"workspaceId": workspace_id, "serviceTopic": EMIT_TOPIC}},
 }
-# Requests outside a workspace: creating one needs `create`; publishing and deleting an app check
-# `update` on the app's workspace (api/routers/apps.py).
-OUTSIDE_WORKSPACE: dict[str, str] = {"create_workspace": "create", "publish_app": "update", "delete_app": "update"}
+ACTIONS = frozenset({"read", "create", "update", "delete", "manage_security", "manage_permissions", "test"})
 
 
-def required_permission(operation: str, subject_id: str | None) -> dict[str, Any] | None:
-    """``{action, subject_type, subject_id}`` a corpus operation checks (the reference names the
-    subject type ``workspace``), or None for pure ones."""
-    if operation in OUTSIDE_WORKSPACE:
-        return {"action": OUTSIDE_WORKSPACE[operation], "subject_type": "workspace", "subject_id": subject_id}
-    if operation not in OPERATION_ROUTES:
-        return None
-    method, route = OPERATION_ROUTES[operation]
-    action, subject_type, _ = route_permission(method, route, subject_id or "")
-    return {"action": action, "subject_type": subject_type.rstrip("s"), "subject_id": subject_id}
+@dataclass(frozen=True)
+class WorkspacePermission:
+    """``action`` on ``subject_type`` of one workspace, e.g. ``update`` on ``workspaces`` or
+    ``read`` on ``secrets``. An unknown action or subject type fails when the route module is
+    imported, never at request time."""
+
+    action: str
+    subject_type: str = "workspaces"
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown action {self.action!r} (one of {sorted(ACTIONS)})")
+        if self.subject_type not in SUBJECTS:
+            raise ValueError(f"unknown subject type {self.subject_type!r} (one of {sorted(SUBJECTS)})")
+
+    def subject(self, workspace_id: str) -> dict[str, Any]:
+        return SUBJECTS[self.subject_type](workspace_id)
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.subject_type}"

@@ -219,7 +219,10 @@ class WorkspaceService:
                 raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
             row = Workspace(id=workspace_id or new_id(), slug=slug, name=doc["name"], revision=1)
             session.add(row)
-            await session.flush()
+            try:
+                await session.flush()
+            except IntegrityError:  # a concurrent creation took the slug after the check above
+                raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug}) from None
             session.add(WorkspaceRevision(workspace_id=row.id, revision=1, digest=digest(doc), document=doc))
             if owner:
                 session.add(WorkspaceMember(workspace_id=row.id, user_id=owner, role=OWNER, created_at=row.created_at))

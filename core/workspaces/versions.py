@@ -97,9 +97,11 @@ class VersionService:
         description = body.get("description")
         if description is None or description == "":
             raise MissingFieldError("A version needs a description", {"fields": ["description"]})
-        if not isinstance(description, str | dict):
-            raise InvalidVersionError("description must be a text or a localized text object",
-                                      [{"path": "body.description", "message": "must be a string or an object"}])
+        if not (isinstance(description, str) or isinstance(description, dict)
+                and all(isinstance(text, str) for text in description.values())):
+            raise InvalidVersionError("description must be a text or a localized text object {lang: text}",
+                                      [{"path": "body.description",
+                                        "message": "must be a string or an object of strings"}])
         return name, description
 
     async def publish(self, workspace_id: str, body: Any, *, actor: str | None = None) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.access.operations import required_permission
+from api.app import ROUTERS
+from api.permissions import required_permission
 from core.apps.catalog import AppService
 from core.apps.instances import AppInstanceService
 from core.events.declared import compute_emitted_events
@@ -163,7 +164,8 @@ class CrudRunner:
         op, args = step["op"], step.get("args") or {}
         where = f"step {index} ({op})"
         if "expected_permission_check" in step:
-            checked = required_permission(op, args.get("workspace_id"))
+            # What the operation's route declares (api/permissions.py): one definition.
+            checked = required_permission([r for router in ROUTERS for r in router.routes], op, args.get("workspace_id"))
             assert checked is not None and matches(step["expected_permission_check"], checked, subset=True), \
                 f"{where}: checks {checked}"
         before = await self._last_seq()
