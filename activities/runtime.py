@@ -72,7 +72,8 @@ class RuntimeActivities:
         result = FlushResult(watermark=max(marks, default=0), throttle_seconds=throttle)
         if not request.dispatch:
             return result
-        candidates = [e for e in request.events if triggers(e) and e.id not in cancelled]
+        quiet = {*cancelled, *request.quiet}
+        candidates = [e for e in request.events if triggers(e) and e.id not in quiet]
         if not candidates:
             return result
         try:
@@ -90,8 +91,10 @@ class RuntimeActivities:
             payload = candidate.payload if isinstance(candidate.payload, dict) else {}
             trigger = payload.get("trigger")
             trigger_type = trigger.get("type") if isinstance(trigger, dict) else None
-            for instance, slug in tree.listeners(candidate.type, candidate.source.appInstanceFullSlug, trigger_type):
-                result.triggers.append(TriggerSpec(event_id=candidate.id, automation_slug=slug, instance=instance))
+            for found in tree.listeners(candidate.type, candidate.source.appInstanceFullSlug, trigger_type):
+                result.triggers.append(TriggerSpec(
+                    event_id=candidate.id, automation_slug=found.automation, instance=found.instance,
+                    event_name=found.name if found.name != candidate.type else None))
         if result.triggers:
             result.workspace = compiled.ref()
             result.seqs = {t.event_id: seqs[t.event_id] for t in result.triggers}

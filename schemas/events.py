@@ -13,13 +13,38 @@ EMIT_TOPIC = "topic:runtime:emit"
 # A valid event type (an emit's `event`, a user-sent event's `type`).
 EVENT_NAME = re.compile(r"^[a-zA-Z0-9 ._-]+$")
 
-# Native events that may trigger automations (spec §6.3); custom (emit-topic) events always may.
+NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")
+NATIVE_EXACT = frozenset({"error"})
+
+# Native events that may trigger automations (spec §6.3, and `error`, docs/events.md "Listening
+# to native events"); custom (emit-topic) events always may.
 TRIGGERING_NATIVES = frozenset({
     "workspaces.configured", "workspaces.apps.configured", "workspaces.apps.installed",
     "workspaces.apps.uninstalled", "workspaces.deleted", "apps.deleted", "apps.published", "runtime.fetch.failed",
     "runtime.interactions.triggered", "workspaces.pages.permissions.shared", "workspaces.pages.permissions.deleted",
-    "workspaces.versions.published", "workspaces.versions.deleted", "workspaces.duplicated",
+    "workspaces.versions.published", "workspaces.versions.deleted", "workspaces.duplicated", "error",
 })
+# What `when.events` may name among native events: the triggering ones, and the two names a
+# listener of runtime.interactions.triggered may use for its endpoint and schedule kinds.
+LISTENABLE_NATIVES = TRIGGERING_NATIVES | {"runtime.webhooks.triggered", "runtime.schedules.triggered"}
+# Native events an automation may wait for but never be started by (each would start itself).
+WAIT_ONLY_NATIVES = frozenset({"runtime.automations.executed"})
+
+
+def is_native(event_type: str) -> bool:
+    """Platform event types (spec §6.2) that users may never forge."""
+    return event_type in NATIVE_EXACT or event_type.startswith(NATIVE_PREFIXES)
+
+
+def listen_problem(event_type: str) -> str | None:
+    """Why ``when.events`` may not name ``event_type`` (None: it may)."""
+    if not is_native(event_type) or event_type in LISTENABLE_NATIVES:
+        return None
+    allowed = ", ".join(sorted(LISTENABLE_NATIVES))
+    if event_type in WAIT_ONLY_NATIVES:
+        return (f"'{event_type}' cannot start automations (every run emits it, so a listener would start "
+                f"itself): wait for it with `wait` instead. Native events automations may listen to: {allowed}")
+    return f"'{event_type}' is a native event automations cannot listen to; those they may listen to: {allowed}"
 
 
 class HttpSource(BaseModel):

@@ -13,6 +13,18 @@ class Trigger(BaseModel):
     type: str  # endpoint | event | schedule | automation | test
     value: str | None = None
     id: str | None = None
+    # An event's name where the listener runs, when it differs from ``value`` (the full name):
+    # inside app instance ``toolbox``, ``toolbox.executed`` is ``executed`` (spec §7.4).
+    local_value: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The trigger as events and the run's ``executed`` payload show it: the full name."""
+        return self.model_dump(exclude_none=True, exclude={"local_value"})
+
+    def seen(self) -> dict[str, Any]:
+        """The trigger as the run's automation reads it (``run.trigger``): the local name."""
+        public = self.public()
+        return {**public, "value": self.local_value} if self.local_value is not None else public
 
 
 class WorkspaceRef(BaseModel):
@@ -103,6 +115,7 @@ class TriggerSpec(BaseModel):
     event_id: str
     automation_slug: str
     instance: str = ""  # full slug of the app instance owning the automation
+    event_name: str | None = None  # the event's name inside that instance, when not its full name
 
 
 class FlushRequest(BaseModel):
@@ -111,6 +124,7 @@ class FlushRequest(BaseModel):
     writes: list[ContextWrite] = Field(default_factory=list)
     charges: dict[str, int] = Field(default_factory=dict)  # rate-limit tokens used since the last flush
     not_watermark: list[str] = Field(default_factory=list)  # event ids left out of the watermark
+    quiet: list[str] = Field(default_factory=list)  # event ids stored and waitable that start no listener
     user_id: str | None = None  # the emitting run's user: its listener runs act for the same user
     dispatch: bool = True
 

@@ -8,6 +8,7 @@ are placed in their file (``automations/hello.yml: do[2].conditions``). Errors s
 * shapes: the typed models of the root fields, automations (every instruction), app instances,
   pages and security;
 * endpoints: unique within the workspace;
+* listeners: ``when.events`` names no native event that can never start an automation;
 * calls: every call resolves against the workspace's automations and those of its installed apps
   (``known``, given by the services, which know the apps); one that does not is a warning naming
   the nearest known names, as the reference accepts it at import and fails at run time.
@@ -33,6 +34,7 @@ from schemas.dsul import (
     endpoint_name,
 )
 from schemas.errors import InvalidSlugError, InvalidWorkspaceError
+from schemas.events import listen_problem
 from schemas.instructions import NATIVE
 from schemas.problems import Finding, Problem, findings_of
 
@@ -122,6 +124,13 @@ def call_findings(automation: Automation, known: Mapping[str, KnownAutomation]) 
     return problems
 
 
+def listener_findings(automation: Automation) -> list[Finding]:
+    """An error per native event in ``when.events`` that can never start the automation."""
+    events = automation.when.events if automation.when is not None else None
+    return [Finding(path=("when", "events", index), message=problem)
+            for index, name in enumerate(events or []) if (problem := listen_problem(name))]
+
+
 def workspace_problems(source: WorkspaceSource, *, require_index: bool = True,
                        known: Mapping[str, KnownAutomation] | None = None) -> list[dict[str, str]]:
     """Every error of ``source`` as ``{"path", "message"}`` (empty list: valid)."""
@@ -139,7 +148,7 @@ def _check(source: WorkspaceSource, *, require_index: bool, known: Mapping[str, 
     for slug in sorted(source.automations):
         model, problems = parse_automation(slug, source.automations[slug])
         if model is not None:
-            problems += call_findings(model, calls)
+            problems += call_findings(model, calls) + listener_findings(model)
         findings += [("automations", slug, f) for f in problems]
     for slug, problems in sorted(_endpoint_findings(source.automations).items()):
         findings += [("automations", slug, f) for f in problems]

@@ -66,12 +66,13 @@ class TemporalEffects:
         return str(workflow.uuid4())
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str], user_id: str | None = None) -> FlushResult:
+                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None
+                    ) -> FlushResult:
         # Called with nothing to write too: the local activity ends the activation, so a long
         # pure loop never trips the SDK's 2 s deadlock detector.
         return await flush_and_dispatch(FlushRequest(workspace_id=self.run.workspace.id, events=events,
                                                      writes=writes, charges=charges, not_watermark=not_watermark,
-                                                     user_id=user_id))
+                                                     user_id=user_id, quiet=quiet or []))
 
     async def sleep(self, seconds: float) -> None:
         await workflow.sleep(timedelta(seconds=seconds))
@@ -219,7 +220,7 @@ class AutomationWorkflow:
     async def _run(self, run: RunInput, settings: RunSettings, effects: TemporalEffects, recorder: EventRecorder,
                    interpreter: Interpreter) -> RunResult:
         started = effects.now()
-        trigger = run.trigger.model_dump(exclude_none=True)
+        trigger = run.trigger.public()
         if run.record_interaction:
             recorder.native("runtime.interactions.triggered", {
                 "workspaceId": run.workspace.id, "automation": run.automation_slug, "trigger": trigger,
@@ -234,7 +235,8 @@ class AutomationWorkflow:
             if target is None or target.automation is None:
                 raise ObjectNotFoundError(f"Automation '{run.automation_slug}' not found",
                                           {"slug": run.automation_slug})
-            output = await interpreter.execute(target, payload, run.depth, trigger, root=True)
+            output = await interpreter.execute(target, payload, run.depth, trigger, root=True,
+                                              seen_trigger=run.trigger.seen())
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except TidewayError as exc:
@@ -243,14 +245,14 @@ class AutomationWorkflow:
             body = interpreter.redact(error_body(exc))
             origin = getattr(exc, "origin", None)
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
-                            origin.depth if origin else run.depth + 1, user=True,
+                            origin.depth if origin else run.depth + 1, user=True, workflow=True,
                             instance=getattr(exc, "instance", None) or interpreter.start_instance)
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
             body = interpreter.redact({"error": "InternalError",
                                        "message": f"Internal error: {type(exc).__name__}: {exc}"})
-            recorder.native("error", body, run.automation_slug, run.depth + 1, user=True)
+            recorder.native("error", body, run.automation_slug, run.depth + 1, user=True, workflow=True)
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None
         await interpreter.flush()

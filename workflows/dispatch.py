@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas import activity_names as names
 from schemas.events import Event
-from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger
+from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger, TriggerSpec
 from schemas.search_attributes import run_search_attributes
 
 LOCAL = timedelta(seconds=30)
@@ -38,14 +38,15 @@ async def start_listeners(result: FlushResult, events: list[Event], user_id: str
     search_attributes = bool(memo["settings"].get("run_search_attributes"))
     ws = result.workspace
 
-    async def start(event: Event, slug: str, instance: str) -> None:
+    async def start(event: Event, spec: TriggerSpec) -> None:
+        slug, instance = spec.automation_slug, spec.instance
         public = event.to_public()
         user_sent = event.source.automationSlug is None
         run = RunInput(
             workspace=ws, automation_slug=slug, automation=None, instance=instance,
             instance_info=result.instances.get(instance) if instance else None, versions=result.versions,
             payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
-            trigger=Trigger(type="event", value=event.type, id=event.id),
+            trigger=Trigger(type="event", value=event.type, id=event.id, local_value=spec.event_name),
             correlation_id=event.source.correlationId,
             # Events never carry the user of a run, but the listeners act for it (spec §6.1 cases).
             user_id=event.source.userId if user_sent else user_id, session_id=event.source.sessionId,
@@ -62,8 +63,7 @@ async def start_listeners(result: FlushResult, events: list[Event], user_id: str
         except WorkflowAlreadyStartedError:
             pass  # started by an earlier attempt: exactly once
 
-    await asyncio.gather(*(start(by_id[t.event_id], t.automation_slug, t.instance)
-                           for t in result.triggers if t.event_id in by_id))
+    await asyncio.gather(*(start(by_id[t.event_id], t) for t in result.triggers if t.event_id in by_id))
 
 
 async def flush_and_dispatch(request: FlushRequest) -> FlushResult:

@@ -28,12 +28,17 @@ WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def output_response(outcome: RunOutcome) -> JSONResponse:
-    # The output is returned as JSON whatever it is (DECISIONS 12).
+    """The output as JSON whatever it is (DECISIONS 12)."""
     return JSONResponse(outcome.output, status_code=outcome.status or 200, headers=outcome.headers or None)
 
 
 def sse_data(value: Any) -> str:
     return f"data: {json.dumps(value, ensure_ascii=False, separators=(',', ':'), default=str)}\n\n"
+
+
+def sse_response(events: AsyncIterator[str], status: int | None, headers: dict[str, str]) -> StreamingResponse:
+    headers = {**headers, "cache-control": "no-cache", "connection": "keep-alive", "x-accel-buffering": "no"}
+    return StreamingResponse(events, status_code=status or 200, media_type="text/event-stream", headers=headers)
 
 
 async def streamed_response(run: StreamedRun) -> Response:
@@ -71,9 +76,7 @@ async def streamed_response(run: StreamedRun) -> Response:
         if outcome.output not in ({}, None):
             yield sse_data(outcome.output)
 
-    headers = {**first.headers, "cache-control": "no-cache", "connection": "keep-alive", "x-accel-buffering": "no"}
-    return StreamingResponse(events(), status_code=first.status or 200, media_type="text/event-stream",
-                             headers=headers)
+    return sse_response(events(), first.status, first.headers)
 
 
 async def webhook(workspace_id: str, endpoint: str, request: Request, services: ServicesDep,

@@ -142,11 +142,14 @@ class AppService:
             found = (await session.exec(select(App).where(col(App.slug).in_(wanted)))).all()
         return {a.slug: a for a in found}
 
-    async def app_of_workspace(self, workspace_id: str) -> App | None:
-        """The live app published from a workspace, if any."""
+    async def app_of_workspace(self, workspace_id: str, *, include_deleted: bool = False) -> App | None:
+        """The app published from a workspace, if any: the live one, or with ``include_deleted``
+        the one deleted since (a workspace publishes one app; its slug never changes)."""
         async with self.db.session() as session:
-            stmt = select(App).where(App.workspace_id == workspace_id, col(App.deleted_at).is_(None))
-            return (await session.exec(stmt)).first()
+            stmt = select(App).where(App.workspace_id == workspace_id)
+            if not include_deleted:
+                stmt = stmt.where(col(App.deleted_at).is_(None))
+            return (await session.exec(stmt.order_by(col(App.deleted_at).desc().nulls_first()))).first()
 
     # -- versions (used by the runtime) -------------------------------------------------
     async def version_document(self, app_slug: str, version: str | None) -> tuple[str, dict[str, Any]]:
@@ -257,13 +260,10 @@ class AppService:
             except (TypeError, ValueError):
                 raise InvalidVersionError(f"Unknown workspace version '{workspace_version}'",
                                           {"workspaceVersion": workspace_version}) from None
+        # The app reuses the workspace's description and photo when it has them, else has none.
         document = {**await self.workspaces.document(ws.id, revision), "slug": ws.slug}
-        missing = [f for f in ("description", "photo") if not document.get(f)]
-        if missing:
-            raise MissingFieldError(
-                f"Publishing needs the workspace's {' and '.join(missing)} (set them on the workspace first)",
-                {"fields": missing, "workspaceId": ws.id})
-        existing = await self.app_of_workspace(ws.id)
+        # The slug is fixed at the first publish: an app deleted since revives under it.
+        existing = await self.app_of_workspace(ws.id, include_deleted=True)
         if existing is not None:
             if slug not in (None, "", existing.slug):
                 raise InvalidSlugError("Once published, an app slug cannot be updated.",

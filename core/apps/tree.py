@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.workspaces.config_interpolation import interpolate_config
 from language import render
@@ -76,10 +76,12 @@ def index_automations(automations: Mapping[str, Any]) -> tuple[dict[str, str], d
     return endpoints, listeners
 
 
-def app_env_config(app_slug: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``APP_CONFIG_{appSlug without spaces}_{KEY}`` (spec §1.4), below every other source."""
+def app_env(kind: str, app_slug: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``APP_{kind}_{appSlug without spaces}_{KEY}`` environment variables: ``CONFIG`` values sit
+    below every other config source (spec §1.4); ``SECRET`` values are the app's ``secret.KEY``
+    (an app never sees the secrets stored in the workspace it was published from)."""
     environ = os.environ if environ is None else environ
-    prefix = f"APP_CONFIG_{app_slug.replace(' ', '')}_"
+    prefix = f"APP_{kind}_{app_slug.replace(' ', '')}_"
     return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and len(k) > len(prefix)}
 
 
@@ -89,7 +91,8 @@ def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_
     the app's environment variables — shallow merges, unresolved variables left (spec §1.5)."""
     config_doc = app_document.get("config")
     defaults = config_doc.get("value") if isinstance(config_doc, dict) else None
-    own = interpolate_config(defaults, slug="\0", environ={})  # app env is not visible here
+    # The app's own config sees its APP_SECRET_ values as `secret`, not its APP_CONFIG_ ones.
+    own = interpolate_config(defaults, slug="\0", environ={}, secrets=app_env("SECRET", app_slug))
     given = instance.get("config")
     rendered: Any = {}
     if isinstance(given, dict):
@@ -97,7 +100,7 @@ def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_
     elif isinstance(given, str):  # e.g. config: '{{config}}' hands the parent's config down
         rendered = render(given, {"config": parent_config}, undefined_vars="leave", eval_expressions=False)
     rendered = strip_undefined(rendered) if isinstance(rendered, dict) else {}
-    return {**app_env_config(app_slug), **own, **rendered}
+    return {**app_env("CONFIG", app_slug), **own, **rendered}
 
 
 # Persisted contexts read or written by name; run.* built-ins are computed, not persisted.
@@ -116,8 +119,12 @@ def config_secret_paths(document: dict[str, Any]) -> list[str]:
     return find_secret_paths(config_doc.get("schema") if isinstance(config_doc, dict) else None)
 
 
-def secrets_of(document: dict[str, Any], config: dict[str, Any]) -> list[str]:
-    return find_secret_values(config, config_secret_paths(document))
+def secrets_of(document: dict[str, Any], config: dict[str, Any], app_slug: str | None = None) -> list[str]:
+    """The secret values an instance's events hide: its config fields declared secret and the
+    app's APP_SECRET_ values."""
+    found = find_secret_values(config, config_secret_paths(document))
+    env = [v for v in app_env("SECRET", app_slug).values() if v.strip()] if app_slug else []
+    return found + [v for v in env if v not in found]
 
 
 class AppTree:
@@ -161,45 +168,61 @@ class AppTree:
             current, remaining = child, rest
 
     def listeners(self, event_type: str, source_instance: str | None = None,
-                  trigger_type: str | None = None) -> list[tuple[str, str]]:
-        """(instance, automation) pairs started by an event of the root's log (spec §7.4): the
-        root's own listeners, then prefixed names routed down into instances; an event whose
-        source is an instance is also delivered to that instance under its own name."""
-        found: list[tuple[str, str]] = []
+                  trigger_type: str | None = None) -> list[Listener]:
+        """The automations an event of the root's log starts (spec §7.4), each with the name the
+        event has where that automation runs: the root's own listeners, then prefixed names routed
+        down into instances (``toolbox.executed`` is ``executed`` inside ``toolbox``); an event
+        whose source is an instance is also delivered to that instance under its own name."""
+        found: list[Listener] = []
+
+        def add(instance: str, name: str) -> None:
+            for slug in self.nodes[instance].listeners.get(name, ()):
+                if all((f.instance, f.automation) != (instance, slug) for f in found):
+                    found.append(Listener(instance, slug, name))
+
         current, remaining = "", event_type
         while True:
-            node = self.nodes[current]
-            for slug in node.listeners.get(remaining, ()):
-                found.append((current, slug))
+            add(current, remaining)
             if current == "" and remaining == "runtime.interactions.triggered" and trigger_type in ALIASES:
-                found += [("", s) for s in node.listeners.get(ALIASES[trigger_type], ()) if ("", s) not in found]
+                add("", ALIASES[trigger_type])
             first, dot, rest = remaining.partition(".")
             child = self.child_of(current, first)
             if dot and child in self.nodes:
                 current, remaining = child, rest
                 continue
             break
-        if event_type in BROADCAST_TO_IMPORTS:
-            # The root's lifecycle reaches its direct imports (spec §6.3): a deleted workspace
-            # also runs each instance's `workspaces.apps.uninstalled` listeners.
-            for child in self.nodes[""].info.children:
-                node = self.nodes[child]
-                names = [event_type, *(["workspaces.apps.uninstalled"] if event_type == "workspaces.deleted" else [])]
-                for name in names:
-                    for slug in node.listeners.get(name, ()):
-                        if (child, slug) not in found:
-                            found.append((child, slug))
-        if source_instance and source_instance in self.nodes and not event_type.startswith(source_instance + "."):
+        if event_type == "workspaces.deleted":
+            # The root's deletion reaches its direct imports (spec §6.3), which also run their
+            # `workspaces.apps.uninstalled` listeners.
+            for child in self.children(""):
+                add(child, event_type)
+                add(child, "workspaces.apps.uninstalled")
+        owner = source_instance if source_instance in self.nodes else ""
+        if owner and not event_type.startswith(owner + "."):
             # Native lifecycle events (workspaces.apps.*, apps.*) reach the instance itself.
-            node = self.nodes[source_instance]
-            for slug in node.listeners.get(event_type, ()):
-                if (source_instance, slug) not in found:
-                    found.append((source_instance, slug))
+            add(owner, event_type)
+        if event_type in PARENT_LIFECYCLE:
+            # An app's publish or deletion reaches its instances (the event is recorded with the
+            # instance as source) and the instances they import: "the current OR the parent
+            # workspace is published / deleted". A root that publishes itself reaches its imports.
+            for child in self.children(owner):
+                add(child, event_type)
         return found
+
+    def children(self, full_slug: str) -> list[str]:
+        """Full slugs of the enabled imports of a node."""
+        return [self.child_of(full_slug, slug) for slug in self.nodes[full_slug].info.children
+                if self.child_of(full_slug, slug) in self.nodes]
+
+
+class Listener(NamedTuple):
+    instance: str  # full slug of the app instance ('' = the root)
+    automation: str
+    name: str  # the event's name where the automation runs (its trigger.value)
 
 
 ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedules.triggered"}
-BROADCAST_TO_IMPORTS = frozenset({"workspaces.deleted"})  # app lifecycle events target their instances
+PARENT_LIFECYCLE = frozenset({"apps.published", "apps.deleted"})
 
 
 async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
@@ -238,7 +261,7 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                 config = instance_config(document, inst, app_slug, parent.info.config)
                 info = InstanceInfo(
                     full_slug=full, slug=slug, app_slug=app_slug, version=version, depth=parent.info.depth + 1,
-                    parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config),
+                    parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config, app_slug),
                     children=[], scope=f"{root.info.scope}:{full}",
                     uses_contexts=mentions_contexts(document.get("automations")))
                 endpoints, listeners = index_automations(document.get("automations") or {})

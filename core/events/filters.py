@@ -226,3 +226,28 @@ class AppInstanceDepth:
 
     def match(self, event: Any) -> set[str]:
         return {qid for qid, max_depth in self.queries.items() if depth_allows(max_depth, event)}
+
+
+@dataclass(frozen=True)
+class TypeFilter:
+    """An event type filter: names, of which those holding ``*`` are wildcards (``runtime.*``,
+    ``*.executed``), case-sensitive, the same on the REST search, the live stream and Activity."""
+
+    exact: frozenset[str]
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def of(cls, types: Iterable[str]) -> TypeFilter:
+        exact, patterns = split_type_patterns(str(t) for t in types)
+        return cls(frozenset(exact), tuple(re.compile(".*".join(re.escape(part) for part in t.split("*")), re.DOTALL)
+                                           for t in sorted(set(patterns))))
+
+    def matches(self, event_type: str) -> bool:
+        return event_type in self.exact or any(p.fullmatch(event_type) for p in self.patterns)
+
+
+def split_type_patterns(types: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(exact names, wildcard patterns) of a ``types`` filter."""
+    names = list(types)
+    return [t for t in names if "*" not in t], [t for t in names if "*" in t]
+

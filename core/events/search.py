@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.events.filters import EVENT_FIELDS, RESERVED_PARAMS
+from core.events.filters import EVENT_FIELDS, RESERVED_PARAMS, split_type_patterns
 from core.events.store import EVENTS, row_to_public
 from schemas.errors import TidewayError
 
@@ -305,7 +305,12 @@ def build_conditions(dialect: str, workspace_id: str, parsed: SearchParams, *,
     if not include_ephemeral:
         conditions.append(EVENTS.c.ephemeral == false())
     if parsed.types:
-        conditions.append(EVENTS.c.type.in_(parsed.types))
+        exact, patterns = split_type_patterns(parsed.types)
+        kinds: list[ColumnElement[bool]] = [EVENTS.c.type.in_(exact)] if exact else []
+        for pattern in patterns:  # `runtime.*`: a wildcard, as field filters take them
+            op, bound = _glob(sql, pattern)
+            kinds.append(sql.clause(f"events.type {op} {bound}"))
+        conditions.append(or_(*kinds))
     if parsed.after is not None:
         conditions.append(EVENTS.c.created_at > _stored_date(parsed.after))
     if parsed.before is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.events.filters import (
     Term,
+    TypeFilter,
     depth_allows,
     js_string,
     parse_payload_query,
@@ -41,7 +42,7 @@ def _as_datetime(value: Any) -> datetime | None:
 class EngineQuery:
     """One subscriber's compiled filters; ``None`` means the filter is not set."""
 
-    types: frozenset[str] | None = None
+    types: TypeFilter | None = None
     text: str | None = None
     search: str | None = None
     payload_query: tuple[Term, ...] | None = None
@@ -61,7 +62,7 @@ class EngineQuery:
                 continue
             if key == "types":
                 items = value if isinstance(value, list) else [value]
-                compiled.types = frozenset(str(v) for v in items)
+                compiled.types = TypeFilter.of(str(v) for v in items)
             elif key == "text":
                 compiled.text = str(value)
             elif key == "search":
@@ -89,7 +90,7 @@ class EngineQuery:
     def matches(self, query_id: str, event: Any) -> bool:
         if not isinstance(event, Mapping):
             return False
-        if self.types is not None and js_string(event.get("type")) not in self.types:
+        if self.types is not None and not self.types.matches(js_string(event.get("type"))):
             return False
         if self.max_depth is not None and not depth_allows(self.max_depth, event):
             return False

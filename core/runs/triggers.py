@@ -14,7 +14,7 @@ from schemas.errors import (
     ObjectNotFoundError,
     PayloadTooLargeError,
 )
-from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, json_size
+from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, is_native, json_size
 from schemas.requests import EventsBody, parse_body, summary
 from schemas.runs import Trigger
 
@@ -52,15 +52,6 @@ async def trigger_test(services: Services, workspace_id: str, slug: str, payload
     return await services.launcher.run(compiled, automation, payload, Trigger(type="test", value=slug),
                                        user_id=user_id, session_id=session_id, tree=tree, instance=instance,
                                        api_key_id=api_key_id)
-
-
-NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")
-NATIVE_EXACT = frozenset({"error"})
-
-
-def is_native(event_type: str) -> bool:
-    """Platform event types (spec §6.2) that users may never forge."""
-    return event_type in NATIVE_EXACT or event_type.startswith(NATIVE_PREFIXES)
 
 
 async def send_events(services: Services, workspace_id: str, events: Any, *,

@@ -25,7 +25,6 @@ from schemas.dsul import WorkspaceSource
 from schemas.errors import (
     AlreadyUsedError,
     InvalidVersionError,
-    MissingFieldError,
     ObjectNotFoundError,
 )
 
@@ -80,7 +79,7 @@ class VersionService:
     @staticmethod
     def _body(body: Any) -> tuple[str | None, Any]:
         if not isinstance(body, dict):
-            raise InvalidVersionError("The body must be an object {name?, description}",
+            raise InvalidVersionError("The body must be an object {name?, description?}",
                                       [{"path": "body", "message": "must be an object"}])
         if body.get("repository") is not None:
             raise InvalidVersionError("Versions in outside repositories are not supported",
@@ -96,7 +95,7 @@ class VersionService:
                                       f"'current' or 'latest'", [{"path": "body.name", "message": "invalid name"}])
         description = body.get("description")
         if description is None or description == "":
-            raise MissingFieldError("A version needs a description", {"fields": ["description"]})
+            return name, None  # the message of a version is optional (the reference's docs)
         if not (isinstance(description, str) or isinstance(description, dict)
                 and all(isinstance(text, str) for text in description.values())):
             raise InvalidVersionError("description must be a text or a localized text object {lang: text}",

@@ -13,7 +13,7 @@ class VersionBody(Closed):
 
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_.-]{1,64}$",
                              description="not `current` or `latest`; unique in the workspace")
-    description: LocalizedText
+    description: LocalizedText | None = Field(default=None, description="optional message")
     repository: None = Field(default=None, description="versions in outside repositories are not supported")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "v1", "description": "First release"}]})

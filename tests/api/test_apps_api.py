@@ -118,8 +118,6 @@ async def test_publish_read_list_versions_and_delete(stack: Stack) -> None:
 
 
 async def test_publish_rules(stack: Stack) -> None:
-    bare = await stack.import_workspace(workspace_doc({}, description="no photo"))
-    assert_error(await publish(stack, bare["id"], slug=unique_slug("app")), 400, "MissingFieldError", "photo")
     ws = await source_workspace(stack)
     assert_error(await publish(stack, ws["id"]), 400, "MissingFieldError", "slug")
     assert_error(await publish(stack, ws["id"], slug="bad.slug"), 400, "InvalidSlugError")

@@ -95,5 +95,11 @@ async def test_the_error_event_names_the_failing_automation_and_instruction(ws: 
     [error] = of_type(events, "error")
     assert error["payload"] == body
     assert error["source"]["automationSlug"] == "fails" and error["source"]["automationDepth"] == 2
-    # no automation finished: nothing is recorded as executed
-    assert executed(events) == []
+    # Both frames failed, and each is recorded as an execution with the error (issue 16), in the
+    # failing run's workflow, as the error event is.
+    failed = executed(events)
+    assert sorted(e["payload"]["slug"] for e in failed) == ["failing", "fails"]
+    for event in failed:
+        assert event["payload"]["error"] == {"error": "InvalidInstructionError", "message": body["message"]}
+        assert "output" not in event["payload"] and "break" not in event["payload"]
+        assert event["source"]["workflowId"] == error["source"]["workflowId"] is not None

@@ -25,9 +25,10 @@ class Effects(Protocol):
     def new_id(self) -> str: ...
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str], user_id: str | None = None) -> FlushResult:
+                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None
+                    ) -> FlushResult:
         """Apply context writes, take rate-limit tokens, persist events (idempotent) and start
-        their listeners. Also yields the workflow activation."""
+        their listeners (but those of the ``quiet`` ones). Also yields the workflow activation."""
 
     async def sleep(self, seconds: float) -> None:
         """Wait in workflow time (rate-limit throttling)."""

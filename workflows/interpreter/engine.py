@@ -73,6 +73,7 @@ class Interpreter:
         self.run = run
         self.effects = effects
         self.limits = limits
+        self.error_listener = run.trigger.type == "event" and run.trigger.value == "error"
         self.events = recorder
         self.steps = 0
         self.branches = 0  # `all` branches alive now (a hostile tree must not fan out unbounded)
@@ -151,7 +152,9 @@ class Interpreter:
         for event in events:
             if redactor is not None and event.source.serviceTopic != EMIT_TOPIC:
                 event.payload = redactor(event.payload)
-        result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id)
+        # The loop guard: the errors of a run started by an `error` event start no listener.
+        quiet = [e.id for e in events if e.type == "error"] if self.error_listener else None
+        result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id, quiet)
         self.watermark = max(self.watermark, result.watermark)
         if result.throttle_seconds > 0:
             await self.effects.sleep(result.throttle_seconds)
@@ -167,8 +170,10 @@ class Interpreter:
 
     # -- automations --------------------------------------------------------------------
     async def execute(self, target: CallTarget, payload: dict[str, Any], parent_depth: int,
-                      trigger: dict[str, Any], *, root: bool = False) -> Any:
-        """Run one automation to its output (spec §2.4)."""
+                      trigger: dict[str, Any], *, root: bool = False,
+                      seen_trigger: dict[str, Any] | None = None) -> Any:
+        """Run one automation to its output (spec §2.4). ``trigger`` is what its ``executed``
+        event records; ``seen_trigger`` (default: the same) what it reads as ``run.trigger``."""
         slug, instance, automation = target.slug, target.instance, self.model(target)
         if automation.validate_arguments and isinstance(automation.arguments, dict) and automation.arguments:
             validate_arguments(automation.arguments, payload)
@@ -192,7 +197,7 @@ class Interpreter:
         saved = {k: run_ctx.get(k, UNDEFINED) for k in FRAME_RUN_KEYS}
         for key in FRAME_RUN_KEYS:
             run_ctx.pop(key, None)
-        run_ctx.update(depth=depth, automationSlug=slug, trigger=trigger)
+        run_ctx.update(depth=depth, automationSlug=slug, trigger=seen_trigger or trigger)
         if instance.full_slug:
             run_ctx.update(appSlug=instance.app_slug, appInstanceSlug=instance.slug,
                            appInstanceFullSlug=instance.full_slug)
@@ -218,6 +223,9 @@ class Interpreter:
             if getattr(exc, "origin", None) is None:
                 exc.origin = ErrorOrigin(slug, getattr(exc, "instruction", None), depth)  # type: ignore[attr-defined]
                 exc.instance = instance  # type: ignore[attr-defined]
+            # A failed automation is an execution too: the Activity links it to its run.
+            self._executed(slug, input_payload, started, trigger, depth, instance,
+                           {"error": {"error": exc.name, "message": exc.message}})
             raise
         finally:
             self.frames.remove(frame)
@@ -226,20 +234,27 @@ class Interpreter:
                     run_ctx.pop(key, None)
                 else:
                     run_ctx[key] = value
-        duration = int((self.effects.now() - started).total_seconds() * 1000)
+        self._executed(slug, input_payload, started, trigger, depth, instance,
+                       {"output": output, "break": broke is not None})
+        if broke is not None and broke.scope == "all" and not root:
+            raise broke
+        return output
+
+    def _executed(self, slug: str, input_payload: dict[str, Any], started: Any, trigger: dict[str, Any], depth: int,
+                  instance: InstanceInfo, outcome: dict[str, Any]) -> None:
+        """``runtime.automations.executed``: the input as it came (without its authorization
+        header), the trigger, timing, and the outcome (``output`` and ``break``, or ``error``)."""
         executed_payload = dict(input_payload)
         if isinstance(executed_payload.get("headers"), dict):
             executed_payload["headers"] = {k: v for k, v in executed_payload["headers"].items()
                                            if k.lower() != "authorization"}
+        duration = int((self.effects.now() - started).total_seconds() * 1000)
         self.events.native(
             "runtime.automations.executed",
-            {"slug": slug, "payload": executed_payload, "output": output, "duration": duration,
+            {"slug": slug, "payload": executed_payload, **outcome, "duration": duration,
              "startedAt": started.isoformat().replace("+00:00", "Z"), "trigger": trigger,
-             "break": broke is not None, **({"throttled": self.throttled_ms} if self.throttled_ms else {})},
+             **({"throttled": self.throttled_ms} if self.throttled_ms else {})},
             slug, depth, user=True, workflow=True, instance=instance)
-        if broke is not None and broke.scope == "all" and not root:
-            raise broke
-        return output
 
     async def run_list(self, frame: Frame, instructions: Sequence[Instruction], path: str) -> None:
         for index, node in enumerate(instructions):

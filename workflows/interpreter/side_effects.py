@@ -111,4 +111,9 @@ async def run_wait(it: Interpreter, frame: Frame, node: Wait) -> Any:
         it.events.native("runtime.waits.timeout", {"wait": wait}, frame.slug, frame.depth,  # DECISIONS 2
                          instance=frame.instance)
         return UNDEFINED
+    prefix = f"{frame.instance.full_slug}."
+    if frame.instance.full_slug and str(event.get("type", "")).startswith(prefix):
+        # The instance reads its own events by their local name (docs/apps.md); the log keeps
+        # the full one (the runtime.waits.fulfilled event above).
+        event = {**event, "type": event["type"][len(prefix):]}
     return event

@@ -136,7 +136,7 @@ def event_readable(perms: Permissions, event: Mapping[str, Any]) -> bool:
 def event_creatable(perms: Permissions, event: Mapping[str, Any], *, native: bool = False) -> bool:
     """``create`` of a user-sent event, given as it will be stored (``source.workspaceId`` and
     ``source.serviceTopic: topic:runtime:emit`` set). ``native`` (the type is a platform event,
-    e.g. ``core.runs.triggers.is_native``): refused to all but superadmins."""
+    e.g. ``schemas.events.is_native``): refused to all but superadmins."""
     if native and not is_superadmin(perms):
         return False
     return perms.can("create", "events", event)
