@@ -21,6 +21,8 @@ from temporalio import activity
 
 from activities.egress import EgressRefusedError
 from activities.egress_http import EgressGuard, egress_client
+from activities.fetch_auth import FetchAuthError, OwnApi, RequestAuth
+from activities.fetch_tls import unverified_tls_client
 from core.runs.blobs import BlobStore
 from schemas import activity_names as names
 
@@ -204,13 +206,17 @@ async def read_event_stream(response: httpx.Response, max_chunks: int, max_bytes
 
 class FetchActivities:
     """``egress`` decides which addresses a fetch may connect to (activities/egress.py): every
-    connection of the client, redirect hops included, goes through it."""
+    connection of the client, redirect hops included, goes through it. ``own_api`` is where
+    Tideway's own API answers and the issuer of forwarded tokens (``auth.prismeai``; without it
+    such a fetch fails with a FetchError)."""
 
-    def __init__(self, blobs: BlobStore, timeout: float, egress: EgressGuard):
+    def __init__(self, blobs: BlobStore, timeout: float, egress: EgressGuard, own_api: OwnApi | None = None):
         self.blobs = blobs
         self.timeout = timeout
         self.egress = egress
+        self.own_api = own_api
         self._client: httpx.AsyncClient | None = None
+        self._unverified_client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -218,14 +224,27 @@ class FetchActivities:
             self._client = egress_client(self.egress, self.timeout)
         return self._client
 
-    async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
+    @property
+    def unverified_client(self) -> httpx.AsyncClient:
+        """The client of ``allowSelfSignedCert: true`` (activities/fetch_tls.py), made on first use."""
+        if self._unverified_client is None:
+            self._unverified_client = unverified_tls_client(self.egress, self.timeout)
+        return self._unverified_client
+
+    async def _send(self, kwargs: dict[str, Any], auth: RequestAuth | None = None,
+                    verify: bool = True) -> httpx.Response:
         """One request, retried RETRIES times when the connection fails or is reset before a
         response arrives (ECONNRESET in the reference); never on a timeout or an HTTP status.
         An event stream is returned open (the caller reads and closes it), any other response
-        is read whole."""
+        is read whole. ``auth`` is applied to each attempt's final request (a fresh signature)."""
+        client = self.client if verify else self.unverified_client
         for attempt in range(RETRIES + 1):
             try:
-                response = await self.client.send(self.client.build_request(**kwargs), stream=True)
+                request = client.build_request(**kwargs)
+                if auth is not None:
+                    await auth.apply(request)
+                response = await client.send(request, stream=True,
+                                             follow_redirects=auth is None or auth.follow_redirects)
                 if is_event_stream(response):
                     return response
                 try:
@@ -243,14 +262,18 @@ class FetchActivities:
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in (self._client, self._unverified_client):
+            if client is not None:
+                await client.aclose()
 
     @activity.defn(name=names.FETCH)
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
+            auth = RequestAuth.prepare(request, self.own_api)
             await self.egress.check_numeric_url(str(request.get("url")))
-            response = await self._send(build_request(request))
+            response = await self._send(build_request(request), auth, verify=request.get("allowSelfSignedCert") is not True)
+        except FetchAuthError as refused:  # before anything was sent
+            return {"status": 0, "error": str(refused)}
         except EgressRefusedError as refused:  # never retried: the same request would be refused again
             return {"status": 0, "error": str(refused)}
         except httpx.TimeoutException:
@@ -269,6 +292,10 @@ class FetchActivities:
             body: Any = f"data:{ctype};base64,{base64.b64encode(response.content).decode()}"
             result["data_url"] = True
             return await self._with_body(result, body, len(body))
+        if request.get("outputMode") == "base64":  # the response's bytes, whatever their type
+            encoded = base64.b64encode(response.content).decode()
+            result["base64"] = True
+            return await self._with_body(result, encoded, len(encoded))
         return await self._with_body(result, parse_body(response), len(response.content))
 
     async def _stream_result(self, request: dict[str, Any], response: httpx.Response,

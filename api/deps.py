@@ -11,8 +11,9 @@ from fastapi import Depends, Request
 from api.authorization import Actor
 from api.cookies import session_cookie_token
 from core.access.apikeys import KeyGrant
+from core.access.forwarded import ForwardedTokens, is_forwarded_token
 from core.services import Services
-from schemas.errors import UnauthorizedError
+from schemas.errors import ForbiddenError, UnauthorizedError
 
 
 def get_services(request: Request) -> Services:
@@ -40,20 +41,31 @@ async def identify(request: Request, services: Services) -> Actor | None:
     """The caller, or None without credentials: the bearer of ``TIDEWAY_ADMIN_TOKEN`` (a
     superadmin), of a user token (login, anonymous session or access token), plus the rules of
     an API key sent in ``x-prismeai-api-key`` (spec §8.5; an unknown key adds nothing). An
-    invalid or expired token is a 401."""
+    invalid or expired token is a 401. A forwarded workspace token (``fetch`` with
+    ``auth.prismeai.forwardWorkspaceAuth``) is accepted only on the routes of its workspace
+    (``/v2/workspaces/<id>/…``): anywhere else, a 403."""
     token = bearer_token(request)
     raw_key = request.headers.get(API_KEY_HEADER)
     grant = await services.api_keys.grant(raw_key.strip()) if raw_key else None
     if not token:
         return Actor("", anonymous=True, api_key=grant) if grant else None
-    return await token_actor(services, token, grant)
+    actor = await token_actor(services, token, grant)
+    if actor.workspace_scope is not None and request.path_params.get("workspace_id") != actor.workspace_scope:
+        raise ForbiddenError(f"A forwarded workspace token acts only on the routes of workspace "
+                             f"'{actor.workspace_scope}' (/v2/workspaces/{actor.workspace_scope}/...)",
+                             {"workspaceId": actor.workspace_scope})
+    return actor
 
 
 async def token_actor(services: Services, token: str, grant: KeyGrant | None = None) -> Actor:
-    """The caller a token names: the admin token (a superadmin) or a user token (401 if invalid)."""
+    """The caller a token names: the admin token (a superadmin), a forwarded workspace token
+    (core/access/forwarded.py: the run's user, on one workspace) or a user token (401 if invalid)."""
     expected = services.admin_token
     if expected and hmac.compare_digest(token.encode(), expected.encode()):
         return Actor("admin", superadmin=True)
+    if is_forwarded_token(token):
+        forwarded = ForwardedTokens.from_settings(services.settings).verify(token)
+        return Actor(forwarded.user_id, forwarded.session_id, api_key=grant, workspace_scope=forwarded.workspace_id)
     caller = await services.identity.verify(token)
     return Actor(caller.user_id, caller.session_id, caller.superadmin, caller.anonymous, grant)
 

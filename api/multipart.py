@@ -6,8 +6,10 @@ soon as it is passed, so a hostile body is never read whole.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
@@ -25,6 +27,27 @@ class UploadLimits:
     parts: int = 50
     field_bytes: int = 1024 * 1024
     total_bytes: int | None = None
+
+
+# RFC 5987/6266 ``filename*=charset'lang'percent-encoded`` (python-multipart drops it).
+EXTENDED_FILENAME = re.compile(rb"""(?:^|;)\s*filename\*\s*=\s*"?([^";]*)"?""", re.IGNORECASE)
+
+
+def extended_filename(disposition: bytes) -> str | None:
+    """The decoded ``filename*`` of a Content-Disposition, last path segment only (like the
+    plain ``filename``), or None when there is none or it is malformed."""
+    match = EXTENDED_FILENAME.search(disposition)
+    if match is None:
+        return None
+    charset, _, rest = match.group(1).decode("latin-1").partition("'")
+    _language, quoted, encoded = rest.partition("'")
+    if not quoted:
+        return None
+    try:
+        name = unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset: read as UTF-8
+        name = unquote(encoded, encoding="utf-8", errors="replace")
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class Part:
@@ -82,15 +105,18 @@ async def parse_multipart(request: Request, limits: UploadLimits, what: str = "b
 
     def on_headers_finished() -> None:
         part = parts[-1]
-        disposition = parse_options_header(part.headers.get("content-disposition", b""))[1]
+        raw_disposition = part.headers.get("content-disposition", b"")
+        disposition = parse_options_header(raw_disposition)[1]
         if b"name" in disposition:
             part.name = disposition[b"name"].decode("utf-8", "replace")
-        if b"filename" in disposition:
-            part.filename = disposition[b"filename"].decode("utf-8", "replace")
-            ctype = part.headers.get("content-type")
-            part.mimetype = ctype.decode("latin-1") if ctype else "application/octet-stream"
+        extended = extended_filename(raw_disposition)  # preferred to ``filename`` (RFC 6266)
+        if extended is not None or b"filename" in disposition:
+            part.filename = extended if extended is not None else disposition[b"filename"].decode("utf-8", "replace")
+            # The media type without its parameters, lower-cased (as the reference's multer gives it).
+            ctype = parse_options_header(part.headers.get("content-type", b""))[0].decode("latin-1").strip().lower()
+            part.mimetype = ctype or "application/octet-stream"
             transfer = part.headers.get("content-transfer-encoding")
-            part.encoding = transfer.decode("latin-1") if transfer else "7bit"
+            part.encoding = transfer.decode("latin-1").strip().lower() if transfer else "7bit"
 
     parser = MultipartParser(boundary, {  # type: ignore[arg-type]
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_header_field": on_header_field,

@@ -16,12 +16,13 @@ from core.apps.tree import TreeService
 from core.events.hub import EventHub
 from core.infra.db import Database
 from core.infra.settings import Settings
-from core.pages.service import PageService, validate_pages
+from core.pages.service import PageService, page_findings
 from core.runs.blobs import BlobStore
 from core.runs.launcher import RunLauncher
 from core.runs.schedules import ScheduleService
 from core.services import Services
 from core.workspaces.automations import AutomationService
+from core.workspaces.expression_checks import expression_findings
 from core.workspaces.secrets import SecretStore
 from core.workspaces.service import WorkspaceService
 from core.workspaces.versions import VersionService
@@ -42,7 +43,7 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
     # (unknown apps, configs, cycles), its crons, its pages; schedules follow every change.
     workspaces.import_checker = app_instances.checks.check_source
     workspaces.call_targets = app_instances.checks.known_automations
-    workspaces.validators += [schedules.validate_source, validate_pages]
+    workspaces.validators += [schedules.schedule_findings, page_findings, expression_findings]
     workspaces.on_change.append(schedules.workspace_changed)
     login_limiter = LoginLimiter(db, settings, signing_key(settings))
     return Services(

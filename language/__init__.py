@@ -17,12 +17,14 @@ from .errors import (
     InvalidVariableNameError,
 )
 from .evaluator import Program, get_program
+from .functions import FUNCTIONS
 from .interpolate import render_string, walk
 from .jsmodel import is_truthy, to_json_text
 from .jsonmatch import jsonmatch as _jsonmatch
 from .limits import LanguageLimits, configure, get_limits
 from .paths import get_path as _get_path
 from .paths import parse_variable_path as _parse_variable_path
+from .template_check import TemplateProblem, expression_problems, template_problems
 from .undefined import UNDEFINED, UndefinedType
 
 __all__ = [
@@ -47,7 +49,14 @@ __all__ = [
     "configure",
     "get_limits",
     "Program",
+    "TemplateProblem",
+    "template_problems",
+    "expression_problems",
+    "FUNCTION_LIST",
 ]
+
+#: the documented names of the built-in functions (``regex(...)`` is syntax, not listed)
+FUNCTION_LIST: tuple[str, ...] = tuple(sorted(FUNCTIONS, key=str.lower))
 
 T = TypeVar("T")
 

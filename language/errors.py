@@ -32,6 +32,8 @@ class InvalidExpressionSyntax(ExpressionError):
     """A syntax error, an unknown function, bad function arguments or a bad regex."""
 
     default_message = "Invalid expression syntax"
+    #: the message without its "at position N in expression ..." suffix (set by :func:`syntax_error`)
+    reason: str | None = None
 
 
 class InvalidVariableNameError(ExpressionError):
@@ -49,4 +51,6 @@ class ExpressionLimitError(ExpressionError):
 def syntax_error(message: str, expression: str | None, position: int | None) -> InvalidExpressionSyntax:
     where = f" at position {position}" if position is not None else ""
     text = f"{message}{where} in expression {expression!r}" if expression is not None else message
-    return InvalidExpressionSyntax(text, expression=expression, position=position)
+    error = InvalidExpressionSyntax(text, expression=expression, position=position)
+    error.reason = message
+    return error

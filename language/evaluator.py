@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import parser as ast
+from .calls import CallInfo
 from .errors import InvalidVariableNameError
-from .functions import FUNCTIONS, CallInfo
+from .functions import FUNCTIONS
 from .jsmodel import (
     embed_text,
     is_array,
@@ -240,6 +241,12 @@ def _compile(n: ast.Node, src: str) -> Fn:
             return v
 
         return fields
+    if t is ast.ArrayLit:
+        items = [_compile(x, src) for x in n.items]  # type: ignore[attr-defined]
+        return lambda s, e: [f(s, e) for f in items]
+    if t is ast.ObjectLit:
+        entries = [(k, _compile(x, src)) for k, x in n.entries]  # type: ignore[attr-defined]
+        return lambda s, e: {k: f(s, e) for k, f in entries}
     if t is ast.Regex:
         parts = n.parts  # type: ignore[attr-defined]
         if all(type(p) is str for p in parts):

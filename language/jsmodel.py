@@ -22,6 +22,8 @@ _JS_WS = " \t\n\r\x0b\x0c\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2
 _DEC_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _RADIX_RE = re.compile(r"0([xXoObB])([0-9a-fA-F]+)\Z")
+#: the characters JavaScript's ``trim()`` and number parsing treat as white space
+JS_WHITESPACE = _JS_WS
 
 
 # ---------------------------------------------------------------- type tests

@@ -3,46 +3,48 @@
 Keywords (case-insensitive, whole words only): ``and or not equals matches in exists
 true false null undefined``. A word directly followed by ``(`` is a function call;
 ``regex(`` switches to raw mode up to the matching ``)``. ``{{ }}`` is a variable whose
-content is a (possibly nested) variable path; ``{%`` / ``%}`` delimit nested expressions.
+content is a (possibly nested) variable path; ``{%`` / ``%}`` delimit nested expressions;
+``[ ]`` and ``{ }`` delimit array and object literals (inside braces ``:`` separates a key from
+its value, elsewhere it is part of a word such as ``HH:mm``).
+
+``tokenize(src)`` raises on the first error. The import check passes ``issues``: unknown
+functions and operators such as ``+++`` are then recorded there and tokenized as if they were
+valid, so one pass finds every such mistake (other errors still raise).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import syntax_error
+from .functions import FUNCTION_NAMES, unknown_function_message
 from .template import VarNode, compile_parts
 
 KEYWORDS = frozenset(
     ["and", "or", "not", "equals", "matches", "in", "exists", "true", "false", "null", "undefined"]
 )
-FUNCTIONS = {
-    "date": "date",
-    "urlsearchparams": "URLSearchParams",
-    "isarray": "isArray",
-    "isobject": "isObject",
-    "rand": "rand",
-    "round": "round",
-    "floor": "floor",
-    "ceil": "ceil",
-    "split": "split",
-    "join": "join",
-    "json": "json",
-    "replace": "replace",
-    "slice": "slice",
-    "jsonmatch": "jsonmatch",
-}
+
+
+class LexIssue(NamedTuple):
+    """A mistake found while tokenizing in collecting mode (``pos`` is 0-based in the source)."""
+
+    pos: int
+    kind: str  # "unknown-function" | "invalid-operator"
+    message: str
+
+
 _SPECIAL = set("()[]{},\"'!=<>+-*/%&|.")
 _OPERATORS = ("===", "!==", "==", "!=", "<=", ">=", "&&", "||", "=", "<", ">", "!", "+", "-", "*", "/", "%")
 _DIGITS = set("0123456789")
 _WORD_EXTRA = set("0123456789-./")
+_BRACKETS = frozenset("[]{}")
 
 
 class Token:
     __slots__ = ("kind", "value", "pos")
 
     def __init__(self, kind: str, value: Any, pos: int):
-        self.kind = kind  # NUM STR WORD KW CALL REGEX VAR LEXPR REXPR ( ) , . OP EOF
+        self.kind = kind  # NUM STR WORD KW CALL REGEX VAR LEXPR REXPR ( ) , . [ ] { } : OP EOF
         self.value = value
         self.pos = pos
 
@@ -109,10 +111,19 @@ def _raw_regex_end(src: str, i: int) -> int:
     return -1
 
 
-def tokenize(src: str) -> list[Token]:
+def _operator_run(src: str, i: int) -> str:
+    """The run of ``+``/``-`` starting at ``i`` (``+++`` in ``a +++ b``)."""
+    j = i
+    while j < len(src) and src[j] in "+-":
+        j += 1
+    return src[i:j]
+
+
+def tokenize(src: str, issues: list[LexIssue] | None = None) -> list[Token]:
     toks: list[Token] = []
     n = len(src)
     i = 0
+    braces = 0  # open object literals: inside them ':' is a separator, not part of a word
     while i < n:
         c = src[i]
         if c.isspace():
@@ -130,7 +141,13 @@ def tokenize(src: str) -> list[Token]:
                 toks.append(Token("LEXPR", "{%", i))
                 i += 2
                 continue
-            raise syntax_error("Unexpected '{'", src, i)
+            braces += 1
+        if c in _BRACKETS or (c == ":" and braces):
+            if c == "}":
+                braces = max(braces - 1, 0)
+            toks.append(Token(c, c, i))
+            i += 1
+            continue
         if c == "%" and src.startswith("%}", i):
             toks.append(Token("REXPR", "%}", i))
             i += 2
@@ -178,7 +195,7 @@ def tokenize(src: str) -> list[Token]:
             continue
         if _is_word_start(c):
             j = i + 1
-            while j < n and _is_word_char(src[j]):
+            while j < n and _is_word_char(src[j]) and not (braces and src[j] == ":"):
                 j += 1
             word = src[i:j]
             low = word.lower()
@@ -197,14 +214,28 @@ def tokenize(src: str) -> list[Token]:
                     toks.append(Token("REGEX", compile_parts(src[k + 1 : end]), i))
                     i = end + 1
                     continue
-                name = FUNCTIONS.get(low)
+                name = FUNCTION_NAMES.get(low)
                 if name is None:
-                    raise syntax_error(f"Unknown function {word!r}", src, i)
+                    message = unknown_function_message(word)
+                    if issues is None:
+                        raise syntax_error(message, src, i)
+                    kind = "unsupported-function" if message.startswith("unsupported") else "unknown-function"
+                    issues.append(LexIssue(i, kind, message))
+                    name = word
                 toks.append(Token("CALL", name, i))
                 i = k + 1
                 continue
             toks.append(Token("WORD", word, i))
             i = j
+            continue
+        if src.startswith(("++", "--"), i):  # no increments: '+++' would silently be '+ + +'
+            run = _operator_run(src, i)
+            message = f"'{run}' is not an operator"
+            if issues is None:
+                raise syntax_error(message, src, i)
+            issues.append(LexIssue(i, "invalid-operator", message))
+            toks.append(Token("OP", run[0], i))
+            i += len(run)
             continue
         for op in _OPERATORS:
             if src.startswith(op, i):

@@ -15,6 +15,8 @@ all binary operators left-associative)::
     postfix    := primary ("." WORD)*
     primary    := NUMBER | STRING | WORD | true | false | null | undefined | {{path}}
                 | "{%" expr "%}" | "(" expr ")" | regex(raw) | NAME "(" [expr ("," expr)*] ")"
+                | "[" [expr ("," expr)* [","]] "]"
+                | "{" [key ":" expr ("," key ":" expr)* [","]] "}"       key := STRING | WORD | NUMBER
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ExpressionLimitError, syntax_error
-from .lexer import Token, tokenize
+from .jsmodel import js_to_string
+from .lexer import LexIssue, Token, tokenize
 from .limits import get_limits
 
 EQ_OPS = {"==": "==", "=": "==", "equals": "==", "===": "===", "!=": "!=", "!==": "!==",
@@ -37,10 +40,12 @@ class Node:
 
 
 class Lit(Node):
-    __slots__ = ("value", "is_text")
+    """A literal; ``is_text`` for strings, ``word`` for unquoted words (``bonjour``)."""
 
-    def __init__(self, value: Any, pos: int, is_text: bool = False):
-        self.value, self.pos, self.is_text = value, pos, is_text
+    __slots__ = ("value", "is_text", "word")
+
+    def __init__(self, value: Any, pos: int, is_text: bool = False, word: bool = False):
+        self.value, self.pos, self.is_text, self.word = value, pos, is_text, word
 
 
 class UndefinedLit(Node):
@@ -96,6 +101,22 @@ class Call(Node):
         self.name, self.args, self.field, self.pos = name, args, None, pos
 
 
+class ArrayLit(Node):
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Node], pos: int):
+        self.items, self.pos = items, pos
+
+
+class ObjectLit(Node):
+    """``{key: value, ...}``; keys are texts (a later duplicate key wins)."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: list[tuple[str, Node]], pos: int):
+        self.entries, self.pos = entries, pos
+
+
 class Field(Node):
     __slots__ = ("target", "name")
 
@@ -104,9 +125,9 @@ class Field(Node):
 
 
 class Parser:
-    def __init__(self, source: str):
+    def __init__(self, source: str, issues: list[LexIssue] | None = None):
         self.src = source
-        self.toks: list[Token] = tokenize(source)
+        self.toks: list[Token] = tokenize(source, issues)
         self.i = 0
         self.depth = 0
         self.max_depth = get_limits().max_nesting_depth
@@ -269,7 +290,7 @@ class Parser:
             return Lit(t.value, t.pos, is_text=True)
         if k == "WORD":
             self.advance()
-            return Lit(t.value, t.pos, is_text=True)
+            return Lit(t.value, t.pos, is_text=True, word=True)
         if k == "KW":
             if t.value in LITERAL_KW:
                 self.advance()
@@ -306,7 +327,42 @@ class Parser:
             self.expect(")", "')' or ','")
             self.depth -= 1
             return Call(t.value, args, t.pos)
+        if k == "[":
+            self.advance()
+            self.enter()
+            items = self.items("]", self.expr)
+            self.depth -= 1
+            return ArrayLit(items, t.pos)
+        if k == "{":
+            self.advance()
+            self.enter()
+            entries = self.items("}", self.entry)
+            self.depth -= 1
+            return ObjectLit(entries, t.pos)
         raise self.error(f"Unexpected {self.describe(t)}")
+
+    def items(self, close: str, item: Any) -> list[Any]:
+        """Comma-separated items up to ``close`` (a trailing comma is allowed, as in JavaScript)."""
+        out: list[Any] = []
+        while self.tok.kind != close:
+            out.append(item())
+            if self.tok.kind != ",":
+                break
+            self.advance()
+        self.expect(close, f"',' or '{close}'")
+        return out
+
+    def entry(self) -> tuple[str, Node]:
+        t = self.tok
+        if t.kind in ("STR", "WORD", "KW"):
+            key = t.value if t.kind != "KW" else self.src[t.pos : t.pos + len(t.value)]
+        elif t.kind == "NUM":
+            key = js_to_string(t.value)
+        else:
+            raise self.error(f"Expected a key (a name or a quoted string), found {self.describe(t)}")
+        self.advance()
+        self.expect(":", "':' after the key")
+        return key, self.expr()
 
 
 def parse(source: str) -> Node:

@@ -146,6 +146,9 @@ def parse_archive(
             rel = key_parts[drop:]
             target = _target(rel)
             if target is None:
+                misplaced = _misplaced_automation(zf, info, rel)
+                if misplaced:
+                    details.append({"path": "/".join(rel), "message": misplaced})
                 continue
             section, slug, ext = target
             path = "/".join(rel)
@@ -168,6 +171,28 @@ def parse_archive(
             details=details,
         )
     return source
+
+
+def _misplaced_automation(zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: tuple[str, ...]) -> str | None:
+    """Why a file Tideway does not read is refused: an automation outside ``automations/`` (an
+    archive whose automations sit at its root would otherwise import as a workspace without
+    them). Other unknown files are ignored, as the reference does."""
+    split = _split_ext(rel[-1])
+    if split is None or split[0] == "__index__" or info.file_size > MAX_MISPLACED_PEEK:
+        return None
+    try:
+        content = _parse_file("/".join(rel), split[1], zf.read(info))
+    except YamlDocumentError:
+        return None
+    if not isinstance(content, dict) or not isinstance(content.get("do"), list):
+        return None
+    expected = f"automations/{split[0]}{split[1]}"
+    return (f"this file holds an automation (it has `do`), but Tideway reads automations only from "
+            f"automations/<slug>.yml: move it to {expected} (index.yml, security.yml, automations/, imports/ "
+            f"and pages/ are read; other files are ignored)")
+
+
+MAX_MISPLACED_PEEK = 1024 * 1024  # larger unknown files are not inspected
 
 
 def _target(rel: tuple[str, ...]) -> tuple[str, str | None, str] | None:

@@ -166,17 +166,26 @@ def parse_automation(slug: str, value: Any) -> tuple[Automation | None, list[Fin
                                                          f"key '{slug}'"))
     if isinstance(value.get("arguments"), dict):
         problems += arguments_problems(value["arguments"], ("arguments",))
-    problems += findings(nodes)
-    return (model if not problems else None), problems
+    elif "arguments" in value and value["arguments"] is None:
+        problems.append(Finding(path=("arguments",), severity="warning",
+                                message="arguments is empty (null): write {} or remove it"))
+    problems += findings(nodes, ("do",))
+    return (None if any(p.severity == "error" for p in problems) else model), problems
 
 
 _META = Draft7Validator(Draft7Validator.META_SCHEMA)
 _UI_KEYWORDS = ("secret", "event")
 
 
+def _localized(value: Any) -> bool:
+    """A localized text: ``{en: "…", fr: "…"}``."""
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, str) for v in value.values())
+
+
 def _strip_ui(schema: Any) -> Any:
-    """Drop the UI keywords of TypedArgument (``ui:*``, ``secret``, ``event``) and Prisme's
-    ``localized:*`` types so the standard meta-schema can check the rest."""
+    """Drop the UI keywords of TypedArgument (``ui:*``, ``secret``, ``event``), Prisme's
+    ``localized:*`` types and localized ``title``/``description`` texts so the standard
+    meta-schema can check the rest."""
     if isinstance(schema, list):
         return [_strip_ui(s) for s in schema]
     if not isinstance(schema, dict):
@@ -184,6 +193,8 @@ def _strip_ui(schema: Any) -> Any:
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key.startswith("ui:") or key in _UI_KEYWORDS:
+            continue
+        if key in ("title", "description") and _localized(value):
             continue
         if key == "type":
             types = value if isinstance(value, list) else [value]

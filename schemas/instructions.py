@@ -13,66 +13,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Any, ClassVar, Literal, Required
+from typing import Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from typing_extensions import TypedDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from schemas.instruction_fields import (
+    EmitOptions,
+    EmitTarget,
+    FetchAuth,
+    FetchMethod,
+    MultipartPart,
+    Number,
+    OutputMode,
+    QueryValue,
+    RepeatBatch,
+    StreamOptions,
+    Template,
+    WaitEntry,
+    is_template,
+)
 from schemas.problems import Finding, Path, findings_of, type_name
 
 MAX_DEPTH = 100  # instruction nesting deeper than this is reported instead of parsed
-
-
-def is_template(value: Any) -> bool:
-    """A string holding ``{{ }}`` or ``{% %}``: its value (and type) is only known at run time."""
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-def _template(value: Any) -> str:
-    if not is_template(value):
-        raise ValueError("a template ({{ }} or {% %})")
-    return str(value)
-
-
-Template = Annotated[str, BeforeValidator(_template)]
-Number = int | float
-
-
-class EmitTarget(TypedDict, total=False):
-    userTopic: str
-    userId: str
-    sessionId: str
-    currentSocket: bool | Template
-
-
-class EmitOptions(TypedDict, total=False):
-    persist: bool | Template
-
-
-class WaitEntry(TypedDict, total=False):
-    event: Required[str]
-    filters: dict[str, str] | Template
-    cancelTriggers: bool | Template
-
-
-class MultipartPart(TypedDict, total=False):
-    fieldname: Required[str]
-    value: Required[str]
-    filename: str
-    contentType: str
-
-
-class Concatenation(TypedDict, total=False):
-    path: str
-    throttle: Number | Template
-
-
-class StreamOptions(TypedDict, total=False):
-    event: Required[str]
-    concatenate: bool | Concatenation | Template
-    payload: dict[str, Any] | Template
-    target: EmitTarget | Template
-    options: EmitOptions | Template
 
 
 class Native(BaseModel):
@@ -81,13 +43,26 @@ class Native(BaseModel):
     # Strict: "3" is no number and "yes" no boolean (a template string says when a value comes later).
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", strict=True)
     keyword: ClassVar[str]
+    # Argument keys the instruction does not have: ignored when run, reported by the import (a
+    # warning, an error under `strict: true`, like the reference linter's strict mode).
+    ignored_keys: tuple[str, ...] = Field((), exclude=True)
+
+    @classmethod
+    def dsul_fields(cls) -> tuple[str, ...]:
+        return tuple(f.alias or name for name, f in cls.model_fields.items() if name != "ignored_keys")
 
     @classmethod
     def parse(cls, argument: Any, here: Path, depth: int) -> Instruction:
         try:
-            return cls.model_validate(argument)  # type: ignore[return-value]  # a subclass of Native
+            node = cls.model_validate(argument)
         except ValidationError as error:
             return Invalid(keyword=cls.keyword, findings=tuple(findings_of(error, here)))
+        ignored = unknown_fields(argument, cls.dsul_fields())
+        return node.model_copy(update={"ignored_keys": ignored}) if ignored else node  # type: ignore[return-value]
+
+
+def unknown_fields(argument: Any, known: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(k) for k in argument if k not in known) if isinstance(argument, dict) else ()
 
 
 class Set(Native):
@@ -96,6 +71,7 @@ class Set(Native):
     value: Any
     type: Literal["replace", "merge", "push"] | Template | None = None
     interface: str | None = None
+    clone: bool | Template | None = None  # values are always copied in Tideway: accepted, no effect
 
 
 class Delete(Native):
@@ -115,8 +91,12 @@ class Comment(Native):
 
 
 class Break(Native):
+    """Stop the nearest loop (``repeat``), the automation (default) or every caller (``all``);
+    ``payload`` travels with it (a ``try`` around a caller sees it as ``$error.details``)."""
+
     keyword: ClassVar[str] = "break"
-    scope: Literal["automation", "all"] | Template | None = None
+    scope: Literal["automation", "all", "repeat"] | Template | None = None
+    payload: Any = None
 
 
 class Emit(Native):
@@ -131,39 +111,36 @@ class Emit(Native):
 
 
 class Wait(Native):
+    """Wait for one of ``oneOf``'s events, or, with only a ``timeout``, sleep (a durable timer)."""
+
     keyword: ClassVar[str] = "wait"
-    one_of: list[WaitEntry] | Template = Field(alias="oneOf")
+    one_of: list[WaitEntry] | Template | None = Field(None, alias="oneOf")
     timeout: Number | Template | None = None
     output: Any = None
 
-
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _http_method(value: str) -> str:
-    if value.lower() not in HTTP_METHODS:
-        raise ValueError("get, post, put, patch or delete (any letter case)")
-    return value
-
-
-FetchMethod = Annotated[str, AfterValidator(_http_method)]
-QueryValue = str | Number | bool | list[str | Number | bool]
+    @model_validator(mode="after")
+    def _events_or_timeout(self) -> Wait:
+        if self.one_of is None and self.timeout is None:
+            raise ValueError("wait needs oneOf (events to wait for) or a timeout (a sleep), or both")
+        return self
 
 
 class Fetch(Native):
     keyword: ClassVar[str] = "fetch"
     FIELDS: ClassVar[tuple[str, ...]] = ("url", "method", "headers", "query", "body", "multipart", "outputMode",
-                                         "emitErrors", "stream")
+                                         "emitErrors", "stream", "auth", "allowSelfSignedCert")
     url: str
     method: FetchMethod | Template | None = None
     headers: dict[str, str] | Template | None = None
     query: dict[str, QueryValue] | Template | None = None
     body: Any = None
     multipart: list[MultipartPart] | Template | None = None
-    output_mode: Literal["body", "detailed_response", "data_url"] | Template | None = Field(None, alias="outputMode")
+    output_mode: OutputMode | Template | None = Field(None, alias="outputMode")
     emit_errors: bool | Template | None = Field(None, alias="emitErrors")
     stream: StreamOptions | Template | None = None
     prismeai_api_key: dict[str, Any] | None = Field(None, alias="prismeaiApiKey")
+    auth: FetchAuth | Template | None = None
+    allow_self_signed_cert: bool | Template | None = Field(None, alias="allowSelfSignedCert")
     output: str | None = None
 
     def request_fields(self) -> dict[str, Any]:
@@ -210,6 +187,7 @@ class _RepeatFields(BaseModel):
     on: Any = None
     until: Number | Template | None = None
     do: list[Any]
+    batch: RepeatBatch | Template | None = None
 
 
 class Repeat(Native):
@@ -220,6 +198,10 @@ class Repeat(Native):
     do: tuple[Instruction, ...] = ()
 
     @classmethod
+    def dsul_fields(cls) -> tuple[str, ...]:
+        return tuple(_RepeatFields.model_fields)
+
+    @classmethod
     def parse(cls, argument: Any, here: Path, depth: int) -> Instruction:
         try:
             fields = _RepeatFields.model_validate(argument)
@@ -228,7 +210,8 @@ class Repeat(Native):
         if "on" not in fields.model_fields_set and "until" not in fields.model_fields_set:
             return Invalid(keyword=cls.keyword, findings=(Finding(path=here, message="needs 'on' or 'until'"),))
         return cls(on=fields.on, has_on="on" in fields.model_fields_set, until=fields.until,
-                   do=parse_instructions(fields.do, (*here, "do"), depth + 1))
+                   do=parse_instructions(fields.do, (*here, "do"), depth + 1),
+                   ignored_keys=unknown_fields(argument, tuple(_RepeatFields.model_fields)))
 
 
 class All(Native):
@@ -241,6 +224,59 @@ class All(Native):
             return Invalid(keyword=cls.keyword, findings=(Finding(
                 path=here, message=f"must be a list of instructions, got {type_name(argument)}"),))
         return cls(branches=parse_instructions(argument, here, depth + 1))
+
+
+class Try(Native):
+    """``try: {do, catch?, finally?}``: an error in ``do`` runs ``catch`` with ``$error`` set;
+    ``finally`` always runs; an error in ``catch`` or ``finally`` goes on up."""
+
+    keyword: ClassVar[str] = "try"
+    do: tuple[Instruction, ...] = ()
+    catch: tuple[Instruction, ...] = ()
+    final: tuple[Instruction, ...] = ()
+
+    @classmethod
+    def dsul_fields(cls) -> tuple[str, ...]:
+        return ("do", "catch", "finally")
+
+    @classmethod
+    def parse(cls, argument: Any, here: Path, depth: int) -> Instruction:
+        if not isinstance(argument, dict):
+            return Invalid(keyword=cls.keyword, findings=(Finding(
+                path=here, message=f"must be an object {{do, catch?, finally?}}, got {type_name(argument)}"),))
+        if "do" not in argument:
+            return Invalid(keyword=cls.keyword, findings=(Finding(path=here, message="needs 'do'"),))
+        lists = {key: parse_instructions(argument[key], (*here, key), depth + 1)
+                 for key in ("do", "catch", "finally") if key in argument}
+        return cls(do=lists["do"], catch=lists.get("catch", ()), final=lists.get("finally", ()),
+                   ignored_keys=unknown_fields(argument, ("do", "catch", "finally")))
+
+
+class RateLimit(Native):
+    """Take ``consume`` points of the ``limit`` a ``consumer`` has per ``window`` seconds under
+    ``name`` (shared by every run of the workspace); answers ``{ok, retryAfter, remaining, limit,
+    window, consumer}``."""
+
+    keyword: ClassVar[str] = "rateLimit"
+    name: str | Template
+    window: Number | Template
+    limit: Number | Template
+    consumer: str | Number | Template
+    consume: Number | Template | None = None
+    stop: bool | Template | None = Field(None, alias="break")
+    output: str | None = None
+
+
+class CreateUserTopic(Native):
+    keyword: ClassVar[str] = "createUserTopic"
+    topic: str
+    user_ids: list[str] | Template | None = Field(None, alias="userIds")
+
+
+class JoinUserTopic(Native):
+    keyword: ClassVar[str] = "joinUserTopic"
+    topic: str
+    user_ids: list[str] | Template | None = Field(None, alias="userIds")
 
 
 class Call(BaseModel):
@@ -277,11 +313,13 @@ class Invalid(BaseModel):
         return first.message
 
 
-Instruction = Set | Delete | Comment | Break | Emit | Wait | Fetch | Conditions | Repeat | All | Call | Dynamic | Invalid
+Instruction = (Set | Delete | Comment | Break | Emit | Wait | Fetch | Conditions | Repeat | All | Try | RateLimit
+               | CreateUserTopic | JoinUserTopic | Call | Dynamic | Invalid)
 NATIVE: dict[str, type[Native]] = {model.keyword: model for model in (
-    Set, Delete, Comment, Break, Emit, Wait, Fetch, Conditions, Repeat, All)}
+    Set, Delete, Comment, Break, Emit, Wait, Fetch, Conditions, Repeat, All, Try, RateLimit, CreateUserTopic,
+    JoinUserTopic)}
 DYNAMIC_KEYWORDS = frozenset({"set", "delete"})
-for _model in (Conditions, Repeat, All):
+for _model in (Conditions, Repeat, All, Try):
     _model.model_rebuild()
 
 
@@ -339,10 +377,23 @@ def walk(instructions: Sequence[Instruction], path: Path) -> Iterator[tuple[Path
                 yield from walk(body, (*here, "repeat", "do"))
             case All(branches=branches):
                 yield from walk(branches, (*here, "all"))
+            case Try(do=body, catch=catch, final=final):
+                yield from walk(body, (*here, "try", "do"))
+                yield from walk(catch, (*here, "try", "catch"))
+                yield from walk(final, (*here, "try", "finally"))
             case _:
                 pass
 
 
-def findings(instructions: Sequence[Instruction]) -> list[Finding]:
-    """What the import reports about a list of instructions: the ``Invalid`` nodes' findings."""
-    return [finding for _, node in walk(instructions, ()) if isinstance(node, Invalid) for finding in node.findings]
+def findings(instructions: Sequence[Instruction], path: Path = ()) -> list[Finding]:
+    """What the import reports about a list of instructions: the ``Invalid`` nodes' findings, and
+    a warning per argument key an instruction does not have."""
+    found: list[Finding] = []
+    for here, node in walk(instructions, path):
+        if isinstance(node, Invalid):
+            found += node.findings
+        elif isinstance(node, Native) and node.ignored_keys:
+            known = ", ".join(type(node).dsul_fields())
+            found += [Finding(path=(*here, node.keyword, key), severity="warning", message=(
+                f"'{key}' is not a field of `{node.keyword}` (it has: {known})")) for key in node.ignored_keys]
+    return found

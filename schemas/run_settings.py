@@ -33,6 +33,10 @@ class RunSettings(BaseModel):
     # workflow id prefix instead (``WorkflowId STARTS_WITH "<workspaceId>/<slug>/"``) and by
     # correlation id from the events.
     run_search_attributes: bool = False
+    # Where this deployment answers (the `global` context: apiUrl, studioUrl, pagesUrl, pagesHost);
+    # filled from TIDEWAY_PUBLIC_URL by the services' Settings.
+    api_url: str = ""
+    studio_url: str = Field("", alias="STUDIO_URL")
 
     @classmethod
     def environment_names(cls) -> dict[str, str]:

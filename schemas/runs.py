@@ -37,6 +37,7 @@ class WorkspaceRef(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)  # interpolated config.value
     uses_contexts: bool = True  # False: no automation reads persisted contexts, skip loading them
     secrets: list[str] = Field(default_factory=list)  # values redacted from native events
+    endpoints: list[str] = Field(default_factory=list)  # its webhook names (global.endpoints)
 
 
 class InstanceInfo(BaseModel):
@@ -51,6 +52,7 @@ class InstanceInfo(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)  # merged, interpolated config
     secrets: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)  # slugs of its enabled imports
+    endpoints: list[str] = Field(default_factory=list)  # its webhook names, as called on the root
     scope: str = ""  # key of its persisted global/user/session contexts
     uses_contexts: bool = True  # False: none of its automations mention persisted contexts
 
@@ -148,6 +150,37 @@ class WaitRequest(BaseModel):
     cancel_triggers: list[bool]
     after_seq: int
     timeout: float
+
+
+class RateLimitRequest(BaseModel):
+    """Take ``consume`` points of ``limit`` per ``window`` seconds for ``consumer`` under ``name``,
+    counted for every run of the instance ``scope`` (the database holds the counters)."""
+
+    take_id: str  # the instruction execution: a retried take counts once
+    workspace_id: str
+    scope: str
+    name: str
+    consumer: str
+    window: float
+    limit: int
+    consume: int = 1
+
+
+class RateLimitResult(BaseModel):
+    ok: bool
+    remaining: int
+    retry_after: float  # seconds until the current window ends (0 when ok)
+
+
+class UserTopicRequest(BaseModel):
+    """Create a user topic (its first members) or add members to it (spec: events.userTopics.*)."""
+
+    workspace_id: str
+    topic: str
+    user_ids: list[str]
+    create: bool
+    actor: str | None = None
+    correlation_id: str | None = None  # the run's: its events.userTopics.* events join its activity
 
 
 class AuthorizeRequest(BaseModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from schemas.events import listen_problem
 from schemas.instructions import NATIVE
 from schemas.problems import Finding, Problem, findings_of
 
-__all__ = ["CheckReport", "KnownAutomation", "check_slug", "check_workspace_slug", "validate_automation",
+__all__ = ["CheckReport", "KnownAutomation", "SectionFinding", "SourceCheck", "check_slug", "check_workspace_slug", "validate_automation",
            "validate_workspace", "workspace_problems"]
 
 
@@ -49,6 +49,19 @@ class KnownAutomation:
 
     instance: str = ""
     private: bool = False
+
+
+@dataclass(frozen=True)
+class SectionFinding:
+    """A finding of a check the services add (pages, schedules, expressions), with the section
+    and entry it belongs to (``("pages", "home")``), placed like the built-in ones."""
+
+    section: str
+    where: str | None
+    finding: Finding
+
+
+SourceCheck = Callable[[WorkspaceSource], list[SectionFinding]]
 
 
 @dataclass
@@ -138,15 +151,21 @@ def workspace_problems(source: WorkspaceSource, *, require_index: bool = True,
     return [p.model_dump() for p in errors]
 
 
-def _check(source: WorkspaceSource, *, require_index: bool, known: Mapping[str, KnownAutomation] | None
-           ) -> tuple[list[Problem], list[Problem]]:
+def _check(source: WorkspaceSource, *, require_index: bool, known: Mapping[str, KnownAutomation] | None,
+           checks: Sequence[SourceCheck] = ()) -> tuple[list[Problem], list[Problem]]:
     findings: list[tuple[str, str | None, Finding]] = []
+    for check in checks:  # every problem in one answer, across files and checks
+        findings += [(f.section, f.where, f.finding) for f in check(source)]
     if require_index or source.index:
         index = source.index if require_index or "name" in source.index else {**source.index, "name": "-"}
         findings += [("index", None, f) for f in _model_findings(WorkspaceIndex, index)]
     calls = _local_targets(source) if known is None else {**_local_targets(source), **known}
     for slug in sorted(source.automations):
         model, problems = parse_automation(slug, source.automations[slug])
+        if slug in NATIVE:
+            problems.append(Finding(path=(), severity="warning", message=(
+                f"automation '{slug}' has the name of the native instruction `{slug}`: `- {slug}:` runs the "
+                "instruction, never this automation (rename it to call it)")))
         if model is not None:
             problems += call_findings(model, calls) + listener_findings(model)
         findings += [("automations", slug, f) for f in problems]
@@ -184,11 +203,11 @@ def _local_targets(source: WorkspaceSource) -> dict[str, KnownAutomation]:
 
 def validate_workspace(source: WorkspaceSource, *, require_index: bool = True,
                        known: Mapping[str, KnownAutomation] | None = None,
-                       report: CheckReport | None = None) -> None:
-    """Raise ``InvalidWorkspaceError`` listing every error of ``source``; add its warnings to
-    ``report``. ``require_index=False`` accepts a source without root fields (a partial import
-    into an existing workspace); root fields that are present are still checked."""
-    errors, warnings = _check(source, require_index=require_index, known=known)
+                       report: CheckReport | None = None, checks: Sequence[SourceCheck] = ()) -> None:
+    """Raise ``InvalidWorkspaceError`` listing every error of ``source`` (the built-in checks and
+    ``checks``); add its warnings to ``report``. ``require_index=False`` accepts a source without
+    root fields (a partial import into an existing workspace); root fields present are checked."""
+    errors, warnings = _check(source, require_index=require_index, known=known, checks=checks)
     if errors:
         raise InvalidWorkspaceError(_summary(errors), details=[p.model_dump() for p in errors])
     if report is not None:
@@ -197,12 +216,12 @@ def validate_workspace(source: WorkspaceSource, *, require_index: bool = True,
 
 def validate_automation(slug: str, automation: Any, *, others: Mapping[str, Any] | None = None,
                         known: Mapping[str, KnownAutomation] | None = None, strict: bool = False,
-                        report: CheckReport | None = None) -> None:
+                        report: CheckReport | None = None, checks: Sequence[SourceCheck] = ()) -> None:
     """Check one automation (automation create/update routes). ``others`` are the workspace's
     other automations by slug (endpoint clashes, calls between them). Paths read
     ``automations/<slug>.yml: …``."""
     source = WorkspaceSource(index={"strict": strict}, automations={**(others or {}), slug: automation})
-    errors, warnings = _check(source, require_index=False, known=known)
+    errors, warnings = _check(source, require_index=False, known=known, checks=checks)
     mine = source.locate("automations", slug)
     errors = [p for p in errors if p.path.startswith(mine)]
     if errors:

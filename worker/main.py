@@ -11,9 +11,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.egress import EgressPolicy
 from activities.egress_http import EgressGuard
 from activities.fetch import FetchActivities
+from activities.fetch_auth import OwnApi
 from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
 from activities.schedules import ScheduleActivities
+from activities.shared_state import SharedStateActivities
 from core.events.retention import RetentionPolicy
 from core.events.writer import EventWriter
 from core.runs.ratelimits import default_buckets
@@ -52,7 +54,8 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         (settings.rate_limit_repeats, settings.rate_limit_repeats_burst))
     writer = EventWriter(db)  # one batching writer per process
     runtime = RuntimeActivities(services, writer=writer, buckets=buckets)
-    fetch = FetchActivities(services.blobs, settings.run.fetch_timeout_seconds, egress)
+    shared = SharedStateActivities(services)  # rateLimit counters, user topics
+    fetch = FetchActivities(services.blobs, settings.run.fetch_timeout_seconds, egress, OwnApi.from_settings(settings))
     queue = services.task_queue
     scheduled = ScheduleActivities(services.trees, services.schedules)
     retention = RetentionActivities(db, RetentionPolicy.from_settings(settings))
@@ -66,7 +69,7 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         client,
         task_queue=queue,
         workflows=[AutomationWorkflow, DispatchWorkflow, ScheduledRunWorkflow, RetentionWorkflow],
-        activities=[*runtime.all(), fetch.fetch, *scheduled.all(), *retention.all()],
+        activities=[*runtime.all(), *shared.all(), fetch.fetch, *scheduled.all(), *retention.all()],
         workflow_runner=runner,
         activity_executor=ThreadPoolExecutor(max_workers=8),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

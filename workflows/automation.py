@@ -30,8 +30,11 @@ from schemas.runs import (
     ContextWrite,
     FlushRequest,
     FlushResult,
+    RateLimitRequest,
+    RateLimitResult,
     RunInput,
     RunResult,
+    UserTopicRequest,
     WaitRequest,
 )
 from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
@@ -76,6 +79,16 @@ class TemporalEffects:
 
     async def sleep(self, seconds: float) -> None:
         await workflow.sleep(timedelta(seconds=seconds))
+
+    async def rate_limit(self, request: RateLimitRequest) -> RateLimitResult:
+        result: RateLimitResult = await workflow.execute_local_activity(
+            names.RATE_LIMIT, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
+            result_type=RateLimitResult)
+        return result
+
+    async def user_topic(self, request: UserTopicRequest) -> None:
+        await workflow.execute_local_activity(names.USER_TOPIC, request, start_to_close_timeout=LOCAL,
+                                              retry_policy=LOCAL_RETRY)
 
     async def load_contexts(self, keys: ContextKeys) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = await workflow.execute_local_activity(

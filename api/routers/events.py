@@ -19,6 +19,7 @@ from core.events.filters import depth_allows
 from core.events.search import InvalidQueryError, parse_search_params, query_params, run_search
 from core.events.store import max_seq
 from core.events.subscriptions import SubscriptionFilters, engine_query_from_params
+from core.events.user_topics import Audience, event_target, topics_of
 from core.services import Services
 from schemas.api.events import EventsPage
 
@@ -31,14 +32,25 @@ EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "Server-Se
                       "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
-async def readable_by(services: Services, actor: Actor, workspace_id: str) -> Callable[[dict[str, Any]], bool] | None:
+async def audience_of(services: Services, actor: Actor, workspace_id: str) -> Audience:
+    """Whom the caller is to targeted events: its user, its session, the workspace's user topics
+    it is a member of (``core.events.user_topics``)."""
+    async with services.db.session() as session:
+        topics = await topics_of(session, workspace_id, actor.user_id)
+    return Audience(workspace_id, actor.user_id, actor.session_id, topics)
+
+
+async def readable_by(services: Services, actor: Actor, workspace_id: str,
+                      audience: Audience) -> Callable[[dict[str, Any]], bool] | None:
     """The caller's read check on events (spec §8.4), or None when every event is readable: owners
     and editors read the workspace's events, everyone else what they sent in their session and
-    what is targeted to them, plus the DSUL rules; superadmins read everything."""
+    what is targeted to them (their user, their session, a topic they are a member of), plus
+    the DSUL rules; superadmins read everything."""
     if actor.superadmin:
         return None
     perms = await actor_permissions(services, actor, workspace_id)
-    return lambda event: depth_allows(VISIBLE_APP_DEPTH, event) and event_readable(perms, event)
+    return lambda event: depth_allows(VISIBLE_APP_DEPTH, event) and (
+        event_readable(perms, event) or audience.reads_by_topic(event))
 
 
 # Events of app instances nested inside the workspace's apps (depth 2 and more) belong to those
@@ -61,7 +73,7 @@ async def list_events(workspace_id: str, request: Request, services: ServicesDep
     parsed = parse_search_params(query_params(request.query_params.multi_items()))
     parsed.max_depth = visible_depth(actor, parsed.max_depth)
     await services.workspaces.get_row(workspace_id)
-    readable = await readable_by(services, actor, workspace_id)
+    readable = await readable_by(services, actor, workspace_id, await audience_of(services, actor, workspace_id))
     async with services.db.session() as session:
         events = await run_search(session, workspace_id, parsed, readable=readable)
     return {"result": {"events": events}}
@@ -124,15 +136,24 @@ async def stream_events(workspace_id: str, request: Request, services: ServicesD
     filters = SubscriptionFilters()
     filters.save("stream", engine_query_from_params(params, ignore=STREAM_PARAMS))
     await services.workspaces.get_row(workspace_id)
-    readable = await readable_by(services, actor, workspace_id)
     start = _start_seq(request)
     if start is None:
         async with services.db.session() as session:
             start = await max_seq(session)
+    # The topics after the start point: a topic joined later arrives as an event (observe).
+    audience = await audience_of(services, actor, workspace_id)
+    readable = await readable_by(services, actor, workspace_id, audience)
     keepalive = _setting(services, "EVENTS_STREAM_KEEPALIVE_SECONDS", EVENTS_STREAM_KEEPALIVE_SECONDS)
 
     def accepts(event: dict[str, Any]) -> bool:
-        return bool(filters.match(event)) and (readable is None or readable(event))
+        audience.observe(event)
+        if not filters.match(event):
+            return False
+        # An event with a target reaches its addressees only, whoever else may read it.
+        target = event_target(event)
+        if target is not None and not audience.addressed(target):
+            return False
+        return readable is None or readable(event)
 
     hub = services.event_hub
     sub = hub.subscribe(workspace_id, stream_caller(actor, request), accepts)  # 429 past a cap

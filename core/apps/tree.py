@@ -265,6 +265,7 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                     children=[], scope=f"{root.info.scope}:{full}",
                     uses_contexts=mentions_contexts(document.get("automations")))
                 endpoints, listeners = index_automations(document.get("automations") or {})
+                info.endpoints = sorted(f"{full}.{name}" for name in endpoints)
                 node = Node(info=info, document=document, endpoints=endpoints, listeners=listeners)
                 nodes[full] = node
                 versions[full] = version
@@ -285,7 +286,7 @@ class TreeService:
 
     def _root(self, compiled: Any) -> Node:
         info = InstanceInfo(full_slug="", config=compiled.config, secrets=compiled.secrets, scope=compiled.id,
-                            uses_contexts=compiled.uses_contexts)
+                            uses_contexts=compiled.uses_contexts, endpoints=sorted(compiled.endpoints))
         # The compiled workspace already indexed its endpoints and listeners.
         return Node(info=info, document=compiled.document, endpoints=compiled.endpoints,
                     listeners=compiled.listeners)

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Egress policy of fetch (activities/egress.py, docs/fetch.md): comma-separated `host`,
     # `host:port`, IP, CIDR, `CIDR:port`, `[IPv6]:port` admitted besides public addresses.
     fetch_allowed_hosts: str = ""
+    # Lifetime of the token a fetch with auth.prismeai.forwardWorkspaceAuth sends to Tideway's own
+    # API (core/access/forwarded.py): long enough for one request, short enough to be useless later.
+    fetch_forwarded_token_ttl_seconds: int = Field(300, gt=0, le=3600)
 
     # Rate limits per workspace, shared by all workers (spec §9): rate per second and burst.
     rate_limit_disabled: bool = False
@@ -179,6 +182,14 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return self.tideway_public_url or f"http://{self.tideway_host}:{self.tideway_port}"
+
+    @model_validator(mode="after")
+    def _deployment_urls(self) -> Settings:
+        """The run's ``global.apiUrl``/``studioUrl`` are where this deployment answers."""
+        base = self.public_url.rstrip("/")
+        self.run.api_url = self.run.api_url or base
+        self.run.studio_url = self.run.studio_url or base
+        return self
 
 
 @lru_cache(maxsize=1)

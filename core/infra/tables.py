@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -156,6 +157,63 @@ class RateBucket(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=32)
     tokens: float = Field(sa_column=Column(Float, nullable=False))
     updated: float = Field(sa_column=Column(Float, nullable=False))  # epoch seconds
+
+
+class RateCounter(SQLModel, table=True):
+    """A ``rateLimit`` instruction's fixed window (core/runs/rate_counters.py): one row per
+    (workspace, scope, name, consumer), keyed by a digest of the four so that any consumer string
+    (an email, an IP, a token hash) fits the index; the row is reset when a take falls in a later
+    window."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_window_end", "window_end"),)
+
+    key: str = Field(sa_column=Column(String(64), primary_key=True))  # sha256 of the four parts
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    scope: str = Field(sa_column=Column(Text, nullable=False))  # root id or "<root>:<app instance>"
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    consumer: str = Field(sa_column=Column(Text, nullable=False))
+    window_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch milliseconds
+    window_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class RateTake(SQLModel, table=True):
+    """The answer given to one ``rateLimit`` execution (its ``take_id``), recorded in the take's
+    transaction: a local activity retried after its commit answers the same and counts once."""
+
+    __tablename__ = "rate_takes"
+    __table_args__ = (Index("ix_rate_takes_expires", "expires_at"),)
+
+    take_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    ok: bool = Field(sa_column=Column(Boolean, nullable=False))
+    remaining: int = Field(sa_column=Column(Integer, nullable=False))
+    window_end: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch milliseconds
+    expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch milliseconds
+
+
+class UserTopic(SQLModel, table=True):
+    """A user topic of a workspace (``createUserTopic``): events with ``target.userTopic`` reach
+    its members (core/events/user_topics.py)."""
+
+    __tablename__ = "user_topics"
+
+    workspace_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    topic: str = Field(sa_column=Column(String(200), primary_key=True))
+    created_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    created_at: datetime = _ts()
+
+
+class UserTopicMember(SQLModel, table=True):
+    """A member of a user topic (``createUserTopic``, ``joinUserTopic``)."""
+
+    __tablename__ = "user_topic_members"
+    __table_args__ = (Index("ix_user_topic_members_user", "workspace_id", "user_id"),)
+
+    workspace_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    topic: str = Field(sa_column=Column(String(200), primary_key=True))
+    user_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    joined_at: datetime = _ts()
 
 
 class App(SQLModel, table=True):

@@ -29,8 +29,10 @@ from core.workspaces.domains import domain_owners
 from core.workspaces.resolved import ResolvedWorkspace
 from core.workspaces.service import WorkspaceService
 from schemas.dsul import WorkspaceSource
-from schemas.errors import InvalidWorkspaceError, TidewayError
+from schemas.errors import TidewayError
+from schemas.problems import Finding
 from schemas.runs import Trigger
+from schemas.validation import SectionFinding
 
 DOMAIN_TTL = 2.0  # seconds a Host -> workspace answer is reused in a process
 INDEX_PAGE = "index"  # what ``/`` shows on a custom domain
@@ -60,23 +62,26 @@ def syntax_problem(template: str) -> str | None:
     return None
 
 
-def page_problems(source: WorkspaceSource) -> list[dict[str, str]]:
-    """Every problem of the pages of ``source`` as ``{"path", "message"}``. Blocks pages are only
-    required to have ``blocks``: whatever else a Prisme.ai page holds is kept as it is."""
-    details: list[dict[str, str]] = []
+def page_findings(source: WorkspaceSource) -> list[SectionFinding]:
+    """Every problem of the pages of ``source``. Blocks pages are only required to have
+    ``blocks``: whatever else a Prisme.ai page holds is kept as it is; a file under ``pages/``
+    that is neither (the reference runs such a workspace without complaint) is a warning."""
+    details: list[SectionFinding] = []
     for slug in sorted(source.pages):
         page = source.pages[slug]
         if not isinstance(page, dict):
             continue  # schemas.validation reports it
 
-        def add(inner: list[str | int], message: str, slug: str = slug) -> None:
-            details.append({"path": source.locate("pages", slug, inner), "message": message})
+        def add(inner: list[str | int], message: str, slug: str = slug, severity: str = "error") -> None:
+            details.append(SectionFinding("pages", slug, Finding(path=tuple(inner), message=message,
+                                                                 severity=severity)))  # type: ignore[arg-type]
 
         template = page.get("template")
         if template is None:
             if page.get("blocks") is None:
-                add([], f"pages/{slug}.yml needs a `template` (a Jinja2 template Tideway renders) or "
-                        "`blocks` (a Prisme.ai blocks page, kept but not rendered)")
+                add([], f"pages/{slug}.yml is not a page: it has no `template` (a Jinja2 template Tideway "
+                        "renders) nor `blocks` (a Prisme.ai blocks page, kept but not rendered); it is kept and "
+                        "never served", severity="warning")
             continue
         problem = syntax_problem(template) if isinstance(template, str) else "must be a string (a Jinja2 template)"
         if problem:
@@ -96,13 +101,6 @@ def page_problems(source: WorkspaceSource) -> list[dict[str, str]]:
                 add(["automation"], f"no automation '{automation}' in this workspace")
     return details
 
-
-def validate_pages(source: WorkspaceSource) -> None:
-    details = page_problems(source)
-    if details:
-        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        raise InvalidWorkspaceError(f"Invalid workspace: {details[0]['path']}: {details[0]['message']}{more}",
-                                    details)
 
 
 # -- serving --------------------------------------------------------------------------------------

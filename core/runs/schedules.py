@@ -47,9 +47,11 @@ from core.infra.settings import Settings
 from core.infra.tables import ScheduleEntry, Wait, Workspace
 from schemas.dsul import WorkspaceSource
 from schemas.errors import ObjectNotFoundError, TidewayError
+from schemas.problems import Finding
 from schemas.retention import RetentionInput
 from schemas.schedules import RETENTION_SCHEDULE_ID, ScheduledRun
 from schemas.search_attributes import AUTOMATION_SLUG, WORKSPACE_ID
+from schemas.validation import SectionFinding
 
 log = logging.getLogger("tideway.schedules")
 
@@ -185,10 +187,17 @@ class ScheduleService:
         self._locks: dict[str, asyncio.Lock] = {}
 
     # -- validation on save -----------------------------------------------------------
-    def validate_source(self, source: WorkspaceSource) -> None:
-        for slug, automation in (source.automations or {}).items():
-            for cron in automation_crons(automation):
-                check_cron(cron, slug, self.settings.schedule_min_interval_minutes)
+    def schedule_findings(self, source: WorkspaceSource) -> list[SectionFinding]:
+        """An error per schedule that could never run (placed at ``when.schedules[i]``)."""
+        found: list[SectionFinding] = []
+        for slug, automation in sorted((source.automations or {}).items()):
+            for index, cron in enumerate(automation_crons(automation)):
+                try:
+                    check_cron(cron, slug, self.settings.schedule_min_interval_minutes)
+                except InvalidScheduleError as exc:
+                    found.append(SectionFinding("automations", slug, Finding(
+                        path=("when", "schedules", index), message=f"InvalidScheduleError: {exc.message}")))
+        return found
 
     # -- hooks ------------------------------------------------------------------------
     async def workspace_changed(self, workspace_id: str) -> None:

@@ -49,7 +49,7 @@ class AutomationService:
         others = {k: v for k, v in src.automations.items() if k != slug}
         known = await self.workspaces.call_targets(src) if self.workspaces.call_targets is not None else None
         validate_automation(new_slug, automation, others=others, known=known,
-                            strict=src.index.get("strict") is True, report=report)
+                            strict=src.index.get("strict") is True, report=report, checks=self.workspaces.validators)
         if slug is not None and slug != new_slug:
             src.automations.pop(slug)
         src.automations[new_slug] = automation

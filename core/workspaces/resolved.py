@@ -31,7 +31,7 @@ class ResolvedWorkspace:
 
     def ref(self) -> WorkspaceRef:
         return WorkspaceRef(id=self.id, slug=self.slug, name=self.name, revision=self.revision, config=self.config,
-                            uses_contexts=self.uses_contexts, secrets=self.secrets)
+                            uses_contexts=self.uses_contexts, secrets=self.secrets, endpoints=sorted(self.endpoints))
 
     @property
     def automations(self) -> dict[str, dict[str, Any]]:

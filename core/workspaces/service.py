@@ -34,7 +34,7 @@ from language.secrets import Redactor
 from schemas.dsul import WorkspaceSource
 from schemas.errors import AlreadyUsedError, ConflictError, ObjectNotFoundError
 from schemas.events import Event
-from schemas.validation import CheckReport, KnownAutomation, validate_workspace
+from schemas.validation import CheckReport, KnownAutomation, SourceCheck, validate_workspace
 
 log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
@@ -45,7 +45,7 @@ ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitabl
 # (wired to core.apps.instances by the composition root).
 CallTargets = Callable[[WorkspaceSource], Awaitable[dict[str, KnownAutomation]]]
 # Extra checks of a source being stored (e.g. schedules: core.runs.schedules); raise a TidewayError.
-SourceValidator = Callable[[WorkspaceSource], None]
+SourceValidator = SourceCheck
 # Called with the workspace id after every new revision, a delete, a purge, and when an app the
 # workspace imports is published or deleted (e.g. schedule reconciliation). Errors are logged.
 ChangeHook = Callable[[str], Awaitable[None]]
@@ -194,9 +194,7 @@ class WorkspaceService:
         the composition root adds): errors raise ``InvalidWorkspaceError`` listing each one,
         warnings go to ``report``."""
         known = await self.call_targets(source) if self.call_targets is not None else None
-        validate_workspace(source, known=known, report=report)
-        for validator in self.validators:
-            validator(source)
+        validate_workspace(source, known=known, report=report, checks=self.validators)
 
     async def create(self, source: WorkspaceSource, *, actor: str | None = None,
                      workspace_id: str | None = None, validate: bool = True, owner: str | None = None,

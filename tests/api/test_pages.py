@@ -184,9 +184,17 @@ async def test_invalid_pages_are_refused_at_import(stack: Stack) -> None:
     body = response.json()
     assert body["error"] == "InvalidWorkspaceError"
     by_path = {d["path"]: d["message"] for d in body["details"]}
-    assert "needs a `template`" in by_path["pages/empty.yml"] and "pages/empty.yml" in by_path["pages/empty.yml"]
     assert "template syntax error at line 3" in by_path["pages/typo.yml: template"]
     assert "no automation 'ghost'" in by_path["pages/orphan.yml: automation"]
+    # A file under pages/ that is no page is a warning (the reference runs such a workspace).
+    assert "pages/empty.yml" not in by_path
+    only_empty = make_zip({"index.yml": {"name": "Odd pages", "slug": unique_slug()},
+                           "pages/empty.yml": {"name": "Nothing to show"}})
+    accepted = await stack.http.post("/v2/workspaces/import", content=only_empty,
+                                     headers={**stack.auth, "content-type": "application/zip"})
+    assert accepted.status_code == 200, accepted.text
+    [warning] = accepted.json()["warnings"]
+    assert warning["path"] == "pages/empty.yml" and "is not a page" in warning["message"]
 
 
 ESCAPES = {

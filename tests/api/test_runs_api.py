@@ -153,7 +153,8 @@ async def test_search_attributes_when_enabled(temporal_env: WorkflowEnvironment,
 async def test_expression_errors_fail_the_run_naming_the_instruction(stack: Stack) -> None:
     ws = await stack.import_workspace(workspace_doc({
         "broken": {"name": "broken", "when": {"endpoint": True},
-                   "do": [{"set": {"name": "ok", "value": 1}}, {"set": {"name": "x", "value": "{% 1 + %}"}}]}}))
+                   # valid at import, failing when run: lower() of a number
+                   "do": [{"set": {"name": "ok", "value": 1}}, {"set": {"name": "x", "value": "{% lower({{ok}}) %}"}}]}}))
     response = await stack.http.post(f"/v2/workspaces/{ws['id']}/webhooks/broken", json={})
     body = response.json()
     assert response.status_code == 400 and body["error"] == "InvalidExpressionSyntax"

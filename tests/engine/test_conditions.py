@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from schemas.dsul import WorkspaceSource
+from tests.api.helpers import workspace_doc
 from tests.engine.helpers import Workspace, hook
 from tests.stack import Stack
 
@@ -53,8 +55,6 @@ AUTOMATIONS = {
     "key-with-lists-and-objects": hook([{"conditions": {
         "{{body.l}} == {{body.m}}": [r("equal-by-value")], "{{body.l}}": [r("non-empty-list-truthy")],
         "default": [r("default")]}}], "{{r}}"),
-    "bad-expression": hook([{"set": {"name": "x", "value": 1}}, {"conditions": {"{{x}} + ": [r("never")]}}],
-                           {"unreachable": True}),
     "error-inside-default-is-located": hook([{"conditions": {"false": [], "default": [
         {"repeat": {"on": "{{body.s}}", "do": []}}]}}], {"unreachable": True}),
 }
@@ -127,6 +127,16 @@ async def test_keys_are_expressions_with_typed_variables(ws: Workspace, slug: st
 
 
 async def test_invalid_key_fails_the_run_at_its_instruction(ws: Workspace) -> None:
+    # The import refuses it (test_import_checks_today.py); a definition stored before that check
+    # existed still fails at run time, at its instruction.
+    bad = hook([{"set": {"name": "x", "value": 1}}, {"conditions": {"{{x}} + ": [r("never")]}}], {"unreachable": True},
+               name="bad-expression")
+    refused = await ws.stack.http.post("/v2/workspaces/import", headers=ws.stack.auth,
+                                       json=workspace_doc({"bad-expression": bad}))
+    assert refused.status_code == 400 and "(column " in refused.text
+    stored = await ws.stack.services.workspaces.create(WorkspaceSource.from_document(
+        workspace_doc({"bad-expression": bad})), validate=False)
+    ws = Workspace(ws.stack, stored.id, stored.slug)
     call = await ws.call("bad-expression")
     body = call.error("InvalidExpressionSyntax")
     assert body["at"] == {"automation": "bad-expression", "instruction": "do[1]"}

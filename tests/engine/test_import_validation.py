@@ -63,7 +63,7 @@ INSTRUCTIONS: dict[str, tuple[Any, str, str]] = {
     "conditions-branch-not-list": ({"conditions": {"{{a}}": "x", "default": []}}, '.conditions["{{a}}"]',
                                    "must be a list of instructions, got a string"),
     "conditions-empty": ({"conditions": {}}, ".conditions", "needs at least one condition"),
-    "break-unknown-scope": ({"break": {"scope": "loop"}}, ".break.scope", "must be 'automation' or 'all' or a template"),
+    "break-unknown-scope": ({"break": {"scope": "loop"}}, ".break.scope", "must be 'automation', 'all' or 'repeat' or a template"),
     "comment-not-text": ({"comment": 5}, ".comment", "must be a string"),
     "all-not-list": ({"all": {"a": 1}}, ".all", "must be a list of instructions, got an object"),
 }
@@ -96,7 +96,7 @@ async def test_every_problem_is_reported_at_once_and_nothing_is_written(sqlite_s
     }})
     paths = {p["path"] for p in problems}
     assert {"document: automations.a.do[0].set", "document: automations.a.do[1].emit.event",
-            "document: automations.b.extra", "document: automations.b.do[0].wait.oneOf",
+            "document: automations.b.extra", "document: automations.b.do[0].wait",
             'document: automations["c.d"]'} <= paths, problems
     listed = await sqlite_stack.http.get("/v2/workspaces", params={"slug": slug}, headers=sqlite_stack.auth)
     assert listed.status_code == 200 and slug not in listed.text

@@ -179,5 +179,5 @@ async def test_break_scope_all_in_the_root_answers_its_output(ws: Workspace) -> 
 
 async def test_break_with_an_unknown_scope_is_an_error(ws: Workspace) -> None:
     error = (await ws.call("bad-break-scope", {"scope": "loop"})).error("InvalidInstructionError")
-    assert "break scope must be 'automation' or 'all'" in error["message"]
+    assert "break scope must be 'automation', 'all' or 'repeat'" in error["message"]
     assert error["at"]["instruction"] == "do[0]"

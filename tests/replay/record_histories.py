@@ -52,6 +52,12 @@ WAITER = {"name": "waiter", "when": {"endpoint": True}, "do": [
 LISTENER = {"name": "listener", "when": {"events": ["ping"]}, "do": [{"emit": {"event": "pong"}}], "output": "ok"}
 TICK = {"name": "tick", "when": {"schedules": [CRON]}, "do": [{"set": {"name": "v", "value": "{{payload.trigger}}"}}],
         "output": "{{v}}"}
+LOOPER = {"name": "looper", "when": {"endpoint": True}, "do": [
+    {"repeat": {"on": [1, 2, 3], "do": [
+        {"set": {"name": "seen[]", "value": "{{item}}"}},
+        {"conditions": {"{{item}} == 2": [
+            {"wait": {"oneOf": [{"event": "resume"}], "timeout": 120, "output": "r"}}]}}]}}],
+    "output": {"seen": "{{seen}}"}}
 STREAMER = {"name": "streamer", "when": {"endpoint": True}, "do": [
     {"set": {"name": "$http", "value": {"headers": {"x-a": "b"}}}},
     {"set": {"name": "$http.chunk", "value": {"part": 1}}},
@@ -84,7 +90,8 @@ def _write(name: str, histories: list[dict[str, Any]]) -> None:
 async def record(stack: Stack, stub: HttpStub) -> None:
     client = stack.services.client
     ws = (await stack.import_workspace(workspace_doc(
-        {"full": FULL, "callee": CALLEE, "waiter": WAITER, "listener": LISTENER, "tick": TICK, "streamer": STREAMER},
+        {"full": FULL, "callee": CALLEE, "waiter": WAITER, "listener": LISTENER, "tick": TICK, "streamer": STREAMER,
+         "looper": LOOPER},
         config={"value": {"stub": stub.url}})))["id"]
     base = f"/v2/workspaces/{ws}"
 
@@ -127,6 +134,16 @@ async def record(stack: Stack, stub: HttpStub) -> None:
     await _until_closed(client, f"run-{sid}", 1)
     await _until_closed(client, f"{ws}/tick/", 1)
     _write("scheduled", await _histories(client, f"run-{sid}") + await _histories(client, f"{ws}/tick/"))
+
+    # A run parked in a wait in the middle of a loop (its second iteration), then resumed.
+    looping = asyncio.create_task(stack.http.post(f"{base}/webhooks/looper", json={}))
+    await asyncio.sleep(1.0)
+    _write("loop_wait_parked", await _histories(client, f"{ws}/looper/"))
+    resumed = await stack.http.post(f"{base}/events", json={"events": [{"type": "resume"}]}, headers=stack.auth)
+    assert resumed.status_code == 200, resumed.text
+    assert (await looping).status_code == 200
+    await _until_closed(client, f"{ws}/looper/", 1)
+    _write("loop_wait_done", await _histories(client, f"{ws}/looper/"))
 
     # A webhook run streaming $http.chunk through the http_chunks update.
     streamed = await stack.http.post(f"{base}/webhooks/streamer", json={})

@@ -1,6 +1,8 @@
 """Runs in flight survive code changes: histories recorded with earlier code
 (``record_histories.py``: waiting, sleeping, scheduled, dispatched, streamed and full webhook runs,
-one still parked in its wait) replay on today's workflow code without a non-determinism error."""
+one still parked in its wait, one parked mid-loop) replay on today's workflow code without a
+non-determinism error. The ``loop_*`` histories were recorded with the code before issue 17's
+language changes (try, sleeps, break scopes, rateLimit), the others before issue 15's redesign."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"
 
 def test_the_recorded_scenarios_are_all_there() -> None:
     assert {p.stem for p in HISTORIES} >= {"webhook_full", "wait_parked", "wait_fulfilled", "wait_timeout",
-                                           "dispatch_listener", "scheduled", "streamed_chunks"}
+                                           "dispatch_listener", "scheduled", "streamed_chunks", "loop_wait_parked",
+                                           "loop_wait_done"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -97,11 +97,15 @@ async def test_invalid_cron_is_refused_on_save(sqlite_stack: Stack) -> None:
     response = await stack.http.post("/v2/workspaces/import", json=workspace_doc({"fast": bad}), headers=stack.auth)
     assert response.status_code == 400, response.text
     body = response.json()
-    assert body["error"] == "InvalidScheduleError" and "fast" in body["message"] and "*/5 * * * *" in body["message"]
+    # Reported with every other problem of the import, at the schedule's place (issue 17).
+    assert body["error"] == "InvalidWorkspaceError" and "*/5 * * * *" in body["message"]
+    assert body["details"][0]["path"] == "document: automations.fast.when.schedules[0]"
+    assert "InvalidScheduleError" in body["details"][0]["message"]
     ws = (await stack.import_workspace(workspace_doc({"tick": TICK})))["id"]
     patched = await stack.http.patch(f"/v2/workspaces/{ws}/automations/tick",
                                      json={**TICK, "when": {"schedules": ["not a cron"]}}, headers=stack.auth)
-    assert patched.status_code == 400 and patched.json()["error"] == "InvalidScheduleError"
+    assert patched.status_code == 400 and patched.json()["error"] == "InvalidWorkspaceError"
+    assert "not a cron" in patched.json()["message"]
     assert set(await registered(stack, ws)) == {schedule_id(ws, "", "tick", CRON)}  # unchanged
 
 

@@ -13,7 +13,16 @@ from typing import Any, Protocol
 
 from language import LanguageEnv
 from schemas.events import Event
-from schemas.runs import CallTarget, ContextKeys, ContextWrite, FlushResult, WaitRequest
+from schemas.runs import (
+    CallTarget,
+    ContextKeys,
+    ContextWrite,
+    FlushResult,
+    RateLimitRequest,
+    RateLimitResult,
+    UserTopicRequest,
+    WaitRequest,
+)
 
 
 class Effects(Protocol):
@@ -38,6 +47,12 @@ class Effects(Protocol):
 
     async def wait_for_event(self, request: WaitRequest) -> dict[str, Any] | None:
         """Register a wait and block until it is fulfilled (the event) or times out (None)."""
+
+    async def rate_limit(self, request: RateLimitRequest) -> RateLimitResult:
+        """Take points of a rate limit shared by every run (idempotent on ``take_id``)."""
+
+    async def user_topic(self, request: UserTopicRequest) -> None:
+        """Create a user topic or add members to one."""
 
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform an HTTP request; returns ``{status, headers, body}``."""

@@ -27,26 +27,31 @@ from schemas.errors import (
     TooManyCallError,
 )
 from schemas.events import EMIT_TOPIC
+from schemas.instruction_fields import is_template
 from schemas.instructions import (
     All,
     Break,
     Call,
     Comment,
     Conditions,
+    CreateUserTopic,
     Delete,
     Dynamic,
     Emit,
     Fetch,
     Instruction,
     Invalid,
+    JoinUserTopic,
+    RateLimit,
     Repeat,
     Set,
+    Try,
     Wait,
     parse_instruction,
 )
 from schemas.run_settings import RunSettings
 from schemas.runs import CallTarget, InstanceInfo, RunInput, WaitRequest
-from workflows.interpreter import instructions, side_effects
+from workflows.interpreter import control, instructions, shared_state, side_effects
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
@@ -65,7 +70,7 @@ def location(frame: Frame, path: str | None) -> str:
 def root_instance(run: RunInput) -> InstanceInfo:
     ws = run.workspace
     return InstanceInfo(full_slug="", config=ws.config, secrets=ws.secrets, scope=ws.id,
-                        uses_contexts=ws.uses_contexts)
+                        uses_contexts=ws.uses_contexts, endpoints=ws.endpoints)
 
 
 class Interpreter:
@@ -79,8 +84,7 @@ class Interpreter:
         self.branches = 0  # `all` branches alive now (a hostile tree must not fan out unbounded)
         self._gate: asyncio.Future[None] | None = None  # set while a yield's flush is in flight
         self.http = HttpResponseState()
-        self.ctx = RunContexts(run, effects, limits.context_quota_bytes, limits.run_context_ttl,
-                               limits.session_context_ttl)
+        self.ctx = RunContexts(run, effects, limits)
         self.charges: dict[str, int] = {}
         self.throttled_ms = 0
         self.watermark = 0
@@ -268,6 +272,8 @@ class Interpreter:
             raise self._located(exc, frame, path) from None
         if "output" in node.model_fields_set and result is not UNDEFINED:
             target = getattr(node, "output", None)
+            if is_template(target):  # `output: files[{{$index}}].text`
+                target = self.render(frame, target)
             if not isinstance(target, str):
                 self.events.native("error", {
                     "error": "InvalidOutputError",
@@ -301,6 +307,12 @@ class Interpreter:
                 return await side_effects.run_fetch(self, frame, node)
             case Wait():
                 return await side_effects.run_wait(self, frame, node)
+            case Try():
+                return await control.run_try(self, frame, node, path)
+            case RateLimit():
+                return await shared_state.run_rate_limit(self, frame, node)
+            case CreateUserTopic() | JoinUserTopic():
+                return await shared_state.run_user_topic(self, frame, node)
             case Call():
                 return await self.call(frame, node, path)
             case Dynamic(keyword=keyword, template=template):

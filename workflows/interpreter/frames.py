@@ -14,9 +14,10 @@ from schemas.runs import InstanceInfo
 class BreakSignal(Exception):
     """Raised by ``break``; caught by the automation (and its callers for ``scope: all``)."""
 
-    def __init__(self, scope: str = "automation"):
+    def __init__(self, scope: str = "automation", payload: Any = None):
         super().__init__(scope)
         self.scope = scope
+        self.payload = payload
 
 
 @dataclass(slots=True)

@@ -83,9 +83,13 @@ def run_delete(it: Interpreter, frame: Frame, node: Delete, literal: bool = Fals
 def run_break(it: Interpreter, frame: Frame, node: Break) -> Any:
     # A field rendered to undefined counts as absent, as it does in a rendered instruction object.
     scope = (it.render(frame, node.scope) if node.scope is not None else None) or "automation"
-    if scope not in ("automation", "all"):
-        raise InvalidInstructionError(f"break scope must be 'automation' or 'all', got {scope!r}")
-    raise BreakSignal(scope)
+    if scope not in BREAK_SCOPES:
+        raise InvalidInstructionError(f"break scope must be 'automation', 'all' or 'repeat', got {scope!r}")
+    payload = strip_undefined(it.render(frame, node.payload)) if node.payload is not None else None
+    raise BreakSignal(scope, payload)
+
+
+BREAK_SCOPES = ("automation", "all", "repeat")
 
 
 async def run_conditions(it: Interpreter, frame: Frame, node: Conditions, path: str) -> Any:
@@ -135,7 +139,12 @@ async def run_repeat(it: Interpreter, frame: Frame, node: Repeat, path: str) -> 
         for index in range(count):
             local_vars["item"] = items[index] if index < len(items) else index
             local_vars["$index"] = index
-            await it.run_list(frame, node.do, f"{path}.repeat.do")
+            try:
+                await it.run_list(frame, node.do, f"{path}.repeat.do")
+            except BreakSignal as signal:
+                if signal.scope != "repeat":
+                    raise
+                break  # `break: {scope: repeat}` leaves the nearest loop
     finally:
         # Loops restore the outer item and $index (DECISIONS 14).
         for key, value in zip(("item", "$index"), saved, strict=True):

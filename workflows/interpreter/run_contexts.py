@@ -9,10 +9,12 @@ persisted: loaded when code first runs there, written back as operations at each
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from language.values import deep_copy, strip_undefined
 from schemas.errors import TidewayError
 from schemas.events import json_size
+from schemas.run_settings import RunSettings
 from schemas.runs import ContextKeys, ContextWrite, InstanceInfo, RunInput
 from workflows.interpreter.effects import Effects
 
@@ -20,15 +22,24 @@ RUN_BUILTINS = ("depth", "automationSlug", "trigger", "date", "correlationId", "
                 "appInstanceFullSlug", "parentAppSlug")
 
 
+def deployment_globals(run: RunInput, limits: RunSettings) -> dict[str, str]:
+    """What ``global`` says about the deployment (read-only facts, set again at every run)."""
+    api = limits.api_url.rstrip("/")
+    return {"apiUrl": api, "studioUrl": limits.studio_url.rstrip("/") or api,
+            "pagesUrl": f"{api}/pages/{run.workspace.slug}", "pagesHost": urlsplit(api).netloc}
+
+
 class ContextQuotaExceededError(TidewayError):
     default_message = "Context quota exceeded"
 
 
 class RunContexts:
-    def __init__(self, run: RunInput, effects: Effects, quota: int, run_ttl: float, session_ttl: float):
+    def __init__(self, run: RunInput, effects: Effects, limits: RunSettings):
         self.run = run
         self.effects = effects
-        self.quota, self.run_ttl, self.session_ttl = quota, run_ttl, session_ttl
+        self.quota, self.run_ttl = limits.context_quota_bytes, limits.run_context_ttl
+        self.session_ttl = limits.session_context_ttl
+        self.deployment = deployment_globals(run, limits)
         self.user_id = run.user_id
         self.session_id = run.session_id or run.user_id or run.correlation_id
         self.shared_run: dict[str, Any] = {"correlationId": run.correlation_id}
@@ -49,8 +60,10 @@ class RunContexts:
         return {
             "config": deep_copy(info.config),  # run-local: `set config.x` never leaks (DECISIONS 11)
             "$workspace": workspace_view,
-            "global": {**stored.get("global", {}), "workspaceId": ws.id, "workspaceName": ws.name,
-                       "workspaceSlug": ws.slug},
+            "global": {**stored.get("global", {}), **self.deployment, "workspaceId": ws.id, "workspaceName": ws.name,
+                       "workspaceSlug": ws.slug,
+                       "endpoints": {name: f"{self.deployment['apiUrl']}/v2/workspaces/{ws.id}/webhooks/{name}"
+                                     for name in info.endpoints}},
             "user": user,
             "session": {**stored.get("session", {}), "id": self.session_id},
             "socket": {},

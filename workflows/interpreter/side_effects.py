@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED
+from language.secrets import REDACTED
 from language.values import js_type_name, strip_undefined
 from schemas.errors import InvalidInstructionError, TidewayError
 from schemas.instructions import Emit, Fetch, Wait
@@ -55,6 +56,10 @@ async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
     request["workspaceId"] = it.run.workspace.id
     request["maxChunks"] = it.limits.fetch_stream_max_chunks
     request["maxBytes"] = it.limits.fetch_stream_max_bytes
+    auth = args.get("auth")
+    if isinstance(auth, dict) and auth.get("prismeai"):
+        # forwardWorkspaceAuth: the activity mints a token acting for the run's user (docs/fetch.md)
+        request["runUser"] = {"userId": it.run.user_id, "sessionId": it.run.session_id}
     it.charge("fetchs")
     if it.events.buffer or it.ctx.writes:
         await it.flush()  # listeners of earlier emits start now, not after a slow request
@@ -68,6 +73,9 @@ async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
         body = items = stream_items(body if isinstance(body, list) else [], stream)
     if status >= 400 and args.get("emitErrors", True) is not False:
         shown = {k: v for k, v in args.items() if k != "output"}
+        if "auth" in shown:  # credentials never reach an event, even written as literals
+            shown["auth"] = {kind: value if kind == "prismeai" else REDACTED for kind, value in auth.items()} \
+                if isinstance(auth, dict) else REDACTED
         it.events.native("runtime.fetch.failed", {
             "request": shown,
             "response": {"status": status, "body": body, "headers": response.get("headers")},
@@ -82,11 +90,27 @@ async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
         return {"headers": response.get("headers"), "status": status, "body": body, "stream": False}
     if mode == "data_url":  # the activity put the data URL in the body
         return body if response.get("data_url") else UNDEFINED
+    if mode == "base64":  # the activity put the body's bytes, base64-encoded, in the body
+        return body if response.get("base64") else UNDEFINED
     return body
+
+
+async def run_sleep(it: Interpreter, frame: Frame, node: Wait) -> Any:
+    """``wait`` with only a ``timeout``: a durable sleep (a Temporal timer: it survives restarts
+    and holds no worker while it runs, for seconds or months)."""
+    seconds = strip_undefined(it.render(frame, node.timeout))
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+        raise InvalidInstructionError(f"wait.timeout (a sleep) must be a positive number of seconds, got {seconds!r}",
+                                      {"field": "timeout"})
+    await it.flush()  # what the run did so far is visible while it sleeps
+    await it.effects.sleep(float(seconds))
+    return UNDEFINED
 
 
 async def run_wait(it: Interpreter, frame: Frame, node: Wait) -> Any:
     """Block until one of ``oneOf`` is emitted (filters over the whole event) or the timeout."""
+    if node.one_of is None:
+        return await run_sleep(it, frame, node)
     one_of = strip_undefined(it.render(frame, node.one_of))
     if not isinstance(one_of, list) or not one_of:
         raise InvalidInstructionError("wait.oneOf must be a non-empty list of {event, filters?, cancelTriggers?}")

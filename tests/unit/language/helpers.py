@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from language import LanguageEnv
+from language import UNDEFINED, LanguageEnv
 from tests.conformance.matching import matches, undefined_inputs
 
 FIXED_NOW = datetime(2023, 3, 31, 17, 7, 23, 975000, tzinfo=UTC)
@@ -42,3 +43,13 @@ def to_input(value: Any) -> Any:
 def matches_expected(actual: Any, expected: Any) -> bool:
     """Exact comparison mode of the case files (numbers numerically, undefined members ignored)."""
     return matches(expected, actual, subset=False)
+
+
+def same(actual: Any, expected: Any) -> bool:
+    """Equal and of the same type (1 is not 1.0 nor True); NaN equals NaN; UNDEFINED is itself."""
+    if isinstance(expected, float) and math.isnan(expected):
+        return isinstance(actual, float) and math.isnan(actual)
+    if expected is UNDEFINED:
+        return actual is UNDEFINED
+    return bool(actual == expected) and type(actual) is type(expected)
+

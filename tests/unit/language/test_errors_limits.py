@@ -44,7 +44,7 @@ def test_syntax_error_carries_expression_position_and_message() -> None:
 
 @pytest.mark.parametrize(
     "expr", ["", "   ", "1 +", "(1", "1)", "1 2", "a & b", "a | b", "{ 1", '"open', "{{a", "regex(a",
-             "and", "1 == not 2", "exists", "date(1,", "(1).", "{% 1", "1 %}", "[1]", "not"],
+             "and", "1 == not 2", "exists", "date(1,", "(1).", "{% 1", "1 %}", "[1", "not"],
 )
 def test_syntax_errors(expr: str) -> None:
     with pytest.raises(InvalidExpressionSyntax):
