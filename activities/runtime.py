@@ -26,6 +26,7 @@ from schemas.runs import (
     ContextKeys,
     FlushRequest,
     FlushResult,
+    InstanceInfo,
     TriggerSpec,
     WaitRequest,
 )
@@ -141,7 +142,10 @@ class RuntimeActivities:
         tree = await self.trees.pinned(request.workspace_id, request.revision, request.versions)
         found = tree.resolve_call(request.caller, request.name)
         if found is None:
-            return None
+            missing = tree.missing_app(request.caller, request.name)
+            if missing is None:
+                return None
+            return CallTarget(instance=InstanceInfo(full_slug=missing[0]), slug=request.name, missing_app=missing[1])
         instance, slug = found
         node = tree.nodes[instance]
         automation = node.automations.get(slug)

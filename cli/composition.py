@@ -11,6 +11,7 @@ from core.access.identity import IdentityService, signing_key
 from core.access.login_limits import LoginLimiter
 from core.access.members import MemberService
 from core.apps.catalog import AppService
+from core.apps.custom_code_checks import custom_code_findings
 from core.apps.instances import AppInstanceService
 from core.apps.tree import TreeService
 from core.events.hub import EventHub
@@ -43,7 +44,7 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
     # (unknown apps, configs, cycles), its crons, its pages; schedules follow every change.
     workspaces.import_checker = app_instances.checks.check_source
     workspaces.call_targets = app_instances.checks.known_automations
-    workspaces.validators += [schedules.schedule_findings, page_findings, expression_findings]
+    workspaces.validators += [schedules.schedule_findings, page_findings, expression_findings, custom_code_findings]
     workspaces.on_change.append(schedules.workspace_changed)
     login_limiter = LoginLimiter(db, settings, signing_key(settings))
     return Services(

@@ -17,14 +17,13 @@ from typing import Any
 from jsonschema import Draft7Validator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from schemas.instruction_walk import findings, walk
 from schemas.instructions import (
     Call,
     Dynamic,
     Instruction,
     Set,
-    findings,
     parse_instructions,
-    walk,
 )
 from schemas.problems import Finding, Path, findings_of, type_name
 

@@ -36,6 +36,13 @@ class ObjectNotFoundError(TidewayError):
     default_message = "Object not found"
 
 
+class AppNotAvailableError(TidewayError):
+    """A call into an app instance kept by ``?missingApps=allow`` whose app is not on this Tideway."""
+
+    status = 404
+    default_message = "App not available"
+
+
 class ForbiddenError(TidewayError):
     status = 403
     default_message = "Forbidden"
@@ -152,6 +159,7 @@ class TooManyRequestsError(TidewayError):
 # Public names that map to a non-400 status when they cross Temporal as strings.
 STATUS_BY_NAME: dict[str, int] = {
     "ObjectNotFoundError": 404,
+    "AppNotAvailableError": 404,
     "ForbiddenError": 403,
     "UnauthorizedError": 401,
     "PayloadTooLargeError": 413,

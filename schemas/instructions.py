@@ -12,7 +12,7 @@ imports report the ``Invalid`` nodes' findings, the interpreter executes the nod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -267,6 +267,16 @@ class RateLimit(Native):
     output: str | None = None
 
 
+class CustomCode(Native):
+    """Internal to the built-in Custom Code app (core/apps/builtin.py): run one of the instance's
+    ``config.functions``. Workspaces call ``<instance>.run``; the import refuses it elsewhere."""
+
+    keyword: ClassVar[str] = "customCode"
+    function: str
+    parameters: Any = None
+    output: str | None = None
+
+
 class CreateUserTopic(Native):
     keyword: ClassVar[str] = "createUserTopic"
     topic: str
@@ -314,10 +324,11 @@ class Invalid(BaseModel):
 
 
 Instruction = (Set | Delete | Comment | Break | Emit | Wait | Fetch | Conditions | Repeat | All | Try | RateLimit
-               | CreateUserTopic | JoinUserTopic | Call | Dynamic | Invalid)
+               | CreateUserTopic | JoinUserTopic | CustomCode | Call | Dynamic | Invalid)
 NATIVE: dict[str, type[Native]] = {model.keyword: model for model in (
     Set, Delete, Comment, Break, Emit, Wait, Fetch, Conditions, Repeat, All, Try, RateLimit, CreateUserTopic,
-    JoinUserTopic)}
+    JoinUserTopic, CustomCode)}
+INTERNAL = frozenset({CustomCode.keyword})  # only Tideway's built-in apps use these
 DYNAMIC_KEYWORDS = frozenset({"set", "delete"})
 for _model in (Conditions, Repeat, All, Try):
     _model.model_rebuild()
@@ -360,40 +371,3 @@ def parse_instructions(items: Any, path: Path = (), depth: int = 0) -> tuple[Ins
         return (Invalid(findings=(Finding(
             path=path, message=f"expected a list of instructions, got {type_name(items)}"),)),)
     return tuple(parse_instruction(item, (*path, index), depth) for index, item in enumerate(items))
-
-
-def walk(instructions: Sequence[Instruction], path: Path) -> Iterator[tuple[Path, Instruction]]:
-    """Every node with its path, nested lists included (``do[2].conditions["{{a}}"][0]``)."""
-    for index, node in enumerate(instructions):
-        here = (*path, index)
-        yield here, node
-        match node:
-            case Conditions(branches=branches, default=default):
-                for key, branch in branches:
-                    yield from walk(branch, (*here, "conditions", key))
-                if default is not None:
-                    yield from walk(default, (*here, "conditions", "default"))
-            case Repeat(do=body):
-                yield from walk(body, (*here, "repeat", "do"))
-            case All(branches=branches):
-                yield from walk(branches, (*here, "all"))
-            case Try(do=body, catch=catch, final=final):
-                yield from walk(body, (*here, "try", "do"))
-                yield from walk(catch, (*here, "try", "catch"))
-                yield from walk(final, (*here, "try", "finally"))
-            case _:
-                pass
-
-
-def findings(instructions: Sequence[Instruction], path: Path = ()) -> list[Finding]:
-    """What the import reports about a list of instructions: the ``Invalid`` nodes' findings, and
-    a warning per argument key an instruction does not have."""
-    found: list[Finding] = []
-    for here, node in walk(instructions, path):
-        if isinstance(node, Invalid):
-            found += node.findings
-        elif isinstance(node, Native) and node.ignored_keys:
-            known = ", ".join(type(node).dsul_fields())
-            found += [Finding(path=(*here, node.keyword, key), severity="warning", message=(
-                f"'{key}' is not a field of `{node.keyword}` (it has: {known})")) for key in node.ignored_keys]
-    return found

@@ -33,6 +33,9 @@ class RunSettings(BaseModel):
     # workflow id prefix instead (``WorkflowId STARTS_WITH "<workspaceId>/<slug>/"``) and by
     # correlation id from the events.
     run_search_attributes: bool = False
+    # Custom Code functions (docs/custom-code.md)
+    custom_code_timeout_seconds: float = Field(5.0, alias="CUSTOM_CODE_TIMEOUT_SECONDS")
+    custom_code_memory_mb: int = Field(64, alias="CUSTOM_CODE_MEMORY_MB")
     # Where this deployment answers (the `global` context: apiUrl, studioUrl, pagesUrl, pagesHost);
     # filled from TIDEWAY_PUBLIC_URL by the services' Settings.
     api_url: str = ""

@@ -172,6 +172,23 @@ class RateLimitResult(BaseModel):
     retry_after: float  # seconds until the current window ends (0 when ok)
 
 
+class CustomCodeRequest(BaseModel):
+    """Run ``function`` of a Custom Code instance: its code and declared parameters come from the
+    instance's config (docs/custom-code.md)."""
+
+    function: str
+    code: str
+    declared: list[str] = Field(default_factory=list)  # the function's parameter names
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    language: str = "javascript"
+
+
+class CustomCodeOutcome(BaseModel):
+    value: Any = None
+    console: list[str] = Field(default_factory=list)
+    error: dict[str, Any] | None = None  # the CustomCodeError body: {error, message, details}
+
+
 class UserTopicRequest(BaseModel):
     """Create a user topic (its first members) or add members to it (spec: events.userTopics.*)."""
 
@@ -208,6 +225,7 @@ class CallTarget(BaseModel):
     instance: InstanceInfo
     slug: str
     automation: dict[str, Any] | None = None
+    missing_app: str | None = None  # the call names an instance whose app is not on this Tideway
 
 
 # The API's long poll of a webhook run's `$http.chunk`s (workflow update, see AutomationWorkflow).

@@ -35,7 +35,8 @@ from schemas.dsul import (
 )
 from schemas.errors import InvalidSlugError, InvalidWorkspaceError
 from schemas.events import listen_problem
-from schemas.instructions import NATIVE
+from schemas.instruction_walk import walk
+from schemas.instructions import INTERNAL, NATIVE, Native
 from schemas.problems import Finding, Problem, findings_of
 
 __all__ = ["CheckReport", "KnownAutomation", "SectionFinding", "SourceCheck", "check_slug", "check_workspace_slug", "validate_automation",
@@ -66,9 +67,11 @@ SourceCheck = Callable[[WorkspaceSource], list[SectionFinding]]
 
 @dataclass
 class CheckReport:
-    """What a write reports besides its result: the warnings of its checks."""
+    """What a write reports besides its result: the warnings of its checks. ``missing_apps_allowed``
+    (``?missingApps=allow``) turns an app instance whose app is not on this Tideway into a warning."""
 
     warnings: list[Problem] = field(default_factory=list)
+    missing_apps_allowed: bool = False
 
 
 def check_slug(slug: str, kind: str = "automation") -> None:
@@ -137,6 +140,14 @@ def call_findings(automation: Automation, known: Mapping[str, KnownAutomation]) 
     return problems
 
 
+def internal_findings(automation: Automation) -> list[Finding]:
+    """An error per instruction only Tideway's built-in apps may use (``customCode``)."""
+    return [Finding(path=(*path, node.keyword), message=(
+        f"`{node.keyword}` is internal to Tideway's built-in Custom Code app: install it "
+        "(imports: {<name>: {appSlug: Custom Code, config: {functions: …}}}) and call `<name>.run`"))
+        for path, node in walk(automation.do, ("do",)) if isinstance(node, Native) and node.keyword in INTERNAL]
+
+
 def listener_findings(automation: Automation) -> list[Finding]:
     """An error per native event in ``when.events`` that can never start the automation."""
     events = automation.when.events if automation.when is not None else None
@@ -167,7 +178,7 @@ def _check(source: WorkspaceSource, *, require_index: bool, known: Mapping[str, 
                 f"automation '{slug}' has the name of the native instruction `{slug}`: `- {slug}:` runs the "
                 "instruction, never this automation (rename it to call it)")))
         if model is not None:
-            problems += call_findings(model, calls) + listener_findings(model)
+            problems += call_findings(model, calls) + listener_findings(model) + internal_findings(model)
         findings += [("automations", slug, f) for f in problems]
     for slug, problems in sorted(_endpoint_findings(source.automations).items()):
         findings += [("automations", slug, f) for f in problems]

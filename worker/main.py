@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.custom_code import CustomCodeActivities
 from activities.egress import EgressPolicy
 from activities.egress_http import EgressGuard
 from activities.fetch import FetchActivities
@@ -16,6 +18,7 @@ from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
 from activities.schedules import ScheduleActivities
 from activities.shared_state import SharedStateActivities
+from core.custom_code import configure_pool, shutdown_pool, warm_up
 from core.events.retention import RetentionPolicy
 from core.events.writer import EventWriter
 from core.runs.ratelimits import default_buckets
@@ -39,6 +42,7 @@ class WorkerResources:
     async def aclose(self) -> None:
         await self.fetch.aclose()
         await self.writer.close()
+        shutdown_pool()
 
 
 def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
@@ -55,6 +59,10 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
     writer = EventWriter(db)  # one batching writer per process
     runtime = RuntimeActivities(services, writer=writer, buckets=buckets)
     shared = SharedStateActivities(services)  # rateLimit counters, user topics
+    # Custom Code runs in engine processes (core/custom_code): started now, not on first calls.
+    configure_pool(settings.custom_code_processes or os.cpu_count() or 1)
+    warm_up(1)
+    custom_code = CustomCodeActivities(settings.run)
     fetch = FetchActivities(services.blobs, settings.run.fetch_timeout_seconds, egress, OwnApi.from_settings(settings))
     queue = services.task_queue
     scheduled = ScheduleActivities(services.trees, services.schedules)
@@ -69,7 +77,8 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         client,
         task_queue=queue,
         workflows=[AutomationWorkflow, DispatchWorkflow, ScheduledRunWorkflow, RetentionWorkflow],
-        activities=[*runtime.all(), *shared.all(), fetch.fetch, *scheduled.all(), *retention.all()],
+        activities=[*runtime.all(), *shared.all(), *custom_code.all(), fetch.fetch, *scheduled.all(),
+                    *retention.all()],
         workflow_runner=runner,
         activity_executor=ThreadPoolExecutor(max_workers=8),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

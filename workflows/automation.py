@@ -28,6 +28,8 @@ from schemas.runs import (
     CallTarget,
     ContextKeys,
     ContextWrite,
+    CustomCodeOutcome,
+    CustomCodeRequest,
     FlushRequest,
     FlushResult,
     RateLimitRequest,
@@ -85,6 +87,13 @@ class TemporalEffects:
             names.RATE_LIMIT, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
             result_type=RateLimitResult)
         return result
+
+    async def run_custom_code(self, request: CustomCodeRequest) -> CustomCodeOutcome:
+        # Not deterministic, so an activity; local (fast), with room for the sandbox's own limit.
+        outcome: CustomCodeOutcome = await workflow.execute_local_activity(
+            names.RUN_CUSTOM_CODE, request, result_type=CustomCodeOutcome, retry_policy=LOCAL_RETRY,
+            start_to_close_timeout=timedelta(seconds=self.settings.custom_code_timeout_seconds + 10))
+        return outcome
 
     async def user_topic(self, request: UserTopicRequest) -> None:
         await workflow.execute_local_activity(names.USER_TOPIC, request, start_to_close_timeout=LOCAL,

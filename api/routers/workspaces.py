@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.authorization import Actor, owner_of_new_workspace, security_write
@@ -30,6 +30,14 @@ from schemas.validation import CheckReport
 router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
 # A zip (application/zip or multipart field ``archive``) or one JSON/YAML document.
 ImportDep = Annotated[WorkspaceSource, Depends(ImportBody())]
+MissingApps = Annotated[Literal["allow", "refuse"] | None, Query(
+    description="`allow`: keep app instances whose app this Tideway does not have (listed in `warnings`)")]
+
+
+def missing_apps_allowed(source: WorkspaceSource, query: str | None) -> bool:
+    """The query parameter, or ``missingApps`` in a single-document body (taken out of the index)."""
+    in_body = source.index.pop("missingApps", None)
+    return (query or in_body) == "allow"
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
 # Every registered user may create workspaces (and owns them): `create` on workspaces.
 Creator = Annotated[Actor, Depends(SignedIn("create"))]
@@ -37,8 +45,11 @@ Creator = Annotated[Actor, Depends(SignedIn("create"))]
 
 @router.post("/import", response_model=ImportResult, response_model_exclude_unset=True,
              openapi_extra=import_body(WorkspaceDocument))
-async def import_workspace(services: ServicesDep, actor: Creator, source: ImportDep) -> dict[str, Any]:
-    report = CheckReport()
+async def import_workspace(services: ServicesDep, actor: Creator, source: ImportDep,
+                           missingApps: MissingApps = None) -> dict[str, Any]:  # noqa: N803
+    """``?missingApps=allow`` (or ``missingApps: allow`` in a document body) keeps app instances
+    whose app this Tideway does not have, each listed in ``warnings``."""
+    report = CheckReport(missing_apps_allowed=missing_apps_allowed(source, missingApps))
     row = await services.workspaces.create(source, actor=actor.id, owner=owner_of_new_workspace(actor), report=report)
     return {"workspace": await services.workspaces.detail(row.id), "warnings": [w.model_dump() for w in report.warnings]}
 
@@ -46,13 +57,13 @@ async def import_workspace(services: ServicesDep, actor: Creator, source: Import
 @router.post("/{workspace_id}/import", response_model=ImportResult, response_model_exclude_unset=True,
              openapi_extra=import_body(WorkspaceDocument))
 async def reimport_workspace(workspace_id: str, services: ServicesDep, actor: CanUpdate, source: ImportDep,
-                             keepSecurity: bool = False) -> dict[str, Any]:  # noqa: N803
+                             keepSecurity: bool = False, missingApps: MissingApps = None) -> dict[str, Any]:  # noqa: N803
     """A new revision from an archive. Changing security.yml needs ``manage_security`` (403 naming
     ``security.yml`` otherwise, nothing written); ``?keepSecurity=true`` imports everything else
     and keeps the current security."""
     await services.workspaces.get_row(workspace_id)
     mode = await security_write(services, actor, workspace_id, keepSecurity)
-    report = CheckReport()
+    report = CheckReport(missing_apps_allowed=missing_apps_allowed(source, missingApps))
     row, changed = await services.workspaces.replace(workspace_id, source, actor=actor.id, security=mode,
                                                      report=report)
     body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed}

@@ -26,12 +26,14 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
+from core.apps.builtin import BUILTIN_APPS, BUILTIN_VERSION, RELEASED, builtin_row, is_builtin
 from core.events.declared import app_events
 from core.infra.db import Database
 from core.infra.tables import App, AppVersion, Workspace
 from core.workspaces.service import WorkspaceService, iso
 from schemas.errors import (
     AlreadyUsedError,
+    ForbiddenError,
     InvalidSlugError,
     InvalidVersionError,
     MissingFieldError,
@@ -43,6 +45,11 @@ VERSION_PATTERN = r"^[a-zA-Z0-9_.-]{1,15}$"
 LATEST_ALIASES = ("current", "latest")
 MAX_LISTED_VERSIONS = 1000
 DEFAULT_VERSION_DESCRIPTION = "App release"
+
+
+def reserved(slug: str, action: str) -> ForbiddenError:
+    return ForbiddenError(f"App '{slug}' is built into Tideway: its slug is reserved, nobody may {action}",
+                          {"slug": slug, "builtIn": True})
 
 
 def internal_workspace_id(slug: str) -> str:
@@ -128,6 +135,8 @@ class AppService:
         return found
 
     async def row(self, slug: str, *, include_deleted: bool = False) -> App:
+        if is_builtin(slug):
+            return builtin_row(slug)
         async with self.db.session() as session:
             app = await session.get(App, slug)
         if app is None or (app.deleted_at is not None and not include_deleted):
@@ -136,11 +145,13 @@ class AppService:
 
     async def rows(self, slugs: Iterable[str]) -> dict[str, App]:
         wanted = sorted(set(slugs))
-        if not wanted:
-            return {}
+        builtin = {slug: builtin_row(slug) for slug in wanted if is_builtin(slug)}
+        stored = [slug for slug in wanted if slug not in builtin]
+        if not stored:
+            return builtin
         async with self.db.session() as session:
-            found = (await session.exec(select(App).where(col(App.slug).in_(wanted)))).all()
-        return {a.slug: a for a in found}
+            found = (await session.exec(select(App).where(col(App.slug).in_(stored)))).all()
+        return {**{a.slug: a for a in found}, **builtin}
 
     async def app_of_workspace(self, workspace_id: str, *, include_deleted: bool = False) -> App | None:
         """The app published from a workspace, if any: the live one, or with ``include_deleted``
@@ -155,6 +166,10 @@ class AppService:
     async def version_document(self, app_slug: str, version: str | None) -> tuple[str, dict[str, Any]]:
         """(version name, workspace document) of ``version``, or of the latest version when it is
         None, ``current`` or ``latest``. Soft-deleted apps resolve too (DECISIONS 22)."""
+        if is_builtin(app_slug):
+            # One version, Tideway's: a version pinned by a workspace written for the reference
+            # platform (`appVersion: v3` of Custom Code) resolves to it rather than failing.
+            return BUILTIN_VERSION, BUILTIN_APPS[app_slug]
         if version is None or version in LATEST_ALIASES:
             latest = (await self.latest_versions([app_slug])).get(app_slug)
             if latest is None:
@@ -179,17 +194,21 @@ class AppService:
     async def latest_versions(self, app_slugs: Iterable[str]) -> dict[str, str]:
         """Latest version name of each app that has one (one query; deleted apps included)."""
         wanted = sorted(set(app_slugs))
+        builtin = {slug: BUILTIN_VERSION for slug in wanted if is_builtin(slug)}
+        wanted = [slug for slug in wanted if slug not in builtin]
         if not wanted:
-            return {}
+            return builtin
         newest = (select(AppVersion.app_slug, func.max(AppVersion.seq).label("seq"))  # type: ignore[call-overload]
                   .where(col(AppVersion.app_slug).in_(wanted)).group_by(AppVersion.app_slug).subquery())
         stmt = select(AppVersion.app_slug, AppVersion.name).join(
             newest, (col(AppVersion.app_slug) == newest.c.app_slug) & (col(AppVersion.seq) == newest.c.seq))
         async with self.db.session() as session:
             rows = (await session.exec(stmt)).all()
-        return {slug: name for slug, name in rows}
+        return {**{slug: name for slug, name in rows}, **builtin}
 
     async def version_list(self, slug: str, *, limit: int = MAX_LISTED_VERSIONS) -> list[dict[str, Any]]:
+        if is_builtin(slug):
+            return [{"name": BUILTIN_VERSION, "description": "Built into Tideway", "createdAt": iso(RELEASED)}]
         async with self.db.session() as session:
             stmt = (select(AppVersion.name, AppVersion.description, AppVersion.created_at)
                     .where(AppVersion.app_slug == slug).order_by(col(AppVersion.seq).desc()).limit(limit))
@@ -209,6 +228,8 @@ class AppService:
         out["labels"] = list(app.labels or [])
         if not is_internal(app.workspace_id):
             out["workspaceId"] = app.workspace_id
+        if is_builtin(app.slug):
+            out["builtIn"] = True
         out.update(createdAt=iso(app.created_at), updatedAt=iso(app.updated_at))
         if app.deleted_at is not None:
             out["deleted"] = True
@@ -231,7 +252,8 @@ class AppService:
         needle = (text or "").strip().lower()
         wanted = {label for label in labels or [] if label}
         out = []
-        for app in rows:
+        builtin = [builtin_row(slug) for slug in sorted(BUILTIN_APPS)] if not workspace_id else []
+        for app in [*builtin, *rows]:
             if needle and needle not in " ".join([app.slug, app.name, str(app.description or "")]).lower():
                 continue
             if wanted and not wanted & set(app.labels or []):
@@ -252,6 +274,8 @@ class AppService:
                       actor: str | None = None) -> dict[str, Any]:
         """Publish a workspace (current revision, or revision ``workspace_version``) as a new version."""
         assert self.workspaces is not None, "publishing needs the workspace service"
+        if isinstance(slug, str) and is_builtin(slug):
+            raise reserved(slug, "publish a workspace under it")
         ws = await self.workspaces.get_row(workspace_id)
         revision = ws.revision
         if workspace_version not in (None, "", *LATEST_ALIASES):
@@ -298,6 +322,8 @@ class AppService:
         """Publish ``document`` as a new version of app ``slug`` without a source workspace
         (internal: fixtures, seeds). Emits nothing."""
         check_app_slug(slug)
+        if is_builtin(slug):
+            raise reserved(slug, "publish a document under it")
         async with self.db.session() as session:
             current = await session.get(App, slug)
         workspace_id = current.workspace_id if current is not None else internal_workspace_id(slug)
@@ -342,6 +368,8 @@ class AppService:
 
     async def delete(self, slug: str, *, actor: str | None = None) -> dict[str, Any]:
         """Soft delete; emits ``apps.deleted {appSlug}`` into the source workspace."""
+        if is_builtin(slug):
+            raise reserved(slug, "delete it")
         app = await self.row(slug)
         async with self.db.session() as session:
             await session.exec(update(App).where(col(App.slug) == slug)  # type: ignore[call-overload]

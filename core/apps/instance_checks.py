@@ -15,7 +15,8 @@ from schemas.errors import (
     ObjectNotFoundError,
     TidewayError,
 )
-from schemas.validation import KnownAutomation
+from schemas.problems import Problem
+from schemas.validation import CheckReport, KnownAutomation
 
 MAX_IMPORT_DEPTH = 20
 
@@ -121,9 +122,11 @@ class InstanceChecks:
         return known
 
     async def check_source(self, workspace_id: str | None, source: WorkspaceSource,
-                           previous: dict[str, Any]) -> None:
+                           previous: dict[str, Any], report: CheckReport | None = None) -> None:
         """The app instances of a workspace being stored (import, duplicate): each new or changed
-        one must resolve, have a valid config and form no cycle."""
+        one must resolve, have a valid config and form no cycle. Every missing app is listed in one
+        error; with ``report.missing_apps_allowed`` each is a warning instead and the instance is
+        kept (a call into it fails with ``AppNotAvailableError`` until the app exists)."""
         details: list[dict[str, str]] = []
         for slug, instance in sorted(source.imports.items()):
             if not isinstance(instance, dict) or previous.get(slug) == instance:
@@ -136,7 +139,14 @@ class InstanceChecks:
             except ObjectNotFoundError as exc:
                 field = "appVersion" if instance.get("appVersion") not in (None, *LATEST_ALIASES) and \
                     (await self.apps.rows([app_slug])) else "appSlug"
-                details.append({"path": source.locate("imports", slug, [field]), "message": exc.message})
+                path = source.locate("imports", slug, [field])
+                if field == "appSlug" and report is not None and report.missing_apps_allowed:
+                    report.warnings.append(Problem(path=path, message=(
+                        f"{exc.message}: instance '{slug}' is kept (missingApps=allow); calls into it fail with "
+                        "AppNotAvailableError until the app is published here")))
+                    continue
+                details.append({"path": path, "message": exc.message + (
+                    " (import with ?missingApps=allow to keep the instance anyway)" if field == "appSlug" else "")})
                 continue
             for path, message in config_problems(doc, instance.get("config")):
                 details.append({"path": source.locate("imports", slug, list[str | int](path.split("."))),

@@ -153,6 +153,19 @@ class AppTree:
             current = target
         return current, automation
 
+    def missing_app(self, caller: str, name: str) -> tuple[str, str] | None:
+        """(instance full slug, app slug) when ``name`` calls into an instance of ``caller`` that is
+        declared but has no node: its app is not on this Tideway (kept by ``missingApps=allow``)."""
+        current = caller
+        for segment in name.split(".")[:-1]:
+            target = self.child_of(current, segment)
+            if target not in self.nodes:
+                declared = self.nodes[current].imports.get(segment) if current in self.nodes else None
+                app = declared.get("appSlug") if isinstance(declared, dict) else None
+                return (target, app) if isinstance(app, str) else None
+            current = target
+        return None
+
     def resolve_endpoint(self, name: str) -> tuple[str, str] | None:
         """Endpoint ``name`` of the root, or ``instance.name`` inside an instance (recursively)."""
         current = ""

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Lifetime of the token a fetch with auth.prismeai.forwardWorkspaceAuth sends to Tideway's own
     # API (core/access/forwarded.py): long enough for one request, short enough to be useless later.
     fetch_forwarded_token_ttl_seconds: int = Field(300, gt=0, le=3600)
+    # Engine processes a worker runs Custom Code functions in at once (0: one per CPU).
+    custom_code_processes: int = Field(0, ge=0, le=64)
 
     # Rate limits per workspace, shared by all workers (spec §9): rate per second and burst.
     rate_limit_disabled: bool = False

@@ -40,7 +40,7 @@ log = logging.getLogger("tideway.workspaces")
 ROW_TTL = 1.0  # seconds a workspace row (its current revision) is cached in a process
 # Checks the app instances of a source being stored: (workspace id or None, source, the
 # previous imports). Set by core.apps.instances (unknown apps, configs, cycles).
-ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any]], Awaitable[None]]
+ImportChecker = Callable[[str | None, WorkspaceSource, dict[str, Any], CheckReport | None], Awaitable[None]]
 # The automations a call may name besides the workspace's own: those of its installed apps
 # (wired to core.apps.instances by the composition root).
 CallTargets = Callable[[WorkspaceSource], Awaitable[dict[str, KnownAutomation]]]
@@ -210,7 +210,7 @@ class WorkspaceService:
         doc["slug"] = slug
         doc.pop("id", None)
         if validate and self.import_checker is not None and source.imports:
-            await self.import_checker(workspace_id, source, {})
+            await self.import_checker(workspace_id, source, {}, report)
         await check_custom_domains(self.db, doc, workspace_id, set())
         async with self.db.session() as session:
             if await self._slug_owner(session, slug) is not None:
@@ -265,7 +265,7 @@ class WorkspaceService:
             return row, False
         await check_custom_domains(self.db, doc, row.id, custom_domains(current))
         if self.import_checker is not None and source.imports:
-            await self.import_checker(row.id, source, current.get("imports") or {})
+            await self.import_checker(row.id, source, current.get("imports") or {}, report)
 
         def events(new: Workspace) -> Sequence[Event]:
             body = payload if payload is not None else {"workspace": self.summary(new, doc), "revision": new.revision}

@@ -26,6 +26,7 @@ class AppSummary(Closed):
     createdAt: str
     updatedAt: str
     deleted: bool | None = None
+    builtIn: bool | None = Field(default=None, description="shipped with Tideway (Custom Code): reserved slug")
 
 
 class AppListItem(AppSummary):

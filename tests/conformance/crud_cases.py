@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from api.app import ROUTERS
 from api.permissions import required_permission
+from core.apps.builtin import is_builtin
 from core.apps.catalog import AppService
 from core.apps.instances import AppInstanceService
 from core.events.declared import compute_emitted_events
@@ -73,6 +74,19 @@ def _step_versions(case: dict[str, Any]) -> dict[str, set[str]]:
             if isinstance(instance, dict) and instance.get("appSlug") and instance.get("appVersion"):
                 wanted.setdefault(instance["appSlug"], set()).add(str(instance["appVersion"]))
     return wanted
+
+
+def renamed_builtin_apps(value: Any) -> Any:
+    """The case with its fixture apps named like a Tideway built-in app (the reference's own
+    "Custom Code", whose slug Tideway reserves: issue 18) renamed everywhere they appear, in the
+    steps and in the expectations alike: the cases check app-instance mechanics, not that app."""
+    if isinstance(value, str):
+        return f"{value} fixture" if is_builtin(value) else value
+    if isinstance(value, list):
+        return [renamed_builtin_apps(v) for v in value]
+    if isinstance(value, dict):
+        return {renamed_builtin_apps(k): renamed_builtin_apps(v) for k, v in value.items()}
+    return value
 
 
 class CrudRunner:
@@ -193,6 +207,7 @@ class CrudRunner:
 
 
 async def run_crud_case(stack: Stack, case: dict[str, Any]) -> None:
+    case = renamed_builtin_apps(case)
     runner = CrudRunner(stack, case)
     await runner.setup()
     for index, step in enumerate(case.get("steps") or []):

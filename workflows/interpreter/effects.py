@@ -17,6 +17,8 @@ from schemas.runs import (
     CallTarget,
     ContextKeys,
     ContextWrite,
+    CustomCodeOutcome,
+    CustomCodeRequest,
     FlushResult,
     RateLimitRequest,
     RateLimitResult,
@@ -53,6 +55,9 @@ class Effects(Protocol):
 
     async def user_topic(self, request: UserTopicRequest) -> None:
         """Create a user topic or add members to one."""
+
+    async def run_custom_code(self, request: CustomCodeRequest) -> CustomCodeOutcome:
+        """Run a Custom Code function in the sandbox (errors come back in the outcome)."""
 
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Perform an HTTP request; returns ``{status, headers, body}``."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from language import UNDEFINED, render
@@ -21,7 +20,6 @@ from schemas.automations import Automation, load_automation
 from schemas.errors import (
     ForbiddenError,
     InvalidInstructionError,
-    ObjectNotFoundError,
     StepBudgetExceededError,
     TidewayError,
     TooManyCallError,
@@ -35,6 +33,7 @@ from schemas.instructions import (
     Comment,
     Conditions,
     CreateUserTopic,
+    CustomCode,
     Delete,
     Dynamic,
     Emit,
@@ -50,8 +49,15 @@ from schemas.instructions import (
     parse_instruction,
 )
 from schemas.run_settings import RunSettings
-from schemas.runs import CallTarget, InstanceInfo, RunInput, WaitRequest
-from workflows.interpreter import control, instructions, shared_state, side_effects
+from schemas.runs import CallTarget, InstanceInfo, RunInput
+from workflows.interpreter import (
+    calls,
+    control,
+    custom_code,
+    instructions,
+    shared_state,
+    side_effects,
+)
 from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
@@ -59,12 +65,6 @@ from workflows.interpreter.run_contexts import RunContexts
 
 FRAME_RUN_KEYS = ("depth", "automationSlug", "trigger", "appSlug", "appInstanceSlug", "appInstanceFullSlug",
                   "parentAppSlug")
-
-
-def location(frame: Frame, path: str | None) -> str:
-    where = f"automation '{frame.slug}'" + (f" of app instance '{frame.instance.full_slug}'"
-                                           if frame.instance.full_slug else "")
-    return where + (f" at {path}" if path else "")
 
 
 def root_instance(run: RunInput) -> InstanceInfo:
@@ -313,8 +313,10 @@ class Interpreter:
                 return await shared_state.run_rate_limit(self, frame, node)
             case CreateUserTopic() | JoinUserTopic():
                 return await shared_state.run_user_topic(self, frame, node)
+            case CustomCode():
+                return await custom_code.run_custom_code(self, frame, node)
             case Call():
-                return await self.call(frame, node, path)
+                return await calls.run_call(self, frame, node, path)
             case Dynamic(keyword=keyword, template=template):
                 rendered = self.render(frame, template)
                 if not isinstance(rendered, dict):
@@ -335,31 +337,6 @@ class Interpreter:
             exc.automation_slug = frame.slug  # type: ignore[attr-defined]
         return exc
 
-    # -- waits --------------------------------------------------------------------------
-    async def wait_for(self, types: list[str], filters: list[dict[str, Any] | None], cancels: list[bool],
-                       timeout: float, frame: Frame) -> dict[str, Any] | None:
-        """Register a wait from the run's watermark and block on its signal (DESIGN "Waiting")."""
-        wait_id = self.effects.new_id()
-        expires = self.effects.now() + timedelta(seconds=timeout)
-        wait_info = {"oneOf": [{"event": t, "filters": f} for t, f in zip(types, filters, strict=True)],
-                     "timeout": timeout}
-        pending = self.events.native("runtime.waits.pending", {
-            "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
-            frame.slug, frame.depth, instance=frame.instance)
-        # The wait's own pending event is persisted now but is not part of the watermark: a reply
-        # persisted before it must still be found.
-        watermark = await self.flush(not_watermark=(pending.id,)) or self.run.after_seq
-        request = WaitRequest(wait_id=wait_id, workspace_id=self.run.workspace.id,
-                              workflow_id=self.effects.workflow_id, event_types=types, filters=filters,
-                              cancel_triggers=cancels, after_seq=max(watermark, self.run.after_seq),
-                              timeout=timeout)
-        event = await self.effects.wait_for_event(request)
-        if event is not None:
-            self.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug,
-                               frame.depth, instance=frame.instance)
-            await self.ctx.reload()  # other runs may have changed the shared contexts
-        return event
-
     # -- calls --------------------------------------------------------------------------
     async def resolve(self, caller: str, name: str) -> CallTarget | None:
         key = (caller, name)
@@ -369,23 +346,3 @@ class Interpreter:
                 return None
             self._calls[key] = target
         return self._calls[key]
-
-    async def call(self, frame: Frame, node: Call, path: str) -> Any:
-        name = node.name
-        args = self.render(frame, node.arguments)
-        if not isinstance(args, dict):
-            raise InvalidInstructionError(
-                f"Arguments of the call to '{name}' must be an object", {"automation": name})
-        target = await self.resolve(frame.instance.full_slug, name)
-        automation = self.model(target) if target is not None and target.automation is not None else None
-        if target is None or automation is None or automation.disabled:
-            raise ObjectNotFoundError(
-                f"Automation '{name}' not found (called from {location(frame, path)})",
-                {"slug": name, "automation": frame.slug, "instruction": path})
-        if automation.private and target.instance.full_slug != frame.instance.full_slug:
-            raise ForbiddenError(
-                f"Automation '{name}' is private to its app: only that app's automations can call it "
-                f"(called from {location(frame, path)})", {"slug": name, "instruction": path})
-        payload = {k: deep_copy(v) for k, v in args.items() if v is not UNDEFINED}
-        caller = f"{frame.instance.full_slug}.{frame.slug}" if frame.instance.full_slug else frame.slug
-        return await self.execute(target, payload, frame.depth, {"type": "automation", "value": caller})

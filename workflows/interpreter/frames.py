@@ -75,3 +75,11 @@ class ErrorOrigin:
     automation_slug: str
     instruction: str | None
     depth: int
+
+
+def location(frame: Frame, path: str | None) -> str:
+    """Where a call was made, for messages: the automation, its app instance, the instruction."""
+    where = f"automation '{frame.slug}'" + (f" of app instance '{frame.instance.full_slug}'"
+                                           if frame.instance.full_slug else "")
+    return where + (f" at {path}" if path else "")
+

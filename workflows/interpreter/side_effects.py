@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED
@@ -9,6 +10,7 @@ from language.secrets import REDACTED
 from language.values import js_type_name, strip_undefined
 from schemas.errors import InvalidInstructionError, TidewayError
 from schemas.instructions import Emit, Fetch, Wait
+from schemas.runs import WaitRequest
 from workflows.interpreter.fetch_stream import emit_chunks, stream_items, stream_options
 from workflows.interpreter.frames import Frame
 
@@ -130,7 +132,7 @@ async def run_wait(it: Interpreter, frame: Frame, node: Wait) -> Any:
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         timeout = it.limits.wait_default_timeout  # absent or 0 means the default (spec §3.8)
     wait = {"oneOf": one_of, "timeout": timeout}
-    event = await it.wait_for(types, filters, cancels, float(timeout), frame)
+    event = await wait_for(it, types, filters, cancels, float(timeout), frame)
     if event is None:
         it.events.native("runtime.waits.timeout", {"wait": wait}, frame.slug, frame.depth,  # DECISIONS 2
                          instance=frame.instance)
@@ -140,4 +142,29 @@ async def run_wait(it: Interpreter, frame: Frame, node: Wait) -> Any:
         # The instance reads its own events by their local name (docs/apps.md); the log keeps
         # the full one (the runtime.waits.fulfilled event above).
         event = {**event, "type": event["type"][len(prefix):]}
+    return event
+
+
+async def wait_for(it: Interpreter, types: list[str], filters: list[dict[str, Any] | None], cancels: list[bool],
+                   timeout: float, frame: Frame) -> dict[str, Any] | None:
+    """Register a wait from the run's watermark and block on its signal (DESIGN "Waiting")."""
+    wait_id = it.effects.new_id()
+    expires = it.effects.now() + timedelta(seconds=timeout)
+    wait_info = {"oneOf": [{"event": t, "filters": f} for t, f in zip(types, filters, strict=True)],
+                 "timeout": timeout}
+    pending = it.events.native("runtime.waits.pending", {
+        "id": wait_id, "expiresAt": expires.isoformat().replace("+00:00", "Z"), "wait": wait_info},
+        frame.slug, frame.depth, instance=frame.instance)
+    # The wait's own pending event is persisted now but is not part of the watermark: a reply
+    # persisted before it must still be found.
+    watermark = await it.flush(not_watermark=(pending.id,)) or it.run.after_seq
+    request = WaitRequest(wait_id=wait_id, workspace_id=it.run.workspace.id,
+                          workflow_id=it.effects.workflow_id, event_types=types, filters=filters,
+                          cancel_triggers=cancels, after_seq=max(watermark, it.run.after_seq),
+                          timeout=timeout)
+    event = await it.effects.wait_for_event(request)
+    if event is not None:
+        it.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug,
+                           frame.depth, instance=frame.instance)
+        await it.ctx.reload()  # other runs may have changed the shared contexts
     return event
