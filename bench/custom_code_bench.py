@@ -64,11 +64,40 @@ def throughput(call: Callable[[], object], count: int, threads: int) -> float:
     return each * threads / (time.perf_counter() - started)
 
 
+async def webhook(requests: int, duration: float) -> None:
+    """What one Custom Code call adds to a webhook run: `tideway run` (examples/hello), its
+    `simpleUserJourney` and `codeJourney` (the same plus a `Custom Code.run`), interleaved."""
+    from bench import loadgen
+    from bench.systems import Tideway
+
+    system = Tideway()
+    system.start()
+    try:
+        plain, code = system.url, system.url.rsplit("/", 1)[0] + "/codeJourney"
+        for url in (plain, code):  # warm-up: engine processes, caches
+            await loadgen.sequential(url, system.body, 30, system.check)
+        for label, url in (("simpleUserJourney", plain), ("codeJourney", code), ("simpleUserJourney", plain),
+                           ("codeJourney", code)):
+            seq = (await loadgen.sequential(url, system.body, requests, system.check)).summary()
+            c10 = (await loadgen.concurrent(url, system.body, 10, duration, system.check)).summary()
+            print(f"{label:18} seq p50 {seq['p50_ms']} ms, p95 {seq['p95_ms']} ms; c10 {c10['rps']} req/s, "
+                  f"errors {seq['errors'] + c10['errors']}", flush=True)
+    finally:
+        system.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--webhook", action="store_true", help="measure through webhooks on `tideway run` instead")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds of each c10 phase (--webhook)")
     args = parser.parse_args()
+    if args.webhook:
+        import asyncio
+
+        asyncio.run(webhook(300, args.duration))
+        return 0
     started = time.perf_counter()
     warm_up(args.threads)
     print(f"engine processes started: {args.threads} in {time.perf_counter() - started:.2f} s", flush=True)
