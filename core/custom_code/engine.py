@@ -118,15 +118,21 @@ def _syntax_error(exc: Exception) -> tuple[str, int | None]:
     return message, int(found.group(1)) if found else None
 
 
-def check(code: str, names: list[str] | None = None) -> Outcome:
-    """Parse ``code`` as the body of an async function of ``names``, running nothing."""
-    names = names or []
+def _refused(code: str, names: list[str]) -> Outcome | None:
+    """The failure of a body or parameter list that cannot run at all (checked before any engine)."""
     problem = code_problem(code)
     if problem:
         return Outcome.failure("syntax", problem)
     problem = parameter_problem(names)
-    if problem:
-        return Outcome.failure("parameters", problem)
+    return Outcome.failure("parameters", problem) if problem else None
+
+
+def check(code: str, names: list[str] | None = None) -> Outcome:
+    """Parse ``code`` as the body of an async function of ``names``, running nothing."""
+    names = names or []
+    refused = _refused(code, names)
+    if refused is not None:
+        return refused
     context = quickjs.Context()
     context.set_memory_limit(CHECK_LIMITS.memory_bytes)
     context.set_time_limit(CHECK_LIMITS.timeout_seconds)  # allowed: no host function here
@@ -187,12 +193,9 @@ def run(code: str, names: list[str], parameters_json: str, limits: CodeLimits,
     """Run ``code`` as the body of an async function of ``names`` with the values of
     ``parameters_json`` (a JSON object; missing names are undefined), to its settled result.
     No CPU bound inside a script: see the module's docstring."""
-    problem = code_problem(code)
-    if problem:
-        return Outcome.failure("syntax", problem)
-    problem = parameter_problem(names)
-    if problem:
-        return Outcome.failure("parameters", problem)
+    refused = _refused(code, names)
+    if refused is not None:
+        return refused
     started = time.monotonic()
     deadline = started + limits.timeout_seconds
     console = console or Console(limits.max_console_bytes)

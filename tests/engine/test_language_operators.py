@@ -17,6 +17,7 @@ from language import (
     evaluate,
     evaluate_condition,
 )
+from tests.unit.language.helpers import same
 
 ENV = LanguageEnv(now=lambda: datetime(2024, 2, 29, 23, 30, tzinfo=UTC), random=lambda: 0.25)
 SCOPE: dict[str, Any] = {
@@ -27,14 +28,6 @@ SCOPE: dict[str, Any] = {
 
 def ev(expression: str) -> Any:
     return evaluate(expression, SCOPE, env=ENV)
-
-
-def same(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, float) and math.isnan(expected):
-        return isinstance(actual, float) and math.isnan(actual)
-    if expected is UNDEFINED:
-        return actual is UNDEFINED
-    return bool(actual == expected) and type(actual) is type(expected)
 
 
 @pytest.mark.parametrize(("expression", "expected"), [
