@@ -157,12 +157,15 @@ class EgressTransport(httpx.AsyncHTTPTransport):
     located at the URL origin of the request (the redirect hop) that caused it."""
 
     def __init__(self, guard: EgressGuard, inner: httpcore.AsyncNetworkBackend | None = None,
-                 limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)):
+                 limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                 verify: bool = True):
         super().__init__(limits=limits)
         # httpx builds the pool without a way to pass a network backend; the pool it made is
         # replaced by the same one on ours (tests/unit/test_egress.py checks it is in use).
+        # ``verify=False`` (fetch.allowSelfSignedCert) only skips certificate checks: every
+        # connection still goes through the egress backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            ssl_context=httpx.create_ssl_context(verify=verify), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, network_backend=EgressNetworkBackend(guard, inner))
 
@@ -174,9 +177,11 @@ class EgressTransport(httpx.AsyncHTTPTransport):
             raise refused.at(str(origin)) from None
 
 
-def egress_client(guard: EgressGuard, timeout: float, inner: httpcore.AsyncNetworkBackend | None = None
-                  ) -> httpx.AsyncClient:
+def egress_client(guard: EgressGuard, timeout: float, inner: httpcore.AsyncNetworkBackend | None = None,
+                  *, verify: bool = True, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
     """The client of the fetch activity. ``trust_env=False``: proxy variables of the environment
-    would route requests around the transport (and so around the policy)."""
-    return httpx.AsyncClient(transport=EgressTransport(guard, inner), timeout=timeout, follow_redirects=True,
-                             trust_env=False)
+    would route requests around the transport (and so around the policy). ``verify=False`` is the
+    client of ``allowSelfSignedCert: true``."""
+    transport = (EgressTransport(guard, inner, verify=verify) if limits is None
+                 else EgressTransport(guard, inner, limits, verify=verify))
+    return httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=True, trust_env=False)

@@ -22,7 +22,6 @@ from temporalio import activity
 from activities.egress import EgressRefusedError
 from activities.egress_http import EgressGuard, egress_client
 from activities.fetch_auth import FetchAuthError, OwnApi, RequestAuth
-from activities.fetch_tls import unverified_tls_client
 from core.runs.blobs import BlobStore
 from schemas import activity_names as names
 
@@ -34,6 +33,8 @@ RETRIED_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError
 # Stream caps when the request does not carry the run's settings (FETCH_STREAM_MAX_*).
 DEFAULT_MAX_CHUNKS = 10_000
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+UNVERIFIED_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=5)
 
 
 class StreamLimitError(Exception):
@@ -226,9 +227,10 @@ class FetchActivities:
 
     @property
     def unverified_client(self) -> httpx.AsyncClient:
-        """The client of ``allowSelfSignedCert: true`` (activities/fetch_tls.py), made on first use."""
+        """The client of ``allowSelfSignedCert: true`` (certificates unchecked, the egress policy
+        kept), made on first use, with a small pool: few requests ask for it."""
         if self._unverified_client is None:
-            self._unverified_client = unverified_tls_client(self.egress, self.timeout)
+            self._unverified_client = egress_client(self.egress, self.timeout, verify=False, limits=UNVERIFIED_LIMITS)
         return self._unverified_client
 
     async def _send(self, kwargs: dict[str, Any], auth: RequestAuth | None = None,
