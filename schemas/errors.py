@@ -43,6 +43,18 @@ class AppNotAvailableError(TidewayError):
     default_message = "App not available"
 
 
+class CustomCodeError(TidewayError):
+    """A Custom Code function that could not give a result. ``details``: ``{function, reason,
+    message?, line?}`` (reasons: core/custom_code/models.py); ``console`` holds what it printed before failing, which is
+    the caller's to show (it is the function's own output, never Tideway's)."""
+
+    default_message = "Custom Code function failed"
+
+    def __init__(self, message: str | None = None, details: Any = None, *, console: list[str] | None = None):
+        super().__init__(message, details)
+        self.console = console or []
+
+
 class ForbiddenError(TidewayError):
     status = 403
     default_message = "Forbidden"

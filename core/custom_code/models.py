@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.errors import TidewayError
+from schemas.errors import CustomCodeError
+
+__all__ = ["REASONS", "CodeLimits", "CodeResult", "CustomCodeError"]
 
 # Why a call failed: ``CustomCodeError.details["reason"]``.
 REASONS = (
@@ -36,15 +38,3 @@ class CodeLimits:
 class CodeResult:
     value: Any  # plain JSON (undefined -> None)
     console: list[str] = field(default_factory=list)  # console.* lines, capped
-
-
-class CustomCodeError(TidewayError):
-    """A Custom Code function that could not give a result. ``details``: ``{function, reason,
-    message?, line?}`` (reasons above); ``console`` holds what it printed before failing, which is
-    the caller's to show (it is the function's own output, never Tideway's)."""
-
-    default_message = "Custom Code function failed"
-
-    def __init__(self, message: str | None = None, details: Any = None, *, console: list[str] | None = None):
-        super().__init__(message, details)
-        self.console = console or []

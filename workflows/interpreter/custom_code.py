@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from language.values import strip_undefined
-from schemas.errors import InvalidInstructionError, ObjectNotFoundError, TidewayError
+from schemas.errors import CustomCodeError, InvalidInstructionError, ObjectNotFoundError
 from schemas.instructions import CustomCode
 from schemas.runs import CustomCodeRequest
 from workflows.interpreter.frames import Frame
@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from workflows.interpreter.engine import Interpreter
 
 MAX_CONSOLE_EVENT_LINES = 100
-
-
-class CustomCodeError(TidewayError):
-    default_message = "Custom Code function failed"
 
 
 async def run_custom_code(it: Interpreter, frame: Frame, node: CustomCode) -> Any:
