@@ -168,19 +168,13 @@ class TooManyRequestsError(TidewayError):
         return {"retry-after": str(self.retry_after)}
 
 
-# Public names that map to a non-400 status when they cross Temporal as strings.
-STATUS_BY_NAME: dict[str, int] = {
-    "ObjectNotFoundError": 404,
-    "AppNotAvailableError": 404,
-    "ForbiddenError": 403,
-    "UnauthorizedError": 401,
-    "PayloadTooLargeError": 413,
-    "ConflictError": 409,
-    "ServiceUnavailableError": 503,
-    "WebhookTimeoutError": 504,
-    "TooManyRequestsError": 429,
-}
-
-
 def status_for(name: str) -> int:
-    return STATUS_BY_NAME.get(name, 400)
+    """The HTTP status of an error that crossed Temporal as its public name: the ``status`` its
+    class declares (a name no class has, e.g. one of the reference's, is a 400)."""
+    todo: list[type[TidewayError]] = [TidewayError]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == name:
+            return cls.status
+        todo += cls.__subclasses__()
+    return 400
