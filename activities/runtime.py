@@ -4,6 +4,7 @@ matching waits, loading definitions, contexts and blobs (local, short database w
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from temporalio import activity
@@ -14,11 +15,12 @@ from core.infra.tables import Wait
 from core.runs import ratelimits
 from core.runs.contexts import apply_writes, load_contexts
 from core.runs.ratelimits import Bucket
+from core.runs.records import BLOB_KEY, is_large, record_row
 from core.services import Services
 from core.workspaces.service import ROW_TTL
 from schemas import activity_names as names
 from schemas.errors import ObjectNotFoundError
-from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event
+from schemas.events import EMIT_TOPIC, TRIGGERING_NATIVES, Event, json_size
 from schemas.runs import (
     AuthorizeRequest,
     CallRequest,
@@ -27,6 +29,7 @@ from schemas.runs import (
     FlushRequest,
     FlushResult,
     InstanceInfo,
+    RunRecord,
     TriggerSpec,
     WaitRequest,
 )
@@ -35,7 +38,7 @@ log = logging.getLogger("tideway.activities")
 SUPERADMIN_ACTOR = "admin"  # the identity of the TIDEWAY_ADMIN_TOKEN bearer
 
 class EventSink(Protocol):
-    async def write(self, events: list[Event]) -> dict[str, int]: ...
+    async def write(self, events: list[Event], runs: Sequence[dict[str, Any]] = ()) -> dict[str, int]: ...
 
 
 def triggers(event: Event) -> bool:
@@ -52,6 +55,7 @@ class RuntimeActivities:
         self.workspaces = services.workspaces
         self.blobs = services.blobs
         self.writer = writer  # the process's batching EventWriter
+        self.inline_bytes = services.settings.run.inline_value_bytes
 
     @activity.defn(name=names.FLUSH)
     async def flush(self, request: FlushRequest) -> FlushResult:
@@ -62,9 +66,12 @@ class RuntimeActivities:
         if self.buckets and any(request.charges.values()):
             async with self.db.session() as session:
                 throttle = await ratelimits.take(session, request.workspace_id, request.charges, self.buckets)
+        runs = [await self._record_row(request.run)] if request.run is not None else []
         if not request.events:
+            if runs:
+                await self.writer.write([], runs)
             return FlushResult(throttle_seconds=throttle)
-        seqs = await self.writer.write(request.events)
+        seqs = await self.writer.write(request.events, runs)
         public = [(seqs[e.id], e.to_public()) for e in request.events if e.id in seqs]
         signals, cancelled = await self.db.run_sync(waits.match, request.workspace_id, public)
         for workflow_id, wait_id, event in signals:
@@ -102,6 +109,16 @@ class RuntimeActivities:
             result.versions = tree.versions
             result.instances = {t.instance: tree.nodes[t.instance].info for t in result.triggers if t.instance}
         return result
+
+    async def _record_row(self, record: RunRecord) -> dict[str, Any]:
+        """The run record's row; a large input or output goes to the blob store, by reference."""
+        row = record_row(record)
+        for column in ("input", "output"):
+            value = row.get(column)
+            if is_large(value, self.inline_bytes):
+                blob_id, chunks = await self.blobs.store(value)
+                row[column] = {BLOB_KEY: blob_id, "$chunks": chunks, "bytes": json_size(value)}
+        return row
 
     async def _signal(self, workflow_id: str, wait_id: str, event: dict[str, Any]) -> None:
         try:

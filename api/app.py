@@ -20,6 +20,7 @@ from api.routers import (
     install_form,
     pages,
     platform_events,
+    run_records,
     runs,
     security,
     versions,
@@ -29,7 +30,7 @@ from core.services import Services
 
 # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
 ROUTERS = tuple(module.router for module in (
-    health, workspaces, automations, apps, install_form, app_instances, runs, events, emit, versions,
+    health, workspaces, automations, apps, install_form, app_instances, runs, run_records, events, emit, versions,
     platform_events, security, auth, activity, codec, pages))
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from jsonschema import Draft7Validator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -28,6 +28,7 @@ from schemas.instructions import (
 from schemas.problems import Finding, Path, findings_of, type_name
 
 LocalizedText = str | dict[str, str]
+TraceLevel = Literal["off", "steps", "values"]
 SLUG_PATTERN = r"^[/a-zA-Z0-9 _-]+$"
 """Automation, page and app-instance slugs (no dots: a dot separates an app-instance prefix)."""
 _SLUG = re.compile(SLUG_PATTERN)
@@ -90,6 +91,7 @@ class Automation(BaseModel):
     authorizations: Authorizations | None = None
     labels: list[str] | None = None
     events: DeclaredEvents | None = None
+    trace: TraceLevel | None = None  # the run trace's level for this automation (docs/runs.md)
     id: str | None = None
     created_at: str | None = Field(None, alias="createdAt")
     updated_at: str | None = Field(None, alias="updatedAt")

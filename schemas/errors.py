@@ -77,6 +77,13 @@ class ConflictError(TidewayError):
     default_message = "Conflict"
 
 
+class RunCancelledError(TidewayError):
+    """The run was cancelled (``POST …/runs/{runId}/cancel``) before it answered."""
+
+    status = 409
+    default_message = "The run was cancelled"
+
+
 class AlreadyUsedError(TidewayError):
     default_message = "Already used"
 

@@ -78,6 +78,8 @@ class EventSource(BaseModel):
     ip: str | None = None
     workflowId: str | None = None
     runId: str | None = None
+    rerunOf: str | None = None  # the run record a re-run's events come from (docs/runs.md)
+    reemitOf: str | None = None  # the event a re-emitted event repeats
 
 
 class Event(BaseModel):

@@ -5,6 +5,8 @@ the environment variables where their names differ."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,6 +42,13 @@ class RunSettings(BaseModel):
     # filled from TIDEWAY_PUBLIC_URL by the services' Settings.
     api_url: str = ""
     studio_url: str = Field("", alias="STUDIO_URL")
+    # The step trace of every run (docs/runs.md): `off`, `steps` (path, timing, outcome) or `values`
+    # (also each step's result, each value cut to trace_value_bytes); an automation's `trace:`
+    # overrides the level. trace_max_steps bounds one run's trace (a 100,000-step loop keeps the
+    # first steps and counts the rest as dropped).
+    trace_level: Literal["off", "steps", "values"] = Field("steps", alias="RUN_TRACE_LEVEL")
+    trace_value_bytes: int = Field(2048, alias="RUN_TRACE_VALUE_BYTES")
+    trace_max_steps: int = Field(2000, alias="RUN_TRACE_MAX_STEPS")
 
     @classmethod
     def environment_names(cls) -> dict[str, str]:

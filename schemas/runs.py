@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -83,6 +84,7 @@ class RunInput(BaseModel):
     instance_info: InstanceInfo | None = None  # that instance (None: the root workspace)
     versions: dict[str, str] = Field(default_factory=dict)  # {instance full slug: app version} pin
     record_interaction: bool = True  # runtime.interactions.triggered (not for automation emits)
+    rerun_of: str | None = None  # the run record this run re-runs (POST …/runs/{runId}/rerun)
 
 
 class RunResult(BaseModel):
@@ -91,6 +93,49 @@ class RunResult(BaseModel):
     has_output: bool = True
     status: int | None = None  # $http.status
     headers: dict[str, str] = Field(default_factory=dict)  # $http.headers
+    # The run's step trace (docs/runs.md) when it fits the inline limit; else None and the run
+    # record ``record_id`` holds it (the reference to it).
+    trace: dict[str, Any] | None = None
+    record_id: str | None = None
+
+
+RUN_STATUSES = ("running", "waiting", "succeeded", "failed", "cancelled")
+ENDED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+def run_record_id(workflow_id: str) -> str:
+    """The id of a run's record (``{runId}`` of the runs routes): derived from its workflow id, so
+    the launcher, the workflow and the Activity page all know it without asking."""
+    return hashlib.sha256(workflow_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class RunRecord(BaseModel):
+    """A run's row in the ``runs`` table, as the workflow reports it in its flushes: written when
+    the run first flushes (``running``), updated when it waits and when it ends, in the same
+    batch as the events of that flush. ``input`` only in the first report, ``trace`` only when
+    the status changes (a running run's trace is read live with the workflow's ``trace`` query)."""
+
+    id: str
+    workflow_id: str
+    temporal_run_id: str
+    workspace_id: str
+    revision: int
+    automation: str
+    instance: str = ""
+    trigger_type: str
+    trigger_value: str | None = None
+    correlation_id: str
+    user_id: str | None = None
+    status: str
+    started_at: str  # ISO 8601 UTC
+    ended_at: str | None = None
+    duration_ms: int | None = None
+    input: Any = None
+    has_input: bool = False  # the first report carries the input (redacted)
+    output: Any = None
+    error: dict[str, Any] | None = None
+    trace: dict[str, Any] | None = None
+    rerun_of: str | None = None
 
 
 class ContextWrite(BaseModel):
@@ -129,6 +174,7 @@ class FlushRequest(BaseModel):
     quiet: list[str] = Field(default_factory=list)  # event ids stored and waitable that start no listener
     user_id: str | None = None  # the emitting run's user: its listener runs act for the same user
     dispatch: bool = True
+    run: RunRecord | None = None  # the run's record, when it changed since the last flush
 
 
 class FlushResult(BaseModel):

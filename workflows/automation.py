@@ -6,7 +6,9 @@ side effect is an activity (local where short).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +37,7 @@ from schemas.runs import (
     RateLimitRequest,
     RateLimitResult,
     RunInput,
+    RunRecord,
     RunResult,
     UserTopicRequest,
     WaitRequest,
@@ -43,6 +46,7 @@ from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
 from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, HttpResponseState
+from workflows.run_report import RunReporter, stored_input
 
 BLOB_CHUNK = 200_000
 CHUNKS_LINGER_PATCH = "chunks-taken-before-the-end"
@@ -51,6 +55,7 @@ CHUNKS_LINGER_SECONDS = 10  # how long a run whose $http.chunks nobody took wait
 # load_blob): far below the 4 MB of a task completion and the 2 MB of one payload.
 BLOB_BYTES_PER_TASK = 1_000_000
 BLOB_TASKS_PATCH = "blob-load-batches"  # runs started before replay with local activities only
+RECORD_BEFORE_FETCH_PATCH = "run-record-before-fetch"  # runs started before the runs table (issue 19)
 
 
 class TemporalEffects:
@@ -61,6 +66,8 @@ class TemporalEffects:
         self.settings = settings
         self.fulfilled = fulfilled
         self.workflow_id = workflow.info().workflow_id
+        self.describe: Callable[[], str] | None = None
+        self.before_fetch: Callable[[], Awaitable[None]] | None = None
         self.env = LanguageEnv(now=workflow.now, random=workflow.random().random,
                                timezone=settings.default_timezone, locale=settings.default_locale)
 
@@ -71,15 +78,23 @@ class TemporalEffects:
         return str(workflow.uuid4())
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None
-                    ) -> FlushResult:
+                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None,
+                    run: RunRecord | None = None) -> FlushResult:
         # Called with nothing to write too: the local activity ends the activation, so a long
         # pure loop never trips the SDK's 2 s deadlock detector.
+        self.show_step()
         return await flush_and_dispatch(FlushRequest(workspace_id=self.run.workspace.id, events=events,
                                                      writes=writes, charges=charges, not_watermark=not_watermark,
-                                                     user_id=user_id, quiet=quiet or []))
+                                                     user_id=user_id, quiet=quiet or [], run=run))
+
+    def show_step(self) -> None:
+        """The run's current step as the workflow's current details (the Temporal UI): only
+        where the run blocks, since a query or the UI can only see it between activations."""
+        if self.describe is not None:
+            workflow.set_current_details(self.describe())
 
     async def sleep(self, seconds: float) -> None:
+        self.show_step()
         await workflow.sleep(timedelta(seconds=seconds))
 
     async def rate_limit(self, request: RateLimitRequest) -> RateLimitResult:
@@ -109,9 +124,15 @@ class TemporalEffects:
             names.REGISTER_WAIT, request, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
         if found is not None:
             return found
+        self.show_step()
         try:
             await workflow.wait_condition(lambda: request.wait_id in self.fulfilled,
                                           timeout=timedelta(seconds=request.timeout))
+        except asyncio.CancelledError:
+            # The run is cancelled while it waits: its wait must not match a later event.
+            await workflow.execute_local_activity(names.CANCEL_WAIT, request.wait_id,
+                                                  start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
+            raise
         except TimeoutError:
             await workflow.execute_local_activity(names.CANCEL_WAIT, request.wait_id,
                                                   start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
@@ -121,6 +142,9 @@ class TemporalEffects:
         return event
 
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.before_fetch is not None and workflow.patched(RECORD_BEFORE_FETCH_PATCH):
+            await self.before_fetch()  # a run that starts with a slow request is listed as running
+        self.show_step()
         result: dict[str, Any] = await workflow.execute_activity(
             names.FETCH, request,
             start_to_close_timeout=timedelta(seconds=self.settings.fetch_timeout_seconds + 10),
@@ -198,6 +222,15 @@ class AutomationWorkflow:
         self.fulfilled: dict[str, Any] = {}
         self.http: HttpResponseState | None = None
         self.done = False
+        self.interpreter: Interpreter | None = None
+
+    @workflow.query(name="trace")
+    def trace(self) -> dict[str, Any]:
+        """The step trace so far, secrets redacted (a run in flight; docs/runs.md)."""
+        it = self.interpreter
+        if it is None:
+            return {"level": "off", "steps": [], "dropped": 0}
+        return it.tracer.snapshot(it.secrets)
 
     @workflow.signal(name="wait_fulfilled")
     def wait_fulfilled(self, wait_id: str, event: dict[str, Any]) -> None:
@@ -226,9 +259,19 @@ class AutomationWorkflow:
         info = workflow.info()
         recorder = EventRecorder(run, effects, settings.max_event_size, info.workflow_id, info.run_id)
         interpreter = Interpreter(run, effects, settings, recorder)
+        self.interpreter = interpreter
+        reporter = RunReporter(run, interpreter, info.workflow_id, info.run_id, effects.now())
+        interpreter.report = reporter.pending
+        effects.describe = lambda: interpreter.tracer.describe(run.automation_slug)
+
+        async def record_running() -> None:
+            if reporter.reported is None:
+                await interpreter.flush()
+
+        effects.before_fetch = record_running
         self.http = http = interpreter.http
         try:
-            return await self._run(run, settings, effects, recorder, interpreter)
+            return await self._run(run, settings, effects, recorder, interpreter, reporter)
         finally:
             if http.handed_out < http.total and workflow.patched(CHUNKS_LINGER_PATCH):
                 # A fast run can end before the API's first poll reaches it, and its chunks would
@@ -240,7 +283,7 @@ class AutomationWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _run(self, run: RunInput, settings: RunSettings, effects: TemporalEffects, recorder: EventRecorder,
-                   interpreter: Interpreter) -> RunResult:
+                   interpreter: Interpreter, reporter: RunReporter) -> RunResult:
         started = effects.now()
         trigger = run.trigger.public()
         if run.record_interaction:
@@ -252,6 +295,7 @@ class AutomationWorkflow:
             payload = run.payload
             if run.payload_ref:
                 payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
+            reporter.input = stored_input(payload)
             start = interpreter.start_instance
             target = await interpreter.resolve(start.full_slug, run.automation_slug)
             if target is None or target.automation is None:
@@ -261,6 +305,11 @@ class AutomationWorkflow:
                                               seen_trigger=run.trigger.seen())
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
+        except asyncio.CancelledError:
+            # Cancelled (POST …/runs/{id}/cancel): the `finally` blocks have run; the record says so.
+            interpreter.status = "cancelled"
+            await interpreter.flush()
+            raise
         except TidewayError as exc:
             # The caller (possibly an anonymous webhook caller) gets the error as the event shows
             # it: without the run's secrets (a failed fetch names its URL, issue 14).
@@ -269,17 +318,23 @@ class AutomationWorkflow:
             recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
                             origin.depth if origin else run.depth + 1, user=True, workflow=True,
                             instance=getattr(exc, "instance", None) or interpreter.start_instance)
+            interpreter.status, reporter.error = "failed", body
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type=exc.name, non_retryable=True) from None
         except Exception as exc:  # a bug must fail the run visibly, never retry the task forever
             body = interpreter.redact({"error": "InternalError",
                                        "message": f"Internal error: {type(exc).__name__}: {exc}"})
             recorder.native("error", body, run.automation_slug, run.depth + 1, user=True, workflow=True)
+            interpreter.status, reporter.error = "failed", body
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type="InternalError", non_retryable=True) from None
-        await interpreter.flush()
         output = strip_undefined(output)
-        result = RunResult(output=output, status=interpreter.http.status, headers=interpreter.http.headers)
+        interpreter.status, reporter.output = "succeeded", output
+        await interpreter.flush()
+        trace = interpreter.tracer.snapshot(interpreter.secrets)
+        result = RunResult(output=output, status=interpreter.http.status, headers=interpreter.http.headers,
+                           record_id=reporter.id,
+                           trace=trace if json_size(trace) <= settings.inline_value_bytes else None)
         if json_size(output) > settings.inline_value_bytes:
             blob_id, chunks = await effects.store_blob(output)
             result.output = {"$chunks": chunks}

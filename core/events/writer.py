@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from core.events.store import event_row, insert_rows
 from core.infra.db import Database
+from core.runs.records import upsert_rows
 from schemas.events import Event
 
 log = logging.getLogger("tideway.eventwriter")
@@ -31,6 +32,7 @@ log = logging.getLogger("tideway.eventwriter")
 class _Pending:
     rows: list[dict[str, Any]]
     future: asyncio.Future[dict[str, int]]
+    runs: list[dict[str, Any]]  # run records written in the same transaction (core/runs/records.py)
 
 
 _STOP = object()
@@ -62,16 +64,17 @@ class EventWriter:
         self.batches = 0  # transactions committed (for benches and tests)
         self._busy = False  # the last batch gathered several callers
 
-    async def write(self, events: Sequence[Event]) -> dict[str, int]:
-        """Persist events durably; return id → seq for each (existing ids keep their seq)."""
+    async def write(self, events: Sequence[Event], runs: Sequence[dict[str, Any]] = ()) -> dict[str, int]:
+        """Persist events durably, and the run records given with them in the same transaction;
+        return id → seq for each event (existing ids keep their seq)."""
         if self._closed:
             raise EventWriterClosedError("the event writer is closed")
-        if not events:
+        if not events and not runs:
             return {}
         rows = [event_row(e) for e in events]
         queue = self._ensure_running()
         future: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
-        queue.put_nowait(_Pending(rows, future))
+        queue.put_nowait(_Pending(rows, future, list(runs)))
         return await future
 
     async def close(self) -> None:
@@ -101,7 +104,7 @@ class EventWriter:
             if item is _STOP:
                 return
             batch: list[_Pending] = [item]
-            size = len(item.rows)
+            size = len(item.rows) + len(item.runs)
             stopping, size = self._drain(queue, batch, size)
             # Wait for more callers only under load (the previous batch had several): a lone
             # caller, as in sequential webhook calls, is written at once.
@@ -120,12 +123,12 @@ class EventWriter:
             if item is _STOP:
                 return True, size
             batch.append(item)
-            size += len(item.rows)
+            size += len(item.rows) + len(item.runs)
         return False, size
 
     async def _flush(self, batch: list[_Pending]) -> None:
         try:
-            seqs = await self._commit([row for p in batch for row in p.rows])
+            seqs = await self._commit([row for p in batch for row in p.rows], [run for p in batch for run in p.runs])
             results = [{row["id"]: seqs[row["id"]] for row in p.rows} for p in batch]
         except Exception as exc:
             if len(batch) > 1 and _is_data_error(exc):
@@ -141,8 +144,15 @@ class EventWriter:
             if not pending.future.done():  # a cancelled caller's events are written all the same
                 pending.future.set_result(result)
 
-    async def _commit(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        seqs = await self.db.run_sync(lambda session: insert_rows(session.connection(), rows, chunk=self.max_batch))
+    async def _commit(self, rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> dict[str, int]:
+        def commit(session: Any) -> dict[str, int]:
+            conn = session.connection()
+            seqs = insert_rows(conn, rows, chunk=self.max_batch)
+            if runs:
+                upsert_rows(conn, runs)
+            return seqs
+
+        seqs = await self.db.run_sync(commit)
         self.batches += 1
         return seqs
 

@@ -106,6 +106,41 @@ class Event(SQLModel, table=True):
     ephemeral: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
 
 
+class RunRow(SQLModel, table=True):
+    """One automation run (docs/runs.md): written by the run's first flush, updated when it waits
+    and when it ends, in the event writer's batches; kept as long as the events."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_ws_started", "workspace_id", "started_at"),
+        Index("ix_runs_ws_status", "workspace_id", "status"),
+        Index("ix_runs_ws_automation", "workspace_id", "automation"),
+        Index("ix_runs_ws_correlation", "workspace_id", "correlation_id"),
+        Index("ix_runs_workflow", "workflow_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    workflow_id: str = Field(sa_column=Column(String(400), nullable=False))
+    temporal_run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = 0
+    automation: str = Field(sa_column=Column(String(300), nullable=False))
+    instance: str = Field(default="", sa_column=Column(String(300), nullable=False, server_default=""))
+    trigger_type: str = Field(sa_column=Column(String(32), nullable=False))
+    trigger_value: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    correlation_id: str = Field(sa_column=Column(String(64), nullable=False))
+    user_id: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    started_at: datetime = _ts()
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    duration_ms: int | None = None
+    rerun_of: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    input: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    output: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    trace: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+
+
 class Wait(SQLModel, table=True):
     """A pending ``wait`` of a run: matched against events persisted after ``after_seq``."""
 

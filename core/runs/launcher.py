@@ -17,7 +17,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.apps.tree import AppTree
@@ -28,13 +28,14 @@ from schemas.automations import load_automation
 from schemas.errors import (
     ForbiddenError,
     ObjectNotFoundError,
+    RunCancelledError,
     ServiceUnavailableError,
     TidewayError,
     WebhookTimeoutError,
     status_for,
 )
 from schemas.events import Event, json_size
-from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger
+from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger, run_record_id
 from schemas.search_attributes import run_search_attributes
 
 
@@ -58,6 +59,12 @@ class RunOutcome:
     status: int | None
     headers: dict[str, str]
     workflow_id: str
+    trace: dict[str, Any] | None = None  # the run's step trace (None: read it from the run record)
+
+    @property
+    def run_id(self) -> str:
+        """The run record's id (``{runId}`` of the runs routes)."""
+        return run_record_id(self.workflow_id)
 
 
 T = TypeVar("T")
@@ -169,7 +176,8 @@ class RunLauncher:
                   user_id: str | None = None, session_id: str | None = None, http: dict[str, Any] | None = None,
                   http_response: bool = False, correlation_id: str | None = None, tree: AppTree | None = None,
                   instance: str = "", workflow_id: str | None = None, api_key_id: str | None = None,
-                  stream: bool = False, timeout: float | None = None) -> RunOutcome | StreamedRun:
+                  stream: bool = False, timeout: float | None = None,
+                  rerun_of: str | None = None) -> RunOutcome | StreamedRun:
         """Run one automation and wait for its result. A given ``workflow_id`` makes the call
         idempotent: when a run with that id exists (running, completed or failed), its result
         (or error) is returned instead of starting another one. With ``stream`` (webhooks), an
@@ -197,7 +205,7 @@ class RunLauncher:
             correlation_id=correlation_id, user_id=user_id, session_id=session_id or correlation_id,
             api_key_id=api_key_id, http=http, http_response=http_response, instance=instance,
             instance_info=node.info if node is not None and instance else None,
-            versions=tree.versions if tree is not None else {})
+            versions=tree.versions if tree is not None else {}, rerun_of=rerun_of)
         if json_size(payload) > self.settings.run.inline_value_bytes:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
@@ -205,6 +213,9 @@ class RunLauncher:
         deadline = Deadline(workflow_id, timeout)
         options: dict[str, Any] = dict(
             id=workflow_id, task_queue=self.task_queue, memo=self.memo,
+            # What the Temporal UI shows of the run at a glance.
+            static_summary=f"{ws.slug} · {instance + '.' if instance else ''}{slug} · {trigger.type}"
+                           f"{' ' + trigger.value if trigger.value else ''}",
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=run_search_attributes(self.settings.run.run_search_attributes, ws.id, slug, correlation_id),
             request_eager_start=self.eager)
@@ -231,7 +242,7 @@ class RunLauncher:
         output = result.output
         if result.output_ref:
             output = await self.blobs.load(result.output_ref)
-        return RunOutcome(output, result.status, result.headers, workflow_id)
+        return RunOutcome(output, result.status, result.headers, workflow_id, result.trace)
 
     async def dispatch(self, workspace_id: str, events: list[Event]) -> None:
         """Hand events to one DispatchWorkflow: the durable acceptance (it persists them, then
@@ -246,6 +257,8 @@ class RunLauncher:
     @staticmethod
     def _failure(exc: WorkflowFailureError) -> TidewayError:
         cause: BaseException | None = exc.cause
+        if isinstance(cause, CancelledError):
+            return RunCancelledError("The run was cancelled before it answered (POST …/runs/{runId}/cancel)")
         while cause is not None and not isinstance(cause, ApplicationError):
             cause = getattr(cause, "cause", None)
         if isinstance(cause, ApplicationError):

@@ -57,7 +57,7 @@ async def trigger_test(services: Services, workspace_id: str, slug: str, payload
 async def send_events(services: Services, workspace_id: str, events: Any, *,
                       user_id: str | None = None, session_id: str | None = None,
                       correlation_id: str | None = None, ip: str | None = None,
-                      allow_native: bool = False) -> list[dict[str, Any]]:
+                      allow_native: bool = False, reemit_of: str | None = None) -> list[dict[str, Any]]:
     """Accept user-sent events: all validated first (every problem listed), then handed to one
     DispatchWorkflow (the durable hand-off: nothing is written unless that start succeeds).
     Returns the events with ids."""
@@ -91,6 +91,7 @@ async def send_events(services: Services, workspace_id: str, events: Any, *,
             id=str(uuid.uuid4()), type=item.type, payload=payload, target=item.target, options=item.options,
             createdAt=datetime.now(UTC), size=size,
             source=EventSource(workspaceId=workspace_id, correlationId=correlation_id, userId=user_id,
-                               sessionId=session_id or user_id or correlation_id, serviceTopic=EMIT_TOPIC, ip=ip)))
+                               sessionId=session_id or user_id or correlation_id, serviceTopic=EMIT_TOPIC, ip=ip,
+                               reemitOf=reemit_of)))
     await services.launcher.dispatch(workspace_id, built)
     return [e.to_public() for e in built]

@@ -3,6 +3,7 @@ with ``$error`` set, as the run's ``error`` event would have shown it; ``finally
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from schemas.errors import TidewayError
@@ -41,6 +42,11 @@ async def run_try(it: Interpreter, frame: Frame, node: Try, path: str) -> None:
     caught: dict[str, Any] | None = None
     try:
         await it.run_list(frame, node.do, f"{path}.try.do")
+    except asyncio.CancelledError:
+        # The run is cancelled (POST …/runs/{id}/cancel): `finally` still runs, then the
+        # cancellation goes on up; `catch` does not (a cancellation is no error of the automation).
+        await it.run_list(frame, node.final, f"{path}.try.finally")
+        raise
     except TidewayError as exc:
         caught = it.redact(error_value(exc))  # $error may be emitted: never a secret in clear
     except BreakSignal as signal:

@@ -22,6 +22,7 @@ from schemas.runs import (
     FlushResult,
     RateLimitRequest,
     RateLimitResult,
+    RunRecord,
     UserTopicRequest,
     WaitRequest,
 )
@@ -36,10 +37,11 @@ class Effects(Protocol):
     def new_id(self) -> str: ...
 
     async def flush(self, events: list[Event], writes: list[ContextWrite], charges: dict[str, int],
-                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None
-                    ) -> FlushResult:
-        """Apply context writes, take rate-limit tokens, persist events (idempotent) and start
-        their listeners (but those of the ``quiet`` ones). Also yields the workflow activation."""
+                    not_watermark: list[str], user_id: str | None = None, quiet: list[str] | None = None,
+                    run: RunRecord | None = None) -> FlushResult:
+        """Apply context writes, take rate-limit tokens, persist events (idempotent) and the run's
+        record, and start their listeners (but those of the ``quiet`` ones). Also yields the
+        workflow activation."""
 
     async def sleep(self, seconds: float) -> None:
         """Wait in workflow time (rate-limit throttling)."""

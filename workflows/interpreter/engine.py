@@ -8,7 +8,7 @@ contexts, event names and call resolution follow from it (spec §7.4).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from language import UNDEFINED, render
@@ -49,7 +49,7 @@ from schemas.instructions import (
     parse_instruction,
 )
 from schemas.run_settings import RunSettings
-from schemas.runs import CallTarget, InstanceInfo, RunInput
+from schemas.runs import CallTarget, InstanceInfo, RunInput, RunRecord
 from workflows.interpreter import (
     calls,
     control,
@@ -62,6 +62,7 @@ from workflows.interpreter.effects import Effects
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, ErrorOrigin, Frame, HttpResponseState
 from workflows.interpreter.run_contexts import RunContexts
+from workflows.interpreter.trace import Tracer
 
 FRAME_RUN_KEYS = ("depth", "automationSlug", "trigger", "appSlug", "appInstanceSlug", "appInstanceFullSlug",
                   "parentAppSlug")
@@ -91,6 +92,10 @@ class Interpreter:
         self.secrets: set[str] = set(run.workspace.secrets)
         self.frames: list[Frame] = []
         self.start_instance = run.instance_info or root_instance(run)
+        self.status = "running"  # the run's status as its record shows it (workflows/run_report.py)
+        self.report: Callable[[], RunRecord | None] | None = None  # the record to send with a flush
+        self.tracer = Tracer(limits.trace_level, limits.trace_value_bytes, limits.trace_max_steps, effects.now(),
+                             effects.now)
         self._calls: dict[tuple[str, str], CallTarget] = {}
         self._models: dict[tuple[str, str], Automation] = {}  # each definition parsed once per run
         if run.automation is not None:
@@ -158,7 +163,8 @@ class Interpreter:
                 event.payload = redactor(event.payload)
         # The loop guard: the errors of a run started by an `error` event start no listener.
         quiet = [e.id for e in events if e.type == "error"] if self.error_listener else None
-        result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id, quiet)
+        record = self.report() if self.report is not None else None
+        result = await self.effects.flush(events, writes, charges, list(not_watermark), self.user_id, quiet, record)
         self.watermark = max(self.watermark, result.watermark)
         if result.throttle_seconds > 0:
             await self.effects.sleep(result.throttle_seconds)
@@ -211,7 +217,10 @@ class Interpreter:
         # as it came, not the locals the run left behind.
         input_payload = deep_copy(payload)
         frame = Frame(slug, automation, payload, depth, trigger, Scope(contexts, payload), instance,
-                      http_response=root and self.run.http_response)
+                      http_response=root and self.run.http_response,
+                      trace=automation.trace or self.limits.trace_level)
+        if root:
+            self.tracer.level = frame.trace
         self.frames.append(frame)
         started = self.effects.now()
         broke: BreakSignal | None = None
@@ -266,10 +275,27 @@ class Interpreter:
 
     async def run_instruction(self, frame: Frame, node: Instruction, path: str) -> None:
         await self.step()
+        step = None if frame.trace == "off" else self.tracer.begin(
+            frame.trace, node, path, frame.slug, frame.instance.full_slug, frame.depth, frame.iteration)
         try:
             result = await self.dispatch(frame, node, path)
         except TidewayError as exc:
+            if step is not None:
+                # The step that raised it is the failed one; the blocks it unwinds were aborted.
+                origin = getattr(exc, "instruction", None) is None
+                self.tracer.end(step, "error" if origin else "aborted",
+                                {"error": exc.name, "message": exc.message} if origin else None)
             raise self._located(exc, frame, path) from None
+        except BreakSignal:
+            if step is not None:
+                self.tracer.end(step, "break")
+            raise
+        except asyncio.CancelledError:
+            if step is not None:
+                self.tracer.end(step, "cancelled")
+            raise
+        if step is not None:
+            self.tracer.end(step, value=result, values=frame.trace == "values")
         if "output" in node.model_fields_set and result is not UNDEFINED:
             target = getattr(node, "output", None)
             if is_template(target):  # `output: files[{{$index}}].text`

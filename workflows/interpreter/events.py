@@ -51,6 +51,7 @@ class EventRecorder:
             http=run.http,  # type: ignore[arg-type]
             workflowId=self.workflow_id if workflow else None,
             runId=self.run_id if workflow else None,
+            rerunOf=run.rerun_of if workflow else None,
         )
 
     def make(self, type_: str, payload: Any, source: EventSource, *, target: Any = None, options: Any = None) -> Event:

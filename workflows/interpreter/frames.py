@@ -32,6 +32,8 @@ class Frame:
     scope: Scope
     instance: InstanceInfo
     http_response: bool = False  # $http is writable only in the webhook-started automation
+    trace: str = "steps"  # its trace level (workflows/interpreter/trace.py)
+    iteration: int | None = None  # the index of the innermost `repeat` iteration running now
 
 
 @dataclass(slots=True)

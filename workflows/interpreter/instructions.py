@@ -27,6 +27,8 @@ def _value(it: Interpreter, frame: Frame, value: Any, literal: bool) -> Any:
 async def run_set(it: Interpreter, frame: Frame, node: Set, literal: bool = False) -> Any:
     name = _value(it, frame, node.name, literal)
     value = _value(it, frame, node.value, literal)
+    if frame.trace == "values":  # the step begun for this instruction is the tracer's latest
+        it.tracer.note(it.tracer.current, {"name": name, "value": value}, it.limits.trace_value_bytes)
     if name == "$http" or (isinstance(name, str) and name.startswith("$http.")):
         _set_http(it, frame, name, value)
         return UNDEFINED
@@ -134,11 +136,13 @@ async def run_repeat(it: Interpreter, frame: Frame, node: Repeat, path: str) -> 
         count = len(items)
     local_vars = frame.locals
     saved = (local_vars.get("item", UNDEFINED), local_vars.get("$index", UNDEFINED))
+    outer_iteration = frame.iteration
     it.charge("repeats", count)
     try:
         for index in range(count):
             local_vars["item"] = items[index] if index < len(items) else index
             local_vars["$index"] = index
+            frame.iteration = index
             try:
                 await it.run_list(frame, node.do, f"{path}.repeat.do")
             except BreakSignal as signal:
@@ -146,6 +150,7 @@ async def run_repeat(it: Interpreter, frame: Frame, node: Repeat, path: str) -> 
                     raise
                 break  # `break: {scope: repeat}` leaves the nearest loop
     finally:
+        frame.iteration = outer_iteration
         # Loops restore the outer item and $index (DECISIONS 14).
         for key, value in zip(("item", "$index"), saved, strict=True):
             if value is UNDEFINED:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def run_emit(it: Interpreter, frame: Frame, node: Emit) -> Any:
+    step = it.tracer.current  # this instruction's step (begun just before, without an await)
     name = it.render(frame, node.event)
     payload = it.render(frame, node.payload) if "payload" in node.model_fields_set else UNDEFINED
     if payload is None or payload is UNDEFINED:
@@ -36,6 +37,8 @@ def run_emit(it: Interpreter, frame: Frame, node: Emit) -> Any:
     options = strip_undefined(it.render(frame, node.options)) if node.options is not None else None
     event = it.events.custom(name, payload, frame.slug, frame.depth, target, options, frame.instance)
     it.charge("emits")
+    if frame.trace == "values":
+        it.tracer.note(step, {"id": event.id, "type": event.type}, it.limits.trace_value_bytes)
     return event.to_public()
 
 
@@ -44,6 +47,7 @@ class FetchError(TidewayError):
 
 
 async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
+    step = it.tracer.current  # this instruction's step (begun just before, without an await)
     args = strip_undefined(it.render(frame, node.request_fields()))
     url = args.get("url")
     if not url or not isinstance(url, str):
@@ -67,6 +71,8 @@ async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
         await it.flush()  # listeners of earlier emits start now, not after a slow request
     response = await it.effects.fetch(request)
     status = response.get("status", 0)
+    if frame.trace == "values":
+        it.tracer.note(step, {"status": status, "body": response.get("body")}, it.limits.trace_value_bytes)
     if response.get("error"):
         raise FetchError(response["error"], {"url": url, "method": request["method"]})
     body = response.get("body")
@@ -104,8 +110,10 @@ async def run_sleep(it: Interpreter, frame: Frame, node: Wait) -> Any:
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
         raise InvalidInstructionError(f"wait.timeout (a sleep) must be a positive number of seconds, got {seconds!r}",
                                       {"field": "timeout"})
+    it.status = "waiting"
     await it.flush()  # what the run did so far is visible while it sleeps
     await it.effects.sleep(float(seconds))
+    it.status = "running"
     return UNDEFINED
 
 
@@ -157,12 +165,14 @@ async def wait_for(it: Interpreter, types: list[str], filters: list[dict[str, An
         frame.slug, frame.depth, instance=frame.instance)
     # The wait's own pending event is persisted now but is not part of the watermark: a reply
     # persisted before it must still be found.
+    it.status = "waiting"
     watermark = await it.flush(not_watermark=(pending.id,)) or it.run.after_seq
     request = WaitRequest(wait_id=wait_id, workspace_id=it.run.workspace.id,
                           workflow_id=it.effects.workflow_id, event_types=types, filters=filters,
                           cancel_triggers=cancels, after_seq=max(watermark, it.run.after_seq),
                           timeout=timeout)
     event = await it.effects.wait_for_event(request)
+    it.status = "running"
     if event is not None:
         it.events.native("runtime.waits.fulfilled", {"id": wait_id, "event": event}, frame.slug,
                            frame.depth, instance=frame.instance)
