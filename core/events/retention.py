@@ -30,6 +30,7 @@ from sqlalchemy import and_, case, delete, func, select
 from core.infra.settings import Settings
 from core.infra.tables import Event as EventRow
 from core.infra.tables import Workspace
+from core.runs.records import RUNS
 from schemas.events import Event, EventSource, json_size
 from schemas.retention import WorkspacePlan, report, utc
 
@@ -106,7 +107,14 @@ async def delete_expired(db: Any, policy: RetentionPolicy, now: datetime, *, res
         state["done"] += deleted
         if progress is not None:
             progress(dict(state))
+    await _delete_runs(db, RUNS.c.started_at < before)  # runs are kept as long as their events
     return int(state["done"])
+
+
+async def _delete_runs(db: Any, condition: Any) -> int:
+    """Run records follow their events (docs/runs.md); far fewer rows: one statement."""
+    async with db.engine.begin() as conn:
+        return int((await conn.execute(delete(RUNS).where(condition))).rowcount or 0)
 
 
 async def _delete_batch(db: Any, condition: Any, cursor: int, size: int, *,
@@ -190,6 +198,7 @@ async def delete_workspace_events(db: Any, workspace_ids: list[str], policy: Ret
             state["cursor"] = cursor
             if progress is not None:
                 progress({**state, "counts": dict(counts)})
+        await _delete_runs(db, RUNS.c.workspace_id == workspace_id)
         state["current"], state["cursor"] = None, 0
         if progress is not None:
             progress({**state, "counts": dict(counts)})

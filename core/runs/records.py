@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,17 +140,6 @@ async def list_runs(session: AsyncSession, workspace_id: str, query: RunQuery) -
 async def get_run(session: AsyncSession, workspace_id: str, run_id: str) -> RunRow | None:
     row = await session.get(RunRow, run_id)
     return row if row is not None and row.workspace_id == workspace_id else None
-
-
-async def count_runs(session: AsyncSession, workspace_id: str) -> int:
-    stmt = select(func.count()).select_from(RUNS).where(RUNS.c.workspace_id == workspace_id)
-    return int((await session.execute(stmt)).scalar() or 0)
-
-
-def delete_runs_before(conn: Connection, before: datetime, workspace_ids: Sequence[str] | None = None) -> int:
-    """Retention: runs follow their events (started before ``before``, or of deleted workspaces)."""
-    condition = RUNS.c.started_at < before if workspace_ids is None else RUNS.c.workspace_id.in_(list(workspace_ids))
-    return int(conn.execute(delete(RUNS).where(condition)).rowcount or 0)
 
 
 def summary(row: RunRow) -> dict[str, Any]:

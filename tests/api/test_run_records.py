@@ -243,3 +243,58 @@ async def test_reemit_sends_an_event_again_but_never_a_native_one(stack: Stack) 
 async def _at_least(found: Any, count: int) -> list[dict[str, Any]] | None:
     items: list[dict[str, Any]] = await found
     return items if len(items) >= count else None
+
+
+async def test_roles_on_the_runs_routes_and_no_reading_across_workspaces(stack: Stack) -> None:
+    """Who may list, read, re-run and cancel runs: no token, anonymous, stranger (the owner of
+    another workspace), editor, owner, superadmin. A run id of one workspace opens nothing
+    through another workspace's path."""
+    from tests.api.helpers import make_user
+
+    owner, editor, stranger = [await make_user(stack, n) for n in ("owner", "editor", "stranger")]
+    created = await stack.http.post("/v2/workspaces/import", json=doc(), headers={"authorization": owner["authorization"]})
+    ws = created.json()["workspace"]["id"]
+    other = await stack.http.post("/v2/workspaces/import", json=doc(),
+                                  headers={"authorization": stranger["authorization"]})
+    other_ws = other.json()["workspace"]["id"]
+    await stack.http.post(f"/v2/workspaces/{ws}/permissions", json={"target": {"id": editor["id"]},
+                          "permissions": {"role": "editor"}}, headers={"authorization": owner["authorization"]})
+    await stack.http.post(f"/v2/workspaces/{ws}/webhooks/failing", json={"who": "ada"})
+    run_id = (await until("the failed run", lambda: runs(stack, ws, status="failed")))[0]["id"]
+    call = asyncio.create_task(stack.http.post(f"/v2/workspaces/{ws}/webhooks/waiting", json={}))
+    waiting_id = (await until("the waiting run", lambda: runs(stack, ws, status="waiting")))[0]["id"]
+    anonymous = (await stack.http.post("/v2/login/anonymous")).json()
+    who = {"none": {}, "anonymous": {"authorization": f"Bearer {anonymous['token']}"},
+           "stranger": {"authorization": stranger["authorization"]},
+           "editor": {"authorization": editor["authorization"]}, "owner": {"authorization": owner["authorization"]},
+           "superadmin": stack.auth}
+    callers = ("none", "anonymous", "stranger", "editor", "owner", "superadmin")
+
+    async def seen(caller: str) -> tuple[int, int]:
+        listed = await stack.http.get(f"/v2/workspaces/{ws}/runs", headers=who[caller])
+        count = len(listed.json()["result"]["runs"]) if listed.status_code == 200 else -1
+        return listed.status_code, count
+
+    # The list answers only what the caller may read: strangers and anonymous callers see nothing.
+    got = {c: await seen(c) for c in callers}
+    assert got == {"none": (401, -1), "anonymous": (200, 0), "stranger": (200, 0), "editor": (200, 2),
+                   "owner": (200, 2), "superadmin": (200, 2)}, got
+    base = f"/v2/workspaces/{ws}/runs/{run_id}"
+    for method, path, body, statuses in (
+            ("GET", base, None, (401, 404, 404, 200, 200, 200)),
+            ("POST", f"{base}/rerun", {}, (401, 403, 403, 400, 400, 400)),  # it fails again: FetchError
+    ):
+        result = tuple([(await stack.http.request(method, path, json=body, headers=who[c])).status_code
+                        for c in callers])
+        assert result == statuses, (method, path, dict(zip(callers, result, strict=True)))
+    # The stranger's own workspace path does not open the other workspace's run.
+    assert (await stack.http.get(f"/v2/workspaces/{other_ws}/runs/{run_id}", headers=who["stranger"])).status_code == 404
+    assert (await stack.http.post(f"/v2/workspaces/{other_ws}/runs/{waiting_id}/cancel",
+                                  headers=who["stranger"])).status_code == 404
+    for caller in ("none", "anonymous", "stranger"):
+        refused = await stack.http.post(f"/v2/workspaces/{ws}/runs/{waiting_id}/cancel", headers=who[caller])
+        assert refused.status_code in (401, 403), (caller, refused.text)
+    assert (await one_run(stack, ws, waiting_id))["status"] == "waiting"  # a refused cancel changed nothing
+    assert (await stack.http.post(f"/v2/workspaces/{ws}/runs/{waiting_id}/cancel",
+                                  headers=who["editor"])).status_code == 200
+    await asyncio.wait_for(call, 20)

@@ -151,3 +151,30 @@ async def test_cli_dry_run_prints_what_would_go(retention_db: tuple[str, Databas
     assert "would delete 10 event(s) older than 1095 days" in out
     assert w["small"] in out and w["gone"] in out and "total: 24 event(s)" in out
     assert PLATFORM_FEED not in await counts(db)
+
+
+async def test_run_records_go_with_their_events(retention_db: tuple[str, Database]) -> None:
+    """A run's record is kept as long as the events (docs/runs.md): expired ones go with rule 1,
+    those of a deleted workspace with rule 3."""
+    from datetime import timedelta
+
+    from core.runs.records import RUNS
+
+    _, db = retention_db
+    now = datetime.now(UTC)
+    w = await seed(db, now, "runs")
+    policy = RetentionPolicy(batch_size=7)
+
+    def run(workspace_id: str, started: datetime) -> dict[str, Any]:
+        return {"id": uuid.uuid4().hex, "workspace_id": workspace_id, "workflow_id": f"{workspace_id}/a/{uuid.uuid4()}",
+                "temporal_run_id": "r", "revision": 1, "automation": "a", "instance": "", "trigger_type": "test",
+                "correlation_id": "c", "status": "succeeded", "started_at": started}
+
+    old = now - timedelta(days=policy.retention_days + 1)
+    rows = [run(w["active"], old), run(w["active"], now), run(w["gone"], now)]
+    async with db.engine.begin() as conn:
+        await conn.execute(RUNS.insert(), rows)
+    await run_retention(db, policy, now=now)
+    async with db.engine.connect() as conn:
+        kept = (await conn.execute(select(RUNS.c.id))).scalars().all()
+    assert kept == [rows[1]["id"]]
