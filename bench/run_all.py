@@ -40,7 +40,10 @@ from bench.systems import N8n, NaiveBaseline, System, Tideway, smoke  # noqa: E4
 RESULTS = Path(__file__).resolve().parent / "results"
 VARIANTS = {"file": ("file", False), "file-plain": ("file-plain", False), "file+pollrps": ("file", True),
             "memory": ("memory", False),
-            "memory+pollrps": ("memory", True)}
+            "memory+pollrps": ("memory", True),
+            # The run trace's levels (issue 19, docs/runs.md); `file` runs at the default, `steps`.
+            "file+trace-off": ("file", False, {"RUN_TRACE_LEVEL": "off"}, None, "trace-off"),
+            "file+trace-values": ("file", False, {"RUN_TRACE_LEVEL": "values"}, None, "trace-values")}
 TARGETS = {"seq_p50_ms": 30.0, "rps_vs_baseline": 2.5}
 
 

@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 
+from cli.runs import add_runs_parser, run_runs_command
 from core.infra.settings import get_settings
 from schemas.errors import TidewayError
 
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     users_create.add_argument("email")
     users_create.add_argument("--password", help="the password (prompted when not given)")
     users_create.add_argument("--superadmin", action="store_true", help="make the user a superadmin")
+    add_runs_parser(sub)
     args = parser.parse_args(argv)
     if args.command in ("run", "api", "worker"):
         fast_event_loop()
@@ -212,6 +214,8 @@ def dispatch(args: argparse.Namespace) -> int:
         code = asyncio.run(run_retention_command(args.dry_run, args.json))
     elif args.command == "users":
         code = asyncio.run(create_user_command(args.email, args.password, args.superadmin))
+    elif args.command == "runs":
+        code = run_runs_command(args)
     else:
         from core.infra.db import migrate
 

@@ -331,7 +331,7 @@ class AutomationWorkflow:
         output = strip_undefined(output)
         interpreter.status, reporter.output = "succeeded", output
         await interpreter.flush()
-        trace = interpreter.tracer.snapshot(interpreter.secrets)
+        trace = reporter.trace or interpreter.tracer.snapshot(interpreter.secrets)  # the final flush's
         result = RunResult(output=output, status=interpreter.http.status, headers=interpreter.http.headers,
                            record_id=reporter.id,
                            trace=trace if json_size(trace) <= settings.inline_value_bytes else None)

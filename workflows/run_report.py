@@ -42,6 +42,7 @@ class RunReporter:
         self.output: Any = None
         self.error: dict[str, Any] | None = None
         self.reported: str | None = None  # the status last written (None: no record yet)
+        self.trace: dict[str, Any] | None = None  # the trace as last reported
 
     def pending(self) -> RunRecord | None:
         """The record to write with this flush, or None when nothing changed since the last one."""
@@ -59,6 +60,7 @@ class RunReporter:
             instance=run.instance, trigger_type=run.trigger.type, trigger_value=run.trigger.value,
             correlation_id=run.correlation_id, user_id=run.user_id, status=status, started_at=iso(self.started),
             rerun_of=run.rerun_of, trace=it.tracer.snapshot(it.secrets))
+        self.trace = record.trace
         if first:
             record.input, record.has_input = redact(strip_undefined(self.input)), True
         if status in ENDED_STATUSES:

@@ -5,6 +5,11 @@ the workspace, a login form (401), or a short error page (403, 404). The data co
 JSON routes (``GET …/events`` for search, ``GET …/events/stream`` for live updates), called by
 ``api/static/activity.js`` with the browser session cookie (``api/cookies.py``).
 
+The page has two tabs and a run view, switched by the URL fragment so each can be shared:
+``#events`` (the feed), ``#runs`` (``GET …/runs`` with filters) and ``#run=<runId>`` (one run:
+its facts, trace as a waterfall, input, output, Re-run and Cancel), drawn by
+``api/static/activity-runs.js`` and ``api/static/activity-run.js``.
+
 ``?token=<token>`` opens a browser session with that token and redirects (303) to the same URL
 without it, so a link printed by ``make run`` or sent by an admin logs the browser in and the
 token does not stay in the address bar or the history.
@@ -30,7 +35,10 @@ from schemas.errors import ForbiddenError, ObjectNotFoundError, UnauthorizedErro
 router = APIRouter(tags=["activity"])
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-STATIC_FILES = {"activity.js": "text/javascript; charset=utf-8", "activity.css": "text/css; charset=utf-8"}
+# Loaded in this order (``defer`` keeps it): activity.js defines the helpers the other two use.
+SCRIPTS = ("activity.js", "activity-run.js", "activity-runs.js")
+STATIC_FILES = {**{name: "text/javascript; charset=utf-8" for name in SCRIPTS},
+                "activity.css": "text/css; charset=utf-8"}
 STATIC_PREFIX = "/v2/activity/static"
 
 # Everything the page loads comes from this origin; no inline script or style, so an event
@@ -58,7 +66,7 @@ def _page(title: str, body: str, status: int = 200, body_attrs: str = "") -> HTM
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>{escape(title)}</title>"
         f"<link rel=\"stylesheet\" href=\"{STATIC_PREFIX}/activity.css\">"
-        f"<script src=\"{STATIC_PREFIX}/activity.js\" defer></script>"
+        + "".join(f"<script src=\"{STATIC_PREFIX}/{name}\" defer></script>" for name in SCRIPTS) +
         f"</head><body{body_attrs}>{body}</body></html>\n"
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -102,6 +110,11 @@ def _activity_page(workspace_id: str, name: str, settings: Settings) -> HTMLResp
   <span id="live-status" class="status" role="status">connecting…</span>
   <button id="logout" type="button">Log out</button>
 </header>
+<nav class="tabs" aria-label="Views">
+  <a id="tab-events" class="tab" href="#events">Events</a>
+  <a id="tab-runs" class="tab" href="#runs">Runs</a>
+</nav>
+<section id="events-view">
 <form id="filters" class="filters">
   <label>Types <input name="types" placeholder="order.created, runtime.*" autocomplete="off"></label>
   <label>Text <input name="text" type="search" autocomplete="off"></label>
@@ -114,6 +127,30 @@ def _activity_page(workspace_id: str, name: str, settings: Settings) -> HTMLResp
 <p id="message" class="message" role="alert"></p>
 <ol id="events" class="events" aria-live="polite"></ol>
 <p><button id="older" type="button" hidden>Older events</button></p>
+</section>
+<section id="runs-view" hidden>
+<form id="run-filters" class="filters">
+  <label>Automation <input name="automation" autocomplete="off"></label>
+  <label>Status <select name="status"><option value="">any</option><option>succeeded</option>
+    <option>failed</option><option>running</option><option>waiting</option><option>cancelled</option></select></label>
+  <label>Trigger <select name="triggerType"><option value="">any</option><option>endpoint</option>
+    <option>event</option><option>schedule</option><option>automation</option><option>test</option></select></label>
+  <label>Correlation id <input name="correlationId" autocomplete="off"></label>
+  <label>User id <input name="userId" autocomplete="off"></label>
+  <label>From <input name="afterDate" type="datetime-local" step="1"></label>
+  <label>To <input name="beforeDate" type="datetime-local" step="1"></label>
+  <button type="submit">Apply</button>
+  <button type="reset">Clear</button>
+</form>
+<p id="runs-message" class="message" role="alert"></p>
+<table id="runs" class="runs">
+  <thead><tr><th>Started</th><th>Automation</th><th>Trigger</th><th>Status</th><th>Duration</th><th>User</th>
+    <th>Correlation id</th><th>Run</th></tr></thead>
+  <tbody></tbody>
+</table>
+<p><button id="older-runs" type="button" hidden>Older runs</button></p>
+</section>
+<section id="run-view" class="run-view" hidden></section>
 <noscript><p>This page needs JavaScript.</p></noscript>"""
     return _page(f"Activity · {name}", body, 200, body_attrs)
 

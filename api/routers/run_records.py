@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from api.authorization import Actor, actor_permissions
 from api.bodies import JsonBody
 from api.deps import ServicesDep
+from api.errors import error_response
+from api.openapi import ANY_JSON, json_body
 from api.permissions import CanSendEvents, CanTest, CanUpdate, EventReader
 from api.routers.activity import temporal_ui_url
 from api.routers.events import audience_of, readable_by
@@ -20,10 +22,12 @@ from api.routers.runs import output_response, streamed_response
 from core.access.permissions.checks import can
 from core.infra.tables import RunRow
 from core.runs import operations
-from core.runs.launcher import StreamedRun
+from core.runs.launcher import RunFailed, StreamedRun
 from core.runs.records import RunQuery, details, list_runs, summary
 from core.services import Services
+from schemas.api.runs import ReemitPage, RerunBody, RunPage, RunsPage
 from schemas.errors import InvalidArgumentsError, ObjectNotFoundError
+from schemas.requests import parse_body
 from schemas.runs import ENDED_STATUSES, run_record_id
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}", tags=["runs"])
@@ -60,7 +64,7 @@ class RunReader:
         return self.readable is None or bool(self.readable(as_event(row)))
 
 
-@router.get("/runs")
+@router.get("/runs", response_model=RunsPage, response_model_exclude_unset=True)
 async def list_workspace_runs(workspace_id: str, request: Request, services: ServicesDep,
                               actor: EventReader) -> dict[str, Any]:
     """Runs, newest first: ``automation``, ``status``, ``triggerType``, ``correlationId``,
@@ -95,7 +99,7 @@ def temporal_link(services: Services, row: RunRow) -> str:
             f"{quote(row.workflow_id, safe='')}/{quote(row.temporal_run_id, safe='')}/history")
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_model=RunPage, response_model_exclude_unset=True)
 async def get_workspace_run(workspace_id: str, run_id: str, services: ServicesDep, actor: EventReader) -> dict[str, Any]:
     """One run: its summary, a link to it in the Temporal UI, and (for readers of the workspace)
     its input, output or error, and its step trace (live for a run in flight)."""
@@ -114,15 +118,7 @@ async def get_workspace_run(workspace_id: str, run_id: str, services: ServicesDe
     return {"result": {"run": run}}
 
 
-def _definition(body: Any) -> str:
-    if not isinstance(body, dict) or set(body) - {"definition"}:
-        raise InvalidArgumentsError('rerun body must be {} or {"definition": "current" | "original"}',
-                                    {"body": body if isinstance(body, dict) else type(body).__name__})
-    definition = body.get("definition", "current")
-    return definition if isinstance(definition, str) else repr(definition)
-
-
-@router.post("/runs/{run_id}/rerun", response_model=None)
+@router.post("/runs/{run_id}/rerun", response_model=None, responses=ANY_JSON, openapi_extra=json_body(RerunBody))
 async def rerun_workspace_run(workspace_id: str, run_id: str, services: ServicesDep, actor: CanTest,
                               body: Annotated[Any, Depends(JsonBody())]) -> Response:
     """Run it again with the same input and trigger, as the caller (never as the original user,
@@ -130,9 +126,17 @@ async def rerun_workspace_run(workspace_id: str, run_id: str, services: Services
     "original"}``, the revision it ran on. A webhook run answers like the webhook; others answer
     the new run. The new run's id is in the ``X-Tideway-Run-Id`` header."""
     row = await operations.find_run(services, workspace_id, run_id)
-    outcome = await operations.rerun(services, row, definition=_definition(body), user_id=actor.user_id,
-                                     session_id=actor.session_id,
-                                     api_key_id=actor.api_key.id if actor.api_key else None)
+    definition = parse_body(RerunBody, body, what='rerun body (expected {} or {"definition": "current" | "original"})',
+                            error=InvalidArgumentsError).definition
+    workflow_id = services.launcher.new_workflow_id(workspace_id, row.instance, row.automation)
+    try:
+        outcome = await operations.rerun(services, row, workflow_id, definition=definition, user_id=actor.user_id,
+                                         session_id=actor.session_id,
+                                         api_key_id=actor.api_key.id if actor.api_key else None)
+    except RunFailed as exc:  # the new run failed: its error, and where to find it
+        failed = error_response(exc)
+        failed.headers[RUN_HEADER] = run_record_id(workflow_id)
+        return failed
     if isinstance(outcome, StreamedRun):
         response = await streamed_response(outcome)
         response.headers[RUN_HEADER] = run_record_id(outcome.workflow_id)
@@ -147,7 +151,7 @@ async def rerun_workspace_run(workspace_id: str, run_id: str, services: Services
     return response
 
 
-@router.post("/runs/{run_id}/cancel")
+@router.post("/runs/{run_id}/cancel", response_model=RunPage, response_model_exclude_unset=True)
 async def cancel_workspace_run(workspace_id: str, run_id: str, services: ServicesDep,
                                actor: CanUpdate) -> dict[str, Any]:
     """Cancel a running or waiting run (its ``finally`` blocks run); 409 once it has ended."""
@@ -156,7 +160,7 @@ async def cancel_workspace_run(workspace_id: str, run_id: str, services: Service
     return {"result": {"run": summary(cancelled)}}
 
 
-@router.post("/events/{event_id}/reemit")
+@router.post("/events/{event_id}/reemit", response_model=ReemitPage)
 async def reemit_event(workspace_id: str, event_id: str, services: ServicesDep, actor: CanSendEvents) -> dict[str, Any]:
     """Send a stored event again (new id, ``source.reemitOf``, the caller as its user), so its
     listeners run again; native events cannot be re-emitted."""

@@ -23,6 +23,27 @@
     return value ? { [header]: value } : {};
   }
 
+  // The page's one way to call the JSON API: the session cookie, and on writes the CSRF header.
+  // Never throws: a network failure or a non-JSON answer (e.g. a proxy's 404 page) comes back as
+  // { ok: false, status, message } so a view can show a short message instead of breaking.
+  async function request(path, { method = "GET", body } = {}) {
+    const headers = { accept: "application/json" };
+    if (method !== "GET") Object.assign(headers, { "content-type": "application/json" }, csrfHeaders());
+    let response;
+    try {
+      response = await fetch(path, {
+        method, credentials: "same-origin", headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      return { ok: false, status: 0, headers: new Headers(), data: {}, message: `Network error: ${error.message}` };
+    }
+    if (response.status === 401) window.location.reload(); // the session expired: the sign-in page
+    const data = await response.json().catch(() => ({}));
+    const message = (data && typeof data.message === "string" && data.message)
+      || (response.ok ? "" : `${response.status} ${response.statusText}`.trim());
+    return { ok: response.ok, status: response.status, headers: response.headers, data: data || {}, message };
+  }
+
   function setupLogout() {
     const button = document.getElementById("logout");
     if (!button) return;
@@ -108,7 +129,8 @@
     const shown = new URLSearchParams();
     for (const [key, value] of params) shown.set(key === "source.correlationId" ? "correlationId" : key, value);
     const query = shown.toString();
-    window.history.replaceState(null, "", window.location.pathname + (query ? `?${query}` : ""));
+    // The fragment is the tab or the open run (activity-runs.js): keep it.
+    window.history.replaceState(null, "", window.location.pathname + (query ? `?${query}` : "") + window.location.hash);
   }
 
   function temporalLink(event) {
@@ -134,6 +156,20 @@
     return element;
   }
 
+  // Opens the run view of the event's run; activity-runs.js finds the run (by workflow id) on click.
+  function runButton(workflowId) {
+    const actions = document.createElement("div");
+    actions.className = "event-actions";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "run-link";
+    button.dataset.workflowId = workflowId;
+    button.textContent = "Run";
+    button.title = "Open this event's run: its trace, input, output";
+    actions.append(button, span("run-link-message", ""));
+    return actions;
+  }
+
   function row(event, live) {
     const item = document.createElement("li");
     item.className = live ? "event fresh" : "event";
@@ -154,7 +190,9 @@
     if (link) summary.append(link);
     const json = document.createElement("pre");
     json.textContent = JSON.stringify(event, null, 2);
-    details.append(summary, json);
+    details.append(summary);
+    if (src.workflowId) details.append(runButton(src.workflowId));
+    details.append(json);
     item.append(details);
     return item;
   }
@@ -244,6 +282,9 @@
     older.addEventListener("click", () => { page += 1; search(generation, searchParams(), page); });
     start();
   }
+
+  // Shared with activity-run.js and activity-runs.js (loaded after this file).
+  window.TidewayActivity = Object.freeze({ request, span, isoDate, localInput, workspace });
 
   setupLogout();
   setupLogin();

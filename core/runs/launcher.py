@@ -209,7 +209,7 @@ class RunLauncher:
         if json_size(payload) > self.settings.run.inline_value_bytes:
             blob_id, chunks = await self.blobs.store(payload)
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
-        workflow_id = workflow_id or f"{ws.id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
+        workflow_id = workflow_id or self.new_workflow_id(ws.id, instance, slug)
         deadline = Deadline(workflow_id, timeout)
         options: dict[str, Any] = dict(
             id=workflow_id, task_queue=self.task_queue, memo=self.memo,
@@ -237,6 +237,11 @@ class RunLauncher:
                 handle = self.client.get_workflow_handle(workflow_id, result_type=RunResult)
             result = await deadline.bound(handle.result())
         return await self.outcome(result, workflow_id)
+
+    @staticmethod
+    def new_workflow_id(workspace_id: str, instance: str, slug: str) -> str:
+        """A new run's workflow id: found in the Temporal UI by its ``<workspace>/<automation>/`` prefix."""
+        return f"{workspace_id}/{instance + '.' if instance else ''}{slug}/{uuid.uuid4().hex}"
 
     async def outcome(self, result: RunResult, workflow_id: str) -> RunOutcome:
         output = result.output

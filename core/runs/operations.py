@@ -69,7 +69,7 @@ def rerun_input(value: Any) -> dict[str, Any]:
     return payload
 
 
-async def rerun(services: Services, row: RunRow, *, definition: str, user_id: str | None,
+async def rerun(services: Services, row: RunRow, workflow_id: str, *, definition: str, user_id: str | None,
                 session_id: str | None, api_key_id: str | None) -> RunOutcome | StreamedRun:
     """Start the run again with its input and trigger, as the caller, on the current definition
     (``definition='original'``: the revision it ran on); linked by ``rerunOf``."""
@@ -87,7 +87,7 @@ async def rerun(services: Services, row: RunRow, *, definition: str, user_id: st
     return await services.launcher.launch(
         compiled, row.automation, payload, Trigger(type=row.trigger_type, value=row.trigger_value),
         user_id=user_id, session_id=session_id, api_key_id=api_key_id, tree=tree, instance=row.instance,
-        http_response=webhook, stream=webhook, rerun_of=row.id,
+        http_response=webhook, stream=webhook, rerun_of=row.id, workflow_id=workflow_id,
         timeout=services.settings.webhook_timeout_seconds)
 
 

@@ -58,8 +58,12 @@ def inferred_permission(method: str, route: str) -> tuple[str, str] | None:
     before issue 15), kept here as the oracle of the workspace routes' table: (action, subject
     type), or None for the event reads it let through to be filtered per event."""
     tail = route.split("{workspace_id}", 1)[1]
-    if method == "GET" and tail in {"/events", "/events/stream"}:
-        return None
+    if method == "GET" and (tail in {"/events", "/events/stream"} or tail.startswith("/runs")):
+        return None  # runs are read by the events' rule (docs/runs.md)
+    if tail.endswith("/rerun"):
+        return ("test", "automations")  # a re-run starts the automation, as /test does
+    if tail.endswith("/reemit"):
+        return ("create", "events")
     if tail.startswith("/security/secrets"):
         return ("read" if method == "GET" else "update", "secrets")
     if tail.startswith("/security/apikeys") or tail.startswith("/security/roles"):

@@ -183,6 +183,7 @@ async def test_rerun_after_fixing_the_automation_succeeds_and_is_linked(stack: S
     original = await stack.http.post(f"/v2/workspaces/{ws}/runs/{failed['id']}/rerun",
                                      json={"definition": "original"}, headers=stack.auth)
     assert original.status_code >= 400 and original.json()["error"] == "FetchError"  # the old revision
+    assert original.headers["x-tideway-run-id"] != new_id  # a failed re-run still names its run
     bad = await stack.http.post(f"/v2/workspaces/{ws}/runs/{failed['id']}/rerun", json={"definition": "latest"},
                                 headers=stack.auth)
     assert bad.status_code == 400 and "definition" in bad.json()["message"]
