@@ -125,9 +125,9 @@ async def rerun_workspace_run(workspace_id: str, run_id: str, services: Services
     never with its credentials), on the current definition or, with ``{"definition":
     "original"}``, the revision it ran on. A webhook run answers like the webhook; others answer
     the new run. The new run's id is in the ``X-Tideway-Run-Id`` header."""
-    row = await operations.find_run(services, workspace_id, run_id)
     definition = parse_body(RerunBody, body, what='rerun body (expected {} or {"definition": "current" | "original"})',
                             error=InvalidArgumentsError).definition
+    row = await operations.find_run(services, workspace_id, run_id)
     workflow_id = services.launcher.new_workflow_id(workspace_id, row.instance, row.automation)
     try:
         outcome = await operations.rerun(services, row, workflow_id, definition=definition, user_id=actor.user_id,

@@ -210,6 +210,11 @@ def catalogue(world: Any, admin: dict[str, str]) -> dict[tuple[str, str], RouteC
         ("POST", "/v2/workspaces/{workspace_id}/test/{slug}"): RouteCases(
             f"{base}/test/echo", admin, _json_cases() + _fields({"payload": "x"}, {"payload": [1]}, {"payload": 5}),
             Case("valid", b'{"payload": {"x": 1}}', status=200)),
+        # The body is read before the run is looked up: a well-formed one reaches the lookup (404 here).
+        ("POST", "/v2/workspaces/{workspace_id}/runs/{run_id}/rerun"): RouteCases(
+            f"{base}/runs/{'0' * 32}/rerun", admin, _json_cases() + _fields(
+                {"definition": "latest"}, {"definition": 5}, {"definition": None}, {"other": 1}),
+            Case("valid", b'{"definition": "original"}', status=404)),
         ("POST", "/v2/apps"): RouteCases("/v2/apps", admin, _json_cases() + _fields(
             {"workspaceId": 5}, {"workspaceId": ws, "slug": 5}, {"workspaceId": ws, "slug": ["x"]},
             {"workspaceId": ws, "name": 5}, {"workspaceId": ws, "name": ["v"]},

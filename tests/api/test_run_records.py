@@ -205,6 +205,13 @@ async def test_a_waiting_run_is_cancelled_and_its_finally_runs(stack: Stack) -> 
     waiting = (await until("the waiting run", lambda: runs(stack, ws, status="waiting")))[0]
     live = await one_run(stack, ws, waiting["id"])
     assert [s["instruction"] for s in live["trace"]["steps"]] == ["try", "wait"]
+    # The Temporal UI: a summary naming workspace, automation and trigger; the current step.
+    handle = stack.services.client.get_workflow_handle(waiting["workflowId"])
+    summary = await (await handle.describe()).static_summary()
+    assert summary is not None and "waiting" in summary and "endpoint" in summary
+    metadata = await handle.query("__temporal_workflow_metadata")
+    assert "`do[0].try.do[0]` (wait)" in metadata.current_details
+    assert (await handle.query("trace"))["steps"][-1]["path"] == "do[0].try.do[0]"
     cancelled = await stack.http.post(f"/v2/workspaces/{ws}/runs/{waiting['id']}/cancel", headers=stack.auth)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["result"]["run"]["status"] == "cancelled"

@@ -1,6 +1,8 @@
 """Record the Temporal histories that ``test_replay.py`` replays (run by hand, never by the suite):
 
-    .venv/bin/python -m tests.replay.record_histories
+    .venv/bin/python -m tests.replay.record_histories [scenario ...]
+
+With scenario names, only those histories are written (the others are left as recorded).
 
 Each scenario runs on a real dev server and a real stack, then its workflows' histories are
 written to ``tests/replay/histories/<scenario>.json`` (payloads encrypted with the test key, as
@@ -58,6 +60,12 @@ LOOPER = {"name": "looper", "when": {"endpoint": True}, "do": [
         {"conditions": {"{{item}} == 2": [
             {"wait": {"oneOf": [{"event": "resume"}], "timeout": 120, "output": "r"}}]}}]}}],
     "output": {"seen": "{{seen}}"}}
+CANCELLED = {"name": "cancelled", "when": {"endpoint": True}, "do": [
+    {"try": {"do": [{"wait": {"oneOf": [{"event": "never.comes"}], "timeout": 600}}],
+             "finally": [{"emit": {"event": "cleanup.done", "payload": {"by": "finally"}}}]}}]}
+KICK = {"name": "kick", "when": {"endpoint": True}, "do": [{"emit": {"event": "fetch.first"}}]}
+FETCH_FIRST = {"name": "fetchFirst", "when": {"events": ["fetch.first"]}, "do": [
+    {"fetch": {"url": "{{config.stub}}/echo", "method": "post", "body": {}, "output": "got"}}], "output": "{{got}}"}
 STREAMER = {"name": "streamer", "when": {"endpoint": True}, "do": [
     {"set": {"name": "$http", "value": {"headers": {"x-a": "b"}}}},
     {"set": {"name": "$http.chunk", "value": {"part": 1}}},
@@ -81,7 +89,12 @@ async def _until_closed(client: Client, prefix: str, count: int) -> None:
     raise AssertionError(f"runs under {prefix} did not close")
 
 
+ONLY: set[str] = set()  # scenario names given on the command line (empty: all)
+
+
 def _write(name: str, histories: list[dict[str, Any]]) -> None:
+    if ONLY and name not in ONLY:
+        return
     OUT.mkdir(exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(histories, indent=1, sort_keys=True) + "\n")
     print(f"{name}: {len(histories)} histories")
@@ -91,7 +104,7 @@ async def record(stack: Stack, stub: HttpStub) -> None:
     client = stack.services.client
     ws = (await stack.import_workspace(workspace_doc(
         {"full": FULL, "callee": CALLEE, "waiter": WAITER, "listener": LISTENER, "tick": TICK, "streamer": STREAMER,
-         "looper": LOOPER},
+         "looper": LOOPER, "cancelled": CANCELLED, "kick": KICK, "fetchFirst": FETCH_FIRST},
         config={"value": {"stub": stub.url}})))["id"]
     base = f"/v2/workspaces/{ws}"
 
@@ -151,6 +164,19 @@ async def record(stack: Stack, stub: HttpStub) -> None:
     await _until_closed(client, f"{ws}/streamer/", 1)
     _write("streamed_chunks", await _histories(client, f"{ws}/streamer/"))
 
+    # Issue 19: a run cancelled in a wait (its `finally` emits), and a listener run whose first
+    # instruction is a fetch (its run record is flushed before the fetch, behind a patch).
+    call = asyncio.create_task(stack.http.post(f"{base}/webhooks/cancelled", json={}))
+    await asyncio.sleep(1.0)
+    handle = [r async for r in client.list_workflows(f'WorkflowId STARTS_WITH "{ws}/cancelled/"')][0]
+    await client.get_workflow_handle(handle.id).cancel()
+    assert (await call).status_code == 409
+    await _until_closed(client, f"{ws}/cancelled/", 1)
+    _write("cancelled_wait", await _histories(client, f"{ws}/cancelled/"))
+    assert (await stack.http.post(f"{base}/webhooks/kick", json={})).status_code == 200
+    await _until_closed(client, f"{ws}/fetchFirst", 1)
+    _write("fetch_first_listener", await _histories(client, f"{ws}/fetchFirst"))
+
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
@@ -168,4 +194,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    ONLY.update(sys.argv[1:])
     asyncio.run(main())

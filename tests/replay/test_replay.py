@@ -28,7 +28,7 @@ HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"
 def test_the_recorded_scenarios_are_all_there() -> None:
     assert {p.stem for p in HISTORIES} >= {"webhook_full", "wait_parked", "wait_fulfilled", "wait_timeout",
                                            "dispatch_listener", "scheduled", "streamed_chunks", "loop_wait_parked",
-                                           "loop_wait_done"}
+                                           "loop_wait_done", "cancelled_wait", "fetch_first_listener"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

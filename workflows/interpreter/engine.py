@@ -95,7 +95,7 @@ class Interpreter:
         self.status = "running"  # the run's status as its record shows it (workflows/run_report.py)
         self.report: Callable[[], RunRecord | None] | None = None  # the record to send with a flush
         self.tracer = Tracer(limits.trace_level, limits.trace_value_bytes, limits.trace_max_steps, effects.now(),
-                             effects.now)
+                             effects.now, values_budget=limits.inline_value_bytes)
         self._calls: dict[tuple[str, str], CallTarget] = {}
         self._models: dict[tuple[str, str], Automation] = {}  # each definition parsed once per run
         if run.automation is not None:

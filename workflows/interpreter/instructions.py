@@ -28,7 +28,7 @@ async def run_set(it: Interpreter, frame: Frame, node: Set, literal: bool = Fals
     name = _value(it, frame, node.name, literal)
     value = _value(it, frame, node.value, literal)
     if frame.trace == "values":  # the step begun for this instruction is the tracer's latest
-        it.tracer.note(it.tracer.current, {"name": name, "value": value}, it.limits.trace_value_bytes)
+        it.tracer.note(it.tracer.current, {"name": name, "value": value})
     if name == "$http" or (isinstance(name, str) and name.startswith("$http.")):
         _set_http(it, frame, name, value)
         return UNDEFINED

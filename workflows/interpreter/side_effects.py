@@ -38,7 +38,7 @@ def run_emit(it: Interpreter, frame: Frame, node: Emit) -> Any:
     event = it.events.custom(name, payload, frame.slug, frame.depth, target, options, frame.instance)
     it.charge("emits")
     if frame.trace == "values":
-        it.tracer.note(step, {"id": event.id, "type": event.type}, it.limits.trace_value_bytes)
+        it.tracer.note(step, {"id": event.id, "type": event.type})
     return event.to_public()
 
 
@@ -72,7 +72,7 @@ async def run_fetch(it: Interpreter, frame: Frame, node: Fetch) -> Any:
     response = await it.effects.fetch(request)
     status = response.get("status", 0)
     if frame.trace == "values":
-        it.tracer.note(step, {"status": status, "body": response.get("body")}, it.limits.trace_value_bytes)
+        it.tracer.note(step, {"status": status, "body": response.get("body")})
     if response.get("error"):
         raise FetchError(response["error"], {"url": url, "method": request["method"]})
     body = response.get("body")

@@ -36,8 +36,9 @@ def instruction_name(node: Instruction) -> str:
     return node.keyword
 
 
-def cut(value: Any, limit: int) -> Any:
-    """``value`` when its JSON fits ``limit`` bytes, else a marker with its size and a preview."""
+def cut(value: Any, limit: int) -> tuple[Any, int]:
+    """``value`` when its JSON fits ``limit`` bytes, else a marker with its size and a preview;
+    and the bytes it takes in the trace."""
     value = strip_undefined(value)
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -45,15 +46,19 @@ def cut(value: Any, limit: int) -> Any:
         text = str(value)
     size = len(text.encode("utf-8"))
     if size <= limit:
-        return value
-    return {"$truncated": True, "bytes": size, "preview": text[:max(0, limit // 2)]}
+        return value, size
+    return {"$truncated": True, "bytes": size, "preview": text[:max(0, limit // 2)]}, limit
 
 
 class Tracer:
     def __init__(self, level: str, value_bytes: int, max_steps: int, started: datetime,
-                 now: Callable[[], datetime]):
+                 now: Callable[[], datetime], values_budget: int = 200 * 1024):
         self.level = level
         self.value_bytes = value_bytes
+        # All values of one run together stay below this (a loop of 2,000 large sets would
+        # otherwise make a 4 MB trace): past it, values are only sized.
+        self.values_budget = values_budget
+        self.values_used = 0
         self.max_steps = max_steps
         self.started = started
         self.now = now
@@ -96,13 +101,15 @@ class Tracer:
         if error is not None:
             step["error"] = error
         if values and value is not UNDEFINED and "value" not in step:
-            step["value"] = cut(value, self.value_bytes)
+            self.note(step, value)
 
-    @staticmethod
-    def note(step: Step | None, value: Any, limit: int) -> None:
-        """A handler's own account of its step's value (a fetch's status and body, an emit's id)."""
-        if step is not None:
-            step["value"] = cut(value, limit)
+    def note(self, step: Step | None, value: Any) -> None:
+        """A step's value (a handler's own account of it: a fetch's status and body, an emit's id)."""
+        if step is None:
+            return
+        limit = min(self.value_bytes, max(0, self.values_budget - self.values_used))
+        step["value"], used = cut(value, limit)
+        self.values_used += used
 
     def snapshot(self, secrets: set[str]) -> dict[str, Any]:
         """The trace so far, with the run's secret values redacted (a copy: the run goes on)."""
