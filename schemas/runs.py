@@ -109,6 +109,20 @@ def run_record_id(workflow_id: str) -> str:
     return hashlib.sha256(workflow_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+# Request headers a run record never keeps (and a re-run never replays): the caller's credentials.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-prismeai-api-key", "proxy-authorization"})
+
+
+def without_credentials(payload: Any) -> dict[str, Any]:
+    """A run's input as its record keeps it: the request headers without credentials (a re-run
+    runs as whoever asks for it, never with the original caller's token or cookie)."""
+    kept = dict(payload) if isinstance(payload, dict) else {}
+    headers = kept.get("headers")
+    if isinstance(headers, dict):
+        kept["headers"] = {k: v for k, v in headers.items() if str(k).lower() not in CREDENTIAL_HEADERS}
+    return kept
+
+
 class RunRecord(BaseModel):
     """A run's row in the ``runs`` table, as the workflow reports it in its flushes: written when
     the run first flushes (``running``), updated when it waits and when it ends, in the same

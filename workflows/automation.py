@@ -41,12 +41,13 @@ from schemas.runs import (
     RunResult,
     UserTopicRequest,
     WaitRequest,
+    without_credentials,
 )
 from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
 from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, HttpResponseState
-from workflows.run_report import RunReporter, stored_input
+from workflows.run_report import RunReporter
 
 BLOB_CHUNK = 200_000
 CHUNKS_LINGER_PATCH = "chunks-taken-before-the-end"
@@ -295,7 +296,7 @@ class AutomationWorkflow:
             payload = run.payload
             if run.payload_ref:
                 payload = await effects.load_blob(run.payload_ref, int(payload.get("$chunks", 1)))
-            reporter.input = stored_input(payload)
+            reporter.input = without_credentials(payload)
             start = interpreter.start_instance
             target = await interpreter.resolve(start.full_slug, run.automation_slug)
             if target is None or target.automation is None:

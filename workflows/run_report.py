@@ -13,17 +13,6 @@ from language.values import strip_undefined
 from schemas.runs import ENDED_STATUSES, RunInput, RunRecord, run_record_id
 from workflows.interpreter.engine import Interpreter
 
-HIDDEN_HEADERS = frozenset({"authorization", "cookie", "x-prismeai-api-key", "proxy-authorization"})
-
-
-def stored_input(payload: dict[str, Any]) -> dict[str, Any]:
-    """The input as the run record keeps it: credentials a caller sent in headers are dropped (a
-    re-run never replays them: it runs as whoever asks for it)."""
-    headers = payload.get("headers")
-    if not isinstance(headers, dict):
-        return payload
-    return {**payload, "headers": {k: v for k, v in headers.items() if str(k).lower() not in HIDDEN_HEADERS}}
-
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")

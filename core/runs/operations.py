@@ -21,10 +21,9 @@ from core.runs.triggers import send_events
 from core.services import Services
 from schemas.errors import ConflictError, ForbiddenError, InvalidArgumentsError, ObjectNotFoundError
 from schemas.events import is_native
-from schemas.runs import ENDED_STATUSES, Trigger
+from schemas.runs import ENDED_STATUSES, Trigger, without_credentials
 
 log = logging.getLogger("tideway.runs")
-HIDDEN_HEADERS = frozenset({"authorization", "cookie", "x-prismeai-api-key", "proxy-authorization"})
 CANCEL_WAIT_SECONDS = 10.0  # how long POST …/cancel waits to answer the cancelled record
 TRACE_QUERY_SECONDS = 2.0
 
@@ -59,16 +58,6 @@ async def live_trace(services: Services, row: RunRow) -> dict[str, Any] | None:
         return None
 
 
-def rerun_input(value: Any) -> dict[str, Any]:
-    """The stored input, without any credential header (the record never keeps them; a re-run
-    runs as its caller)."""
-    payload = dict(value) if isinstance(value, dict) else {}
-    headers = payload.get("headers")
-    if isinstance(headers, dict):
-        payload["headers"] = {k: v for k, v in headers.items() if str(k).lower() not in HIDDEN_HEADERS}
-    return payload
-
-
 async def rerun(services: Services, row: RunRow, workflow_id: str, *, definition: str, user_id: str | None,
                 session_id: str | None, api_key_id: str | None) -> RunOutcome | StreamedRun:
     """Start the run again with its input and trigger, as the caller, on the current definition
@@ -78,7 +67,7 @@ async def rerun(services: Services, row: RunRow, workflow_id: str, *, definition
                                     {"field": "definition"})
     revision = row.revision if definition == "original" else None
     compiled, tree = await services.trees.current(row.workspace_id, revision=revision)
-    payload = rerun_input(await stored_value(services, row.input))
+    payload = without_credentials(await stored_value(services, row.input))
     webhook = row.trigger_type == "endpoint"
     await services.workspaces.changes.record(change_event(
         row.workspace_id, "runtime.runs.rerun",

@@ -49,7 +49,7 @@ from schemas.instructions import (
     parse_instruction,
 )
 from schemas.run_settings import RunSettings
-from schemas.runs import CallTarget, InstanceInfo, RunInput, RunRecord
+from schemas.runs import CallTarget, InstanceInfo, RunInput, RunRecord, without_credentials
 from workflows.interpreter import (
     calls,
     control,
@@ -255,12 +255,9 @@ class Interpreter:
 
     def _executed(self, slug: str, input_payload: dict[str, Any], started: Any, trigger: dict[str, Any], depth: int,
                   instance: InstanceInfo, outcome: dict[str, Any]) -> None:
-        """``runtime.automations.executed``: the input as it came (without its authorization
-        header), the trigger, timing, and the outcome (``output`` and ``break``, or ``error``)."""
-        executed_payload = dict(input_payload)
-        if isinstance(executed_payload.get("headers"), dict):
-            executed_payload["headers"] = {k: v for k, v in executed_payload["headers"].items()
-                                           if k.lower() != "authorization"}
+        """``runtime.automations.executed``: the input as it came (without the caller's credential
+        headers), the trigger, timing, and the outcome (``output`` and ``break``, or ``error``)."""
+        executed_payload = without_credentials(input_payload)
         duration = int((self.effects.now() - started).total_seconds() * 1000)
         self.events.native(
             "runtime.automations.executed",
