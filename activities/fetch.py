@@ -22,6 +22,7 @@ from temporalio import activity
 from activities.egress import EgressRefusedError
 from activities.egress_http import EgressGuard, egress_client
 from activities.fetch_auth import FetchAuthError, OwnApi, RequestAuth
+from activities.fetch_files import OwnFileRefusedError, OwnFiles
 from core.runs.blobs import BlobStore
 from schemas import activity_names as names
 
@@ -209,13 +210,16 @@ class FetchActivities:
     """``egress`` decides which addresses a fetch may connect to (activities/egress.py): every
     connection of the client, redirect hops included, goes through it. ``own_api`` is where
     Tideway's own API answers and the issuer of forwarded tokens (``auth.prismeai``; without it
-    such a fetch fails with a FetchError)."""
+    such a fetch fails with a FetchError). ``own_files`` answers the content URLs of workspace
+    files below it from the store (activities/fetch_files.py: the run's own workspace only)."""
 
-    def __init__(self, blobs: BlobStore, timeout: float, egress: EgressGuard, own_api: OwnApi | None = None):
+    def __init__(self, blobs: BlobStore, timeout: float, egress: EgressGuard, own_api: OwnApi | None = None,
+                 own_files: OwnFiles | None = None):
         self.blobs = blobs
         self.timeout = timeout
         self.egress = egress
         self.own_api = own_api
+        self.own_files = own_files or (OwnFiles(blobs.db, own_api.base) if own_api is not None else None)
         self._client: httpx.AsyncClient | None = None
         self._unverified_client: httpx.AsyncClient | None = None
 
@@ -270,10 +274,17 @@ class FetchActivities:
 
     @activity.defn(name=names.FETCH)
     async def fetch(self, request: dict[str, Any]) -> dict[str, Any]:
+        own_file = self.own_files.target(request.get("url")) if self.own_files is not None else None
         try:
-            auth = RequestAuth.prepare(request, self.own_api)
-            await self.egress.check_numeric_url(str(request.get("url")))
-            response = await self._send(build_request(request), auth, verify=request.get("allowSelfSignedCert") is not True)
+            if own_file is not None and self.own_files is not None:  # no connection, no egress check
+                response = await self.own_files.answer(request, own_file)
+            else:
+                auth = RequestAuth.prepare(request, self.own_api)
+                await self.egress.check_numeric_url(str(request.get("url")))
+                response = await self._send(build_request(request), auth,
+                                            verify=request.get("allowSelfSignedCert") is not True)
+        except OwnFileRefusedError as refused:  # another workspace's file: never served to a run
+            return {"status": 0, "error": str(refused)}
         except FetchAuthError as refused:  # before anything was sent
             return {"status": 0, "error": str(refused)}
         except EgressRefusedError as refused:  # never retried: the same request would be refused again

@@ -15,10 +15,12 @@ from core.events.retention import (
     plan_workspaces,
     record_cleaned,
 )
+from core.files.expiry import count_expired_files, delete_expired_files
 from core.infra.db import Database
 from schemas.retention import (
     RETENTION_DELETE_WORKSPACES,
     RETENTION_EXPIRED,
+    RETENTION_FILES,
     RETENTION_PLAN,
     RETENTION_RECORD,
     CleanedRecord,
@@ -45,6 +47,16 @@ class RetentionActivities:
             return await count_expired(self.db, self.policy, now, progress=activity.heartbeat)
         return await delete_expired(self.db, self.policy, now, resume=_resume(), progress=activity.heartbeat)
 
+    @activity.defn(name=RETENTION_FILES)
+    async def files(self, step: RetentionStep) -> int:
+        """Expired files, and the files of workspaces deleted past EVENTS_SCHEDULED_DELETION_DAYS,
+        with their bytes (a retried attempt finds only what is left)."""
+        now = datetime.fromisoformat(step.now)
+        if step.dry_run:
+            return await count_expired_files(self.db, now, deleted_days=self.policy.deleted_days)
+        return await delete_expired_files(self.db, now, deleted_days=self.policy.deleted_days,
+                                          progress=activity.heartbeat)
+
     @activity.defn(name=RETENTION_PLAN)
     async def plan(self, step: RetentionStep) -> RetentionPlanResult:
         plan = await plan_workspaces(self.db, self.policy, datetime.fromisoformat(step.now))
@@ -60,4 +72,4 @@ class RetentionActivities:
         return await record_cleaned(self.db, request.report, request.event_id)
 
     def all(self) -> list[Any]:
-        return [self.expired, self.plan, self.delete_workspaces, self.record]
+        return [self.expired, self.files, self.plan, self.delete_workspaces, self.record]

@@ -16,6 +16,7 @@ from api.routers import (
     codec,
     emit,
     events,
+    files,
     health,
     install_form,
     pages,
@@ -26,12 +27,13 @@ from api.routers import (
     versions,
     workspaces,
 )
+from api.workspace_slugs import WorkspaceSlugPaths
 from core.services import Services
 
 # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
 ROUTERS = tuple(module.router for module in (
     health, workspaces, automations, apps, install_form, app_instances, runs, run_records, events, emit, versions,
-    platform_events, security, auth, activity, codec, pages))
+    platform_events, security, auth, activity, codec, pages, files))
 
 
 def operation_id(route: APIRoute) -> str:
@@ -50,4 +52,5 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(router)
     app.include_router(pages.domain_router)  # last: /{path} on custom domains, never shadows a route
     install_openapi(app)
+    app.add_middleware(WorkspaceSlugPaths)  # /v2/workspaces/slug:<slug>/… → the workspace's id
     return app

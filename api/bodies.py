@@ -8,6 +8,7 @@ body, and lets tests/api/test_hostile_bodies.py find every route that takes a bo
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,8 +21,8 @@ from schemas.dsul import WorkspaceSource
 from schemas.errors import InvalidBodyError, InvalidWorkspaceError, PayloadTooLargeError
 from schemas.strict_json import JsonDocumentError, loads
 
-__all__ = ["BodyReader", "FormBody", "ImportBody", "JsonBody", "UploadLimits", "WebhookBody",
-           "content_type", "parse_json", "read_limited", "webhook_headers", "webhook_query"]
+__all__ = ["BodyReader", "FileUploadBody", "FormBody", "ImportBody", "JsonBody", "Upload", "UploadLimits",
+           "WebhookBody", "content_type", "parse_json", "read_limited", "webhook_headers", "webhook_query"]
 
 
 async def read_limited(request: Request, limit: int, what: str = "body") -> bytes:
@@ -102,6 +103,58 @@ class ImportBody(BodyReader):
         if not raw:
             raise InvalidWorkspaceError("Empty import body", [{"path": "body", "message": "empty"}])
         return parse_import(raw, request.headers.get("content-type"))
+
+
+@dataclass
+class Upload:
+    """A file upload's body: its text fields (typed values for a JSON body) and its file parts,
+    each spooled to a temporary file (``Part.spool``) that ``close`` releases."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    files: list[Part] = field(default_factory=list)
+
+    def close(self) -> None:
+        for part in self.files:
+            if part.spool is not None:
+                part.spool.close()
+
+
+class FileUploadBody(BodyReader):
+    """``POST …/files`` (docs/files.md): multipart fields with the file parts named ``file`` (a
+    ``file`` text field may hold a data URI), or a JSON object whose ``file`` is a data URI. A file
+    over ``FILES_MAX_SIZE`` is a 413 as soon as it is passed; files never sit whole in memory."""
+
+    kind = "upload"
+
+    async def __call__(self, request: Request) -> Upload:
+        limit = _settings(request).files_max_size
+        data_uri = (limit + 2) // 3 * 4 + 1024  # a data URI of ``limit`` bytes, with its header
+        if content_type(request) == "multipart/form-data":
+            limits = UploadLimits(file_bytes=limit, parts=20, field_bytes=max(data_uri, 64 * 1024),
+                                  total_bytes=2 * data_uri + 1024 * 1024, spool_files=True)
+            upload = Upload()
+            for part in await parse_multipart(request, limits, "upload"):
+                name = _no_nul(part.name, "body") if part.name is not None else "file"
+                if part.filename is not None:
+                    if name != "file":
+                        upload.close()
+                        raise InvalidBodyError(f"Unexpected file field {name!r}: files are sent as 'file'",
+                                               [{"path": f"body.{name}", "message": "unexpected file field"}])
+                    upload.files.append(part)
+                elif part.name is None:  # a field without a name carries nothing addressable
+                    continue
+                elif name in upload.fields:
+                    upload.close()
+                    raise InvalidBodyError(f"Field {name!r} sent twice", [{"path": f"body.{name}", "message": "repeated"}])
+                else:
+                    upload.fields[name] = _no_nul(bytes(part.data).decode("utf-8", "replace"), f"body.{name}")
+            return upload
+        raw = await read_limited(request, data_uri + 64 * 1024, "upload")
+        body = parse_json(raw) if raw else {}
+        if not isinstance(body, dict):
+            raise InvalidBodyError("A JSON upload is an object: {file: <data URI>, expiresAfter?, public?, "
+                                   "shareToken?, metadata?, name?}", [{"path": "body", "message": "must be an object"}])
+        return Upload(fields=body)
 
 
 class FormReader:

@@ -7,6 +7,7 @@ soon as it is passed, so a hostile body is never read whole.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -27,6 +28,12 @@ class UploadLimits:
     parts: int = 50
     field_bytes: int = 1024 * 1024
     total_bytes: int | None = None
+    # File parts written to a temporary file (in memory up to SPOOL_MEMORY_BYTES) rather than held
+    # whole: workspace file uploads (docs/files.md), read back in chunks.
+    spool_files: bool = False
+
+
+SPOOL_MEMORY_BYTES = 1024 * 1024
 
 
 # RFC 5987/6266 ``filename*=charset'lang'percent-encoded`` (python-multipart drops it).
@@ -54,6 +61,8 @@ class Part:
     def __init__(self) -> None:
         self.headers: dict[str, bytes] = {}
         self.data = bytearray()
+        self.spool: tempfile.SpooledTemporaryFile[bytes] | None = None  # instead of ``data`` (spool_files)
+        self.size = 0
         self.name: str | None = None
         self.filename: str | None = None
         self.mimetype: str | None = None
@@ -85,11 +94,15 @@ async def parse_multipart(request: Request, limits: UploadLimits, what: str = "b
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         part = parts[-1]
-        part.data += data[start:end]
-        if part.filename is not None and len(part.data) > limits.file_bytes:
+        if part.spool is not None:
+            part.spool.write(data[start:end])
+        else:
+            part.data += data[start:end]
+        part.size += end - start
+        if part.filename is not None and part.size > limits.file_bytes:
             raise PayloadTooLargeError(f"File {part.filename!r} too large (more than {limits.file_bytes} bytes)",
                                        {"limit": limits.file_bytes, "field": part.name})
-        if part.filename is None and len(part.data) > limits.field_bytes:
+        if part.filename is None and part.size > limits.field_bytes:
             raise PayloadTooLargeError(f"Field {part.name!r} too large (more than {limits.field_bytes} bytes)",
                                        {"limit": limits.field_bytes, "field": part.name})
 
@@ -117,6 +130,8 @@ async def parse_multipart(request: Request, limits: UploadLimits, what: str = "b
             part.mimetype = ctype or "application/octet-stream"
             transfer = part.headers.get("content-transfer-encoding")
             part.encoding = transfer.decode("latin-1").strip().lower() if transfer else "7bit"
+            if limits.spool_files:
+                part.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # closed by the reader's caller
 
     parser = MultipartParser(boundary, {  # type: ignore[arg-type]
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_header_field": on_header_field,

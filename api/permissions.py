@@ -162,6 +162,21 @@ class OnNamedWorkspace(SignedIn):
 
 
 @dataclass(frozen=True)
+class AnyCaller(Access):
+    """Any caller with a valid credential: a user or anonymous session token, the admin token, an
+    API key (401 without one): routes about the caller themself (``GET /v2/me``)."""
+
+    statuses = (401,)
+    security = (BEARER, API_KEY)
+
+    async def __call__(self, actor: ActorDep) -> Actor:
+        return actor
+
+    def describe(self) -> str:
+        return "any caller with a valid token or API key"
+
+
+@dataclass(frozen=True)
 class Superadmin(Access):
     async def __call__(self, actor: ActorDep) -> Actor:
         if not actor.superadmin:
@@ -235,6 +250,7 @@ CanTest = Annotated[Actor, Depends(require("test", subject="automations"))]
 CanSendEvents = Annotated[Actor, Depends(require("create", subject="events"))]
 EventReader = Annotated[Actor, Depends(FilteredEventRead())]
 AnyUser = Annotated[Actor, Depends(SignedIn())]
+Authenticated = Annotated[Actor, Depends(AnyCaller())]
 SuperadminOnly = Annotated[Actor, Depends(Superadmin())]
 UserOwnToken = Annotated[Caller, Depends(RegisteredUser())]
 

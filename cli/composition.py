@@ -15,6 +15,7 @@ from core.apps.custom_code_checks import custom_code_findings
 from core.apps.instances import AppInstanceService
 from core.apps.tree import TreeService
 from core.events.hub import EventHub
+from core.files.service import FileService
 from core.infra.db import Database
 from core.infra.settings import Settings
 from core.pages.service import PageService, page_findings
@@ -54,4 +55,5 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
         pages=PageService(db, workspaces, trees, launcher), members=MemberService(db), api_keys=ApiKeyService(db),
         identity=IdentityService(db, settings, login_limiter), login_limiter=login_limiter,
         event_hub=EventHub(db, max_per_process=settings.events_stream_max_per_process,
-                           max_per_caller=settings.events_stream_max_per_caller))
+                           max_per_caller=settings.events_stream_max_per_caller),
+        files=FileService(db, settings, workspaces))

@@ -16,6 +16,7 @@ from core.apps.catalog import AppService
 from core.apps.instances import AppInstanceService
 from core.apps.tree import TreeService
 from core.events.hub import EventHub
+from core.files.service import FileService
 from core.infra.db import Database
 from core.infra.settings import Settings
 from core.pages.service import PageService
@@ -49,3 +50,4 @@ class Services:
     identity: IdentityService
     login_limiter: LoginLimiter
     event_hub: EventHub  # one poller per process for every live event stream
+    files: FileService  # workspace files (docs/files.md)

@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -162,6 +163,16 @@ class WorkspaceSource:
         file = self.paths.get(key) or f"{key}.yml"
         rendered = format_path(inner)
         return f"{file}: {rendered}" if rendered else file
+
+    def kept_over(self, current: WorkspaceSource) -> WorkspaceSource:
+        """This archive imported with ``prune=false``: what it does not mention is kept from
+        ``current`` — automations, app instances and pages it leaves out, root fields its
+        ``index.yml`` does not set, the security it does not carry."""
+        return dataclasses.replace(
+            self, index={**current.index, **self.index},
+            automations={**current.automations, **self.automations},
+            imports={**current.imports, **self.imports}, pages={**current.pages, **self.pages},
+            security=self.security if self.security is not None else current.security)
 
     def to_document(self) -> dict[str, Any]:
         """Single-document form: the index fields plus ``automations``, ``imports``, and

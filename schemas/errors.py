@@ -77,6 +77,13 @@ class ConflictError(TidewayError):
     default_message = "Conflict"
 
 
+class WorkspaceLockedError(TidewayError):
+    """Another import of the workspace is running (its write lock is held)."""
+
+    status = 409
+    default_message = "The workspace is locked by an import in progress"
+
+
 class RunCancelledError(TidewayError):
     """The run was cancelled (``POST …/runs/{runId}/cancel``) before it answered."""
 

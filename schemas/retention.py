@@ -16,6 +16,8 @@ RETENTION_EXPIRED = "retention_expired"
 RETENTION_PLAN = "retention_plan"
 RETENTION_DELETE_WORKSPACES = "retention_delete_workspaces"
 RETENTION_RECORD = "retention_record"
+RETENTION_FILES = "retention_files"  # expired workspace files (core/files/expiry.py)
+FILES_PATCH = "retention-files"  # workflow.patched: runs started before the files step replay without it
 
 HEARTBEAT = timedelta(seconds=60)
 LONG = timedelta(hours=6)

@@ -11,7 +11,7 @@ from api.client import request_client_address
 from api.cookies import clear_session_cookies, set_session_cookies
 from api.deps import ServicesDep, bearer_token
 from api.openapi import errors, json_body
-from api.permissions import Public, SuperadminOnly, UserOwnToken
+from api.permissions import Authenticated, Public, SuperadminOnly, UserOwnToken
 from core.access.identity import IdentityService
 from core.infra.tables import iso
 from schemas.api.common import Removed
@@ -20,6 +20,7 @@ from schemas.api.identity import (
     AccessTokenCreated,
     AccessTokens,
     LoggedOut,
+    Me,
     Session,
     User,
 )
@@ -82,6 +83,27 @@ async def create_user(identity: IdentityDep, _: SuperadminOnly, body: ObjectBody
     user = await identity.create_user(wanted.email, wanted.password, superadmin=wanted.superadmin)
     return {"id": user.id, "email": user.email, "superadmin": user.is_superadmin,
             "createdAt": iso(user.created_at)}
+
+
+@router.get("/me", response_model=Me, response_model_exclude_none=True)
+async def get_me(actor: Authenticated, identity: IdentityDep) -> dict[str, Any]:
+    """The caller: a user (id, email, ``authData``, session), an anonymous session, the admin token
+    (a superadmin identity), and ``apiKey`` `{id, name, workspaceId}` when an API key was sent."""
+    me: dict[str, Any] = {"superadmin": actor.superadmin}
+    if actor.superadmin and actor.id == "admin":
+        me.update(id="admin", platformRole="superadmin", authData={"adminToken": {}})
+    elif actor.anonymous and actor.id:
+        me.update(id=actor.id, sessionId=actor.session_id, authData={"anonymous": {}})
+    elif actor.id:
+        user = await identity.get_user(actor.id)
+        me.update(id=actor.id, sessionId=actor.session_id)
+        if user is not None:
+            me.update(email=user.email, authData={"prismeai": {"id": user.id, "email": user.email}})
+        if actor.superadmin:
+            me["platformRole"] = "superadmin"
+    if actor.api_key is not None:
+        me["apiKey"] = {"id": actor.api_key.id, "name": actor.api_key.name, "workspaceId": actor.api_key.workspace_id}
+    return me
 
 
 @router.get("/user/accessTokens", response_model=AccessTokens)

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.authorization import Actor, owner_of_new_workspace, security_write
 from api.bodies import ImportBody, JsonBody
 from api.deps import ServicesDep
-from api.openapi import ZIP, ZipResponse, import_body, json_body
+from api.openapi import ZIP, ZipResponse, import_body, json_body, query_parameters
 from api.permissions import AnyUser, CanDelete, CanRead, CanUpdate, SignedIn
 from core.workspaces import duplicates
 from core.workspaces.root_fields import patch_root_fields
 from schemas.api.common import Removed
+from schemas.api.listing import WorkspaceQuery
 from schemas.api.workspaces import (
     ImportResult,
     WorkspaceDetail,
     WorkspaceDocument,
     WorkspacePatch,
     WorkspaceSummary,
+    WriteLockReleased,
 )
 from schemas.archive import export_archive
 from schemas.dsul import WorkspaceSource
-from schemas.errors import InvalidWorkspaceError
+from schemas.errors import InvalidArgumentsError, InvalidWorkspaceError
 from schemas.validation import CheckReport
 
 router = APIRouter(prefix="/v2/workspaces", tags=["workspaces"])
@@ -39,6 +41,15 @@ def missing_apps_allowed(source: WorkspaceSource, query: str | None) -> bool:
     in_body = source.index.pop("missingApps", None)
     return (query or in_body) == "allow"
 Body = Annotated[Any, Depends(JsonBody("max_import_bytes"))]
+Prune = Annotated[str | None, Query(description="`true` (default): delete what the archive leaves out; `false`: keep it")]
+
+
+def parse_prune(value: str | None) -> bool:
+    if value is None or value.lower() in ("", "true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise InvalidArgumentsError(f"prune must be true or false, got {value!r}", {"parameter": "prune"})
 # Every registered user may create workspaces (and owns them): `create` on workspaces.
 Creator = Annotated[Actor, Depends(SignedIn("create"))]
 
@@ -57,15 +68,23 @@ async def import_workspace(services: ServicesDep, actor: Creator, source: Import
 @router.post("/{workspace_id}/import", response_model=ImportResult, response_model_exclude_unset=True,
              openapi_extra=import_body(WorkspaceDocument))
 async def reimport_workspace(workspace_id: str, services: ServicesDep, actor: CanUpdate, source: ImportDep,
-                             keepSecurity: bool = False, missingApps: MissingApps = None) -> dict[str, Any]:  # noqa: N803
-    """A new revision from an archive. Changing security.yml needs ``manage_security`` (403 naming
+                             keepSecurity: bool = False, missingApps: MissingApps = None,  # noqa: N803
+                             prune: Prune = None) -> dict[str, Any]:
+    """A new revision from an archive. ``prune`` (default ``true``): automations, app instances and
+    pages the archive leaves out are deleted; ``prune=false`` keeps them, and the root fields and
+    security it does not carry. Changing security.yml needs ``manage_security`` (403 naming
     ``security.yml`` otherwise, nothing written); ``?keepSecurity=true`` imports everything else
-    and keeps the current security."""
+    and keeps the current security. One import at a time per workspace: another one running is a
+    409 ``WorkspaceLockedError``."""
     await services.workspaces.get_row(workspace_id)
+    pruning = parse_prune(prune)
     mode = await security_write(services, actor, workspace_id, keepSecurity)
     report = CheckReport(missing_apps_allowed=missing_apps_allowed(source, missingApps))
-    row, changed = await services.workspaces.replace(workspace_id, source, actor=actor.id, security=mode,
-                                                     report=report)
+    async with services.workspaces.write_locks.held(workspace_id):
+        if not pruning:
+            source = source.kept_over(await services.workspaces.source(workspace_id))
+        row, changed = await services.workspaces.replace(workspace_id, source, actor=actor.id, security=mode,
+                                                         report=report)
     body: dict[str, Any] = {"workspace": await services.workspaces.detail(row.id), "changed": changed}
     if keepSecurity:
         body["securityKept"] = True
@@ -102,15 +121,23 @@ async def create_workspace(services: ServicesDep, actor: Creator, body: Body) ->
     return await services.workspaces.detail(row.id)
 
 
-@router.get("", response_model=list[WorkspaceSummary], response_model_exclude_unset=True)
-async def list_workspaces(services: ServicesDep, who: AnyUser, slug: str | None = None,
-                          name: str | None = None) -> list[dict[str, Any]]:
-    """Superadmins see every workspace; users the ones they hold a role on."""
-    listed = await services.workspaces.list(slug=slug, name=name)
-    if who.superadmin:
-        return listed
-    mine = await services.members.workspaces_of(who.id)
-    return [w for w in listed if w["id"] in mine]
+@router.delete("/{workspace_id}/writeLock", response_model=WriteLockReleased)
+async def release_write_lock(workspace_id: str, services: ServicesDep, _: CanUpdate) -> dict[str, Any]:
+    """Release the workspace's import lock (a stale one, after an importer crashed)."""
+    await services.workspaces.get_row(workspace_id)
+    return {"id": workspace_id, "released": await services.workspaces.write_locks.release(workspace_id)}
+
+
+@router.get("", response_model=list[WorkspaceSummary], response_model_exclude_unset=True,
+            openapi_extra=query_parameters(WorkspaceQuery))
+async def list_workspaces(request: Request, services: ServicesDep, who: AnyUser) -> list[dict[str, Any]]:
+    """Superadmins see every workspace; users the ones they hold a role on. Filters (all apply):
+    ``search`` (words in the name, slug or description), ``name`` (part of it), ``slug``,
+    ``labels`` and ``ids`` (comma-separated); ``sort`` (``name``, ``slug``, ``createdAt``,
+    ``updatedAt``, ``-`` for descending); ``page`` (from 0) and ``limit``."""
+    query = WorkspaceQuery.parse(request.query_params)
+    among = None if who.superadmin else set(await services.members.workspaces_of(who.id))
+    return await services.workspaces.list(query, among=among)
 
 
 @router.get("/{workspace_id}", response_model=WorkspaceDetail, response_model_exclude_unset=True)

@@ -36,6 +36,7 @@ class KeyGrant:
     id: str
     workspace_id: str
     rules: list[dict[str, Any]]
+    name: str = ""
 
 
 def _public(row: ApiKey, key: str | None = None) -> dict[str, Any]:
@@ -136,7 +137,7 @@ class ApiKeyService:
             row = (await session.exec(select(ApiKey).where(col(ApiKey.digest) == digest(key)))).first()
         if row is None or row.disabled:
             return None
-        return KeyGrant(row.id, row.workspace_id, list(row.rules))
+        return KeyGrant(row.id, row.workspace_id, list(row.rules), row.name)
 
     async def rules_by_id(self, key_id: str | None, workspace_id: str) -> list[dict[str, Any]] | None:
         """A run's key (carried by id, never the key itself), if still enabled on that workspace."""

@@ -256,9 +256,13 @@ class AppInstanceService:
             raise InvalidWorkspaceError(f"Invalid app instance: {details[0]['path']}: {details[0]['message']}",
                                         details)
         if not partial:
-            for field in ("appSlug", "slug"):
-                if not body.get(field):
-                    raise MissingFieldError(f"'{field}' is required to install an app", {"fields": [field]})
+            if not body.get("appSlug"):
+                raise MissingFieldError("'appSlug' is required to install an app", {"fields": ["appSlug"]})
+            if body.get("slug") is None:
+                body["slug"] = body["appSlug"]  # the reference's default: the instance takes the app's slug
+            elif not body["slug"]:
+                raise MissingFieldError("'slug' must not be empty (leave it out to use the app's slug)",
+                                        {"fields": ["slug"]})
         return {k: body[k] for k in INSTANCE_FIELDS if k in body}
 
     async def _app_document(self, instance: dict[str, Any]) -> dict[str, Any] | None:

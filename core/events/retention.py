@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, delete, func, select
 
+from core.files.expiry import count_expired_files, delete_expired_files
 from core.infra.settings import Settings
 from core.infra.tables import Event as EventRow
 from core.infra.tables import Workspace
@@ -231,15 +232,19 @@ async def run_retention(db: Any, policy: RetentionPolicy, *, now: datetime | Non
     now = utc(now or datetime.now(UTC))
     started = time.monotonic()
     if dry_run:
+        files = await count_expired_files(db, now, deleted_days=policy.deleted_days)
         expired = await count_expired(db, policy, now)
         plan = await plan_workspaces(db, policy, now)
         result = report(expired, plan, dry_run=True, started=now, full=full)
+        result["expiredFiles"] = files
     else:
+        files = await delete_expired_files(db, now, deleted_days=policy.deleted_days)
         expired = await delete_expired(db, policy, now)
         plan = await plan_workspaces(db, policy, now)
         inactive = await delete_workspace_events(db, sorted(plan.inactive), policy, max_seq=plan.max_seq)
         deleted = await delete_workspace_events(db, sorted(plan.deleted), policy, max_seq=plan.max_seq)
         result = report(expired, plan, dry_run=False, started=now, full=full, inactive=inactive, deleted=deleted)
+        result["expiredFiles"] = files
         if record:
             await record_cleaned(db, result)
     result["durationMs"] = int((time.monotonic() - started) * 1000)

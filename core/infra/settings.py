@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     events_scheduled_deletion_days: int = 180  # events of a deleted workspace kept this long
     retention_batch_size: int = 5000  # rows per delete statement (one heartbeat each)
 
+    # Workspace files (docs/files.md): their bytes live in the database, so both are bounded.
+    files_max_size: int = Field(10 * 1024 * 1024, gt=0, alias="FILES_MAX_SIZE")  # one file (413 above)
+    # All the files of one workspace together (413 QuotaExceededError above); -1: no quota.
+    files_workspace_quota_bytes: int = Field(1024 * 1024 * 1024, ge=-1, alias="FILES_WORKSPACE_QUOTA_BYTES")
+
     # Workspace versions (spec §10)
     maximum_workspace_version: int = 20  # versions kept per workspace, the oldest go first
 

@@ -141,6 +141,18 @@ class RunRow(SQLModel, table=True):
     trace: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
+class WorkspaceLock(SQLModel, table=True):
+    """The write lock of a workspace while an import runs (``DELETE …/writeLock`` releases it): a
+    second import gets 409 ``WorkspaceLockedError``; an expired lock (a crashed importer) is taken over."""
+
+    __tablename__ = "workspace_locks"
+
+    workspace_id: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(sa_column=Column(String(64), nullable=False))
+    acquired_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class Wait(SQLModel, table=True):
     """A pending ``wait`` of a run: matched against events persisted after ``after_seq``."""
 
@@ -294,6 +306,31 @@ class Blob(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = _ts()
+
+
+class WorkspaceFile(SQLModel, table=True):
+    """A workspace file (docs/files.md): its record here, its bytes in ``blobs`` as the chunks
+    ``<blob_id>/0`` … ``<blob_id>/<chunks - 1>`` (so every api replica serves it). The share
+    token is stored as its SHA-256 digest only."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_ws_created", "workspace_id", "created_at"),
+                      Index("ix_files_expires", "expires_at"))
+
+    id: str = Field(primary_key=True, max_length=32)
+    workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    mimetype: str = Field(sa_column=Column(String(255), nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    blob_id: str = Field(sa_column=Column(String(36), nullable=False))
+    chunks: int = Field(sa_column=Column(Integer, nullable=False))
+    public: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    share_token_digest: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # ``metadata`` is SQLModel's own attribute: the column keeps the name, the field does not.
+    file_metadata: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSONType, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = _ts()
+    created_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
 
 
 class ScheduleEntry(SQLModel, table=True):

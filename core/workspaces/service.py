@@ -26,11 +26,13 @@ from core.infra.db import Database
 from core.infra.tables import Workspace, WorkspaceMember, WorkspaceRevision, iso
 from core.workspaces.documents import custom_domains, digest
 from core.workspaces.domains import check_custom_domains
+from core.workspaces.locks import WriteLocks
 from core.workspaces.resolved import ResolvedWorkspace, resolve
 from core.workspaces.secrets import SecretStore
 from core.workspaces.security_write import SecurityWrite, apply_security_write
 from core.workspaces.slugs import new_id, workspace_slug_from
 from language.secrets import Redactor
+from schemas.api.listing import WorkspaceQuery
 from schemas.dsul import WorkspaceSource
 from schemas.errors import AlreadyUsedError, ConflictError, ObjectNotFoundError
 from schemas.events import Event
@@ -68,6 +70,7 @@ class WorkspaceService:
         # The native events of each write, written with it and redacted of the workspace's secrets.
         self.changes = ChangeEvents(db, dispatcher, redactor=self.redactor)
         self._locks: dict[str, asyncio.Lock] = {}
+        self.write_locks = WriteLocks(db)  # one import at a time per workspace, across processes
         self._rows: dict[str, tuple[float, Workspace]] = {}
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int, str], ResolvedWorkspace] = {}
@@ -136,15 +139,26 @@ class WorkspaceService:
         self._compiled[key] = compiled
         return compiled
 
-    async def list(self, *, slug: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    async def list(self, query: WorkspaceQuery | None = None, *, among: set[str] | None = None) -> list[dict[str, Any]]:
+        """Live workspaces matching ``query`` (all of its filters), ``among`` the given ids (a
+        user's own), sorted and paged. ``slug``, ``name`` and ``ids`` filter in SQL; ``search``
+        (name, slug, description) and ``labels`` on the definitions."""
+        query = query or WorkspaceQuery()
         stmt = select(Workspace).where(col(Workspace.deleted_at).is_(None))
-        if slug:
-            stmt = stmt.where(Workspace.slug == slug)
-        if name:
-            stmt = stmt.where(col(Workspace.name).ilike(f"%{name}%"))
+        if query.slug:
+            stmt = stmt.where(Workspace.slug == query.slug)
+        if query.name:
+            stmt = stmt.where(col(Workspace.name).ilike(f"%{query.name}%"))
+        ids = set(query.ids) if query.ids else None
+        if among is not None:
+            ids = among if ids is None else ids & among
+        if ids is not None:
+            stmt = stmt.where(col(Workspace.id).in_(sorted(ids)))
         async with self.db.session() as session:
             rows = (await session.exec(stmt.order_by(col(Workspace.created_at)))).all()
-        return [self.summary(r, await self.document(r.id, r.revision)) for r in rows]
+        listed = [self.summary(r, await self.document(r.id, r.revision)) for r in rows]
+        listed = [w for w in listed if query.matches(w)]
+        return query.page_of(listed)
 
     def summary(self, row: Workspace, doc: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {k: doc[k] for k in ("description", "photo", "labels") if k in doc}
@@ -319,6 +333,19 @@ class WorkspaceService:
         for slug, automation in (doc.get("automations") or {}).items():
             automation.setdefault("slug", slug) if isinstance(automation, dict) else None
         return doc
+
+    async def id_of_slug(self, slug: str) -> str:
+        """The live workspace a slug names (``/v2/workspaces/slug:<slug>/…``); 404 otherwise. One
+        indexed read on the calling thread (``Database.run_sync``): webhooks use it."""
+        def find(session: Any) -> str | None:
+            table = Workspace.__table__  # type: ignore[attr-defined]
+            return session.connection().execute(sa_select(table.c.id).where(
+                table.c.slug == slug, table.c.deleted_at.is_(None))).scalar()
+
+        found = await self.db.run_sync(find)
+        if found is None:
+            raise ObjectNotFoundError(f"No workspace with slug '{slug}'", {"slug": slug})
+        return str(found)
 
     async def _slug_owner(self, session: Any, slug: str) -> str | None:
         stmt = select(Workspace.id).where(Workspace.slug == slug, col(Workspace.deleted_at).is_(None))

@@ -169,7 +169,7 @@ class VersionService:
                 "changed": changed, "revision": row.revision, "errors": []}
 
     async def export(self, workspace_id: str, version: str) -> tuple[bytes, str]:
-        """The version as a workspace zip (``current``: the current definition)."""
+        """The version as a workspace zip under ``<version>/`` (``current``: the current definition)."""
         if version == "current":
             source = await self.workspaces.source(workspace_id)
             name = "current"
@@ -178,4 +178,6 @@ class VersionService:
             source = WorkspaceSource.from_document(copy.deepcopy(found.document))
             name = found.name
         slug = source.index.get("slug") or workspace_id
-        return export_archive(source), f"{slug}-{name}.zip"
+        # The reference's layout: the files under a folder named after the version (`current/…`),
+        # which its client's pull extracts; an import takes it as it takes a flat archive.
+        return export_archive(source, folder=name), f"{slug}-{name}.zip"

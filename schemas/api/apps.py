@@ -74,7 +74,7 @@ class InstallBody(InstanceFields):
     """``POST …/apps``: install app ``appSlug`` as instance ``slug``."""
 
     appSlug: str = Field(min_length=1)
-    slug: str
+    slug: str | None = Field(None, description="the instance's slug; the app's slug when left out")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"appSlug": "greeter", "slug": "greeter", "config": {"greeting": "Hi"}}]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from schemas.api.common import Closed
@@ -51,3 +53,28 @@ class AccessTokenCreated(AccessToken):
 
 class AccessTokens(Closed):
     result: list[AccessToken]
+
+
+class MeApiKey(Closed):
+    id: str
+    name: str
+    workspaceId: str
+
+
+class Me(Closed):
+    """``GET /v2/me``: who the credentials name, in the reference's shape (``id``, ``email``,
+    ``authData``, ``sessionId``, ``platformRole``), plus ``apiKey`` when an API key was sent."""
+
+    id: str | None = Field(None, description="the user's id; absent for an API key alone")
+    email: str | None = None
+    authData: dict[str, Any] = Field(default_factory=dict,
+                                     description="`{prismeai: {id, email}}` for a registered user, `{anonymous: {}}` "
+                                                 "for an anonymous session")
+    sessionId: str | None = None
+    platformRole: str | None = Field(None, description="`superadmin` for superadmins")
+    superadmin: bool = False
+    apiKey: MeApiKey | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "u1", "email": "ada@example.com", "authData": {"prismeai": {"id": "u1", "email": "ada@example.com"}},
+         "sessionId": "s1", "superadmin": False}]})

@@ -91,3 +91,10 @@ class ImportResult(Closed):
     changed: bool | None = None
     securityKept: bool | None = None
     warnings: list[Problem] = warnings_field()
+
+
+class WriteLockReleased(Closed):
+    """``DELETE …/writeLock``: whether an import lock was held (and is now released)."""
+
+    id: str
+    released: bool

@@ -294,9 +294,52 @@ def catalogue(world: Any, admin: dict[str, str]) -> dict[tuple[str, str], RouteC
             {"name": 5}, {"name": ["x"]}, {"name": ""}, {"name": "x" * 201}, {}),
             Case("valid", b'{"name": "ci"}', status=200)),
     }
+    table[("POST", "/v2/workspaces/{workspace_id}/files")] = RouteCases(
+        f"{base}/files", admin, _file_cases(),
+        Case("valid", b'{"file": "data:text/plain;base64,SGVsbG8=", "name": "hello.txt"}', status=200))
     for method in webhook.methods:
         table[(method, "/v2/workspaces/{workspace_id}/webhooks/{endpoint:path}")] = webhook
     return table
+
+
+def _multipart_fields(fields: list[tuple[str, str | None, bytes]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body of ``(name, filename or None, content)`` parts."""
+    boundary = "hostileboundary"
+    body = b""
+    for name, filename, content in fields:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+def _file_cases() -> list[Case]:
+    """``POST …/files``: JSON with a data URI, and multipart (docs/files.md)."""
+    uri = "data:text/plain;base64,SGVsbG8="
+    cases = _json_cases() + _fields(
+        {}, {"file": 5}, {"file": ["x"]}, {"file": {"a": 1}}, {"file": "not a data URI"},
+        {"file": "data:text/plain;base64,***"}, {"file": uri, "expiresAfter": -1}, {"file": uri, "expiresAfter": 0},
+        {"file": uri, "expiresAfter": "soon"}, {"file": uri, "expiresAfter": 10 ** 12}, {"file": uri, "public": "maybe"},
+        {"file": uri, "public": 5}, {"file": uri, "shareToken": [True]}, {"file": uri, "metadata": "[1]"},
+        {"file": uri, "metadata": '{"a": NaN}'}, {"file": uri, "metadata": 5}, {"file": uri, "metadata": [1]},
+        {"file": uri, "name": 5})
+    multipart: dict[str, list[tuple[str, str | None, bytes]]] = {
+        "multipart: no file": [("public", None, b"true")],
+        "multipart: file under another name": [("other", "a.txt", b"x")],
+        "multipart: file field not a data URI": [("file", None, b"just text")],
+        "multipart: metadata NUL": [("file", "a.txt", b"x"), ("metadata", None, b'{"a": "\x00"}')],
+        "multipart: metadata not JSON": [("file", "a.txt", b"x"), ("metadata", None, b"{a: 1}")],
+        "multipart: metadata lone surrogate": [("file", "a.txt", b"x"), ("metadata", None, b'{"a": "\\ud800"}')],
+        "multipart: metadata nested 300": [("file", "a.txt", b"x"), ("metadata", None, _nested_object(300))],
+        "multipart: expiresAfter text": [("file", "a.txt", b"x"), ("expiresAfter", None, b"tomorrow")],
+        "multipart: public yes": [("file", "a.txt", b"x"), ("public", None, b"yes")],
+        "multipart: field twice": [("file", "a.txt", b"x"), ("public", None, b"true"), ("public", None, b"false")],
+    }
+    for label, fields in multipart.items():
+        body, headers = _multipart_fields(fields)
+        cases.append(Case(label, body, headers))
+    cases += [Case("multipart without a boundary", b"x", {"content-type": "multipart/form-data"}),
+              Case("multipart malformed", b"--b\r\nno headers end", {"content-type": "multipart/form-data; boundary=b"})]
+    return cases
 
 
 def _secret_cases() -> list[Case]:

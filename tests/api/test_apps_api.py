@@ -203,7 +203,7 @@ async def test_install_bad_input(stack: Stack) -> None:
     assert_error(await install(appSlug=app, slug="x", appVersion="nope"), 404, "ObjectNotFoundError", "nope")
     assert_error(await install(appSlug=app, slug="a.b"), 400, "InvalidSlugError", "a.b")
     assert_error(await install(appSlug=app, slug="bad!"), 400, "InvalidSlugError")
-    assert_error(await install(appSlug=app), 400, "MissingFieldError", "slug")
+    assert_error(await install(appSlug=app, slug=""), 400, "MissingFieldError", "slug")
     assert_error(await install(appSlug=app, slug="x", unknown=1), 400, "InvalidWorkspaceError", "unknown")
     bad_config = await install(appSlug=app, slug="x", config={"retries": "three"})
     assert_error(bad_config, 400, "InvalidArgumentsError", "config.retries")

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from api.app import ROUTERS, create_app
 from api.permissions import (
     Access,
+    AnyCaller,
     CheckedInRoute,
     FilteredEventRead,
     OnNamedWorkspace,
@@ -117,6 +118,7 @@ def test_routes_outside_a_workspace() -> None:
         ("POST", "/v2/login"): Public, ("POST", "/v2/logout"): Public, ("POST", "/v2/login/anonymous"): Public,
         ("GET", "/v2/user/accessTokens"): RegisteredUser, ("POST", "/v2/user/accessTokens"): RegisteredUser,
         ("DELETE", "/v2/user/accessTokens/{token_id}"): RegisteredUser,
+        ("GET", "/v2/me"): AnyCaller,
         ("POST", "/codec/{path:path}"): CheckedInRoute, ("OPTIONS", "/codec/{path:path}"): Public,
         ("GET", "/pages/{path:path}"): CheckedInRoute, ("HEAD", "/pages/{path:path}"): CheckedInRoute,
         ("GET", "/v2/activity/static/{name}"): Public,

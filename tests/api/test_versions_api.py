@@ -55,8 +55,9 @@ async def test_publish_list_pull_export_delete(stack: Stack) -> None:
     exported = await stack.http.get(f"{base}/v-one/export", headers=stack.auth)
     assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(exported.content))
-    assert {"index.yml", "automations/echo.yml"} <= set(archive.namelist())
-    assert yaml.safe_load(archive.read("index.yml"))["description"] == "first"
+    # The reference's layout: the files under a folder named after the version.
+    assert {"v-one/index.yml", "v-one/automations/echo.yml"} <= set(archive.namelist())
+    assert yaml.safe_load(archive.read("v-one/index.yml"))["description"] == "first"
     assert (await stack.http.post(f"{base}/latest/export", headers=stack.auth)).status_code == 200
 
     deleted = await stack.http.delete(f"{base}/v2", headers=stack.auth)
