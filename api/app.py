@@ -23,6 +23,7 @@ from api.routers import (
     platform_events,
     run_records,
     runs,
+    search,
     security,
     versions,
     workspaces,
@@ -33,7 +34,7 @@ from core.services import Services
 # install_form before app_instances: its GET /apps/{slug:path} would take /apps/install/<app>.
 ROUTERS = tuple(module.router for module in (
     health, workspaces, automations, apps, install_form, app_instances, runs, run_records, events, emit, versions,
-    platform_events, security, auth, activity, codec, pages, files))
+    platform_events, security, auth, activity, codec, pages, files, search))
 
 
 def operation_id(route: APIRoute) -> str:

@@ -28,6 +28,13 @@ from core.workspaces.expression_checks import expression_findings
 from core.workspaces.secrets import SecretStore
 from core.workspaces.service import WorkspaceService
 from core.workspaces.versions import VersionService
+from schemas.validation import SourceCheck
+
+
+def source_checks(schedules: ScheduleService) -> list[SourceCheck]:
+    """What a workspace save checks besides schemas/validation.py: its crons, its pages, its
+    templates, its Custom Code functions. ``tideway validate`` runs the same list offline."""
+    return [schedules.schedule_findings, page_findings, expression_findings, custom_code_findings]
 
 
 def build_services(settings: Settings, db: Database, client: Client, *, admin_token: str | None,
@@ -44,8 +51,9 @@ def build_services(settings: Settings, db: Database, client: Client, *, admin_to
     # What a workspace save checks besides its own validation: the app instances it installs
     # (unknown apps, configs, cycles), its crons, its pages; schedules follow every change.
     workspaces.import_checker = app_instances.checks.check_source
+    workspaces.secret_config = app_instances.externalize_secrets
     workspaces.call_targets = app_instances.checks.known_automations
-    workspaces.validators += [schedules.schedule_findings, page_findings, expression_findings, custom_code_findings]
+    workspaces.validators += source_checks(schedules)
     workspaces.on_change.append(schedules.workspace_changed)
     login_limiter = LoginLimiter(db, settings, signing_key(settings))
     return Services(

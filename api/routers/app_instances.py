@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from api.authorization import actor_permissions
 from api.bodies import JsonBody
 from api.deps import ServicesDep
 from api.openapi import json_body
 from api.permissions import CanRead, CanUpdate
+from core.access.permissions.checks import can
 from schemas.api.apps import (
     AppConfigPatch,
     AppInstanceDetail,
@@ -39,8 +41,12 @@ async def list_app_instances(workspace_id: str, services: ServicesDep, _: CanRea
 
 # Instance slugs may contain '/': the config routes come first.
 @router.get("/{slug:path}/config", response_model=None, responses=ANY_CONFIG)
-async def get_app_config(workspace_id: str, slug: str, services: ServicesDep, _: CanRead) -> Any:
-    return await services.app_instances.get_config(workspace_id, slug)
+async def get_app_config(workspace_id: str, slug: str, services: ServicesDep, actor: CanRead) -> Any:
+    """The instance's config; fields its app declares ``secret: true`` read ``REDACTED`` unless the
+    caller may manage the workspace's security (they hold ``{{secret.…}}`` references anyway)."""
+    manages = actor.superadmin or can(await actor_permissions(services, actor, workspace_id), "manage_security",
+                                      "workspaces", {"id": workspace_id})
+    return await services.app_instances.get_config(workspace_id, slug, redact_secrets=not manages)
 
 
 @router.patch("/{slug:path}/config", response_model=ConfiguredApp, response_model_exclude_unset=True,

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from core.apps.catalog import AppService, app_details
 from core.apps.instance_checks import InstanceChecks, config_problems
+from core.apps.secret_config import externalize
 from core.apps.tree import config_secret_paths
 from core.events.declared import app_events, instance_events
 from core.workspaces.service import WorkspaceService, iso
@@ -63,6 +64,21 @@ class AppInstanceService:
         self.workspaces = workspaces
         self.apps = apps
         self.checks = InstanceChecks(apps)
+
+    async def externalize_secrets(self, imports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Move the literal values of secret config fields out of ``imports`` (in place): the
+        secrets to store, by name (core/apps/secret_config.py)."""
+        moved: dict[str, Any] = {}
+        for slug, instance in imports.items():
+            app_slug = instance.get("appSlug") if isinstance(instance, dict) else None
+            if not isinstance(app_slug, str) or not isinstance(instance.get("config"), dict):
+                continue
+            try:
+                _, doc = await self.apps.version_document(app_slug, instance.get("appVersion"))
+            except TidewayError:
+                continue  # an app this Tideway does not have: reported by the import checks
+            moved.update(externalize(slug, instance["config"], config_secret_paths(doc)))
+        return moved
 
     # -- reads --------------------------------------------------------------------------
     async def _instances(self, workspace_id: str) -> dict[str, dict[str, Any]]:
@@ -127,9 +143,17 @@ class AppInstanceService:
             out.append(item)
         return out
 
-    async def get_config(self, workspace_id: str, slug: str) -> Any:
+    async def get_config(self, workspace_id: str, slug: str, *, redact_secrets: bool = False) -> Any:
+        """The instance's config; with ``redact_secrets`` (a reader who may not manage the
+        workspace's security) the fields its app declares ``secret: true`` read ``REDACTED``."""
         instance = await self._instance(workspace_id, slug)
-        return instance.get("config") if instance.get("config") is not None else {}
+        config = instance.get("config") if instance.get("config") is not None else {}
+        if redact_secrets and isinstance(config, dict):
+            doc = await self._app_document(instance)
+            paths = config_secret_paths(doc) if doc is not None else []
+            if paths:
+                config = redact_paths(config, paths)
+        return config
 
     # -- writes -------------------------------------------------------------------------
     # Read-modify-write of the workspace document: serialized and retried on conflicts.

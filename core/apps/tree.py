@@ -86,19 +86,19 @@ def app_env(kind: str, app_slug: str, environ: Mapping[str, str] | None = None) 
 
 
 def instance_config(app_document: dict[str, Any], instance: dict[str, Any], app_slug: str,
-                    parent_config: dict[str, Any]) -> dict[str, Any]:
-    """Instance config (interpolated in the parent's config) over the app's own config.value over
-    the app's environment variables — shallow merges, unresolved variables left (spec §1.5)."""
+                    parent_config: dict[str, Any], secrets: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Instance config (interpolated in the parent's config, and for the workspace's own instances
+    its ``secret``s: core/apps/secret_config.py) over the app's own config.value over the app's
+    environment variables — shallow merges, unresolved variables left (spec §1.5)."""
     config_doc = app_document.get("config")
     defaults = config_doc.get("value") if isinstance(config_doc, dict) else None
     # The app's own config sees its APP_SECRET_ values as `secret`, not its APP_CONFIG_ ones.
     own = interpolate_config(defaults, slug="\0", environ={}, secrets=app_env("SECRET", app_slug))
     given = instance.get("config")
     rendered: Any = {}
-    if isinstance(given, dict):
-        rendered = render(given, {"config": parent_config}, undefined_vars="leave", eval_expressions=False)
-    elif isinstance(given, str):  # e.g. config: '{{config}}' hands the parent's config down
-        rendered = render(given, {"config": parent_config}, undefined_vars="leave", eval_expressions=False)
+    scope = {"config": parent_config, **({"secret": secrets} if secrets else {})}
+    if isinstance(given, dict | str):  # a string: e.g. config: '{{config}}' hands the parent's config down
+        rendered = render(given, scope, undefined_vars="leave", eval_expressions=False)
     rendered = strip_undefined(rendered) if isinstance(rendered, dict) else {}
     return {**app_env("CONFIG", app_slug), **own, **rendered}
 
@@ -239,9 +239,11 @@ PARENT_LIFECYCLE = frozenset({"apps.published", "apps.deleted"})
 
 
 async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
-                     pinned: Mapping[str, str] | None = None, max_depth: int = 10) -> AppTree:
+                     pinned: Mapping[str, str] | None = None, max_depth: int = 10,
+                     root_secrets: dict[str, Any] | None = None) -> AppTree:
     """Walk the imports breadth first. With ``pinned`` (a run's map) versions come from it;
-    otherwise unpinned instances take their app's latest version (one query per level)."""
+    otherwise unpinned instances take their app's latest version (one query per level).
+    ``root_secrets``: the workspace's secrets, which its own instances' configs may name."""
     nodes: dict[str, Node] = {"": root}
     versions: dict[str, str] = {}
     level: list[tuple[str, Node, tuple[str, ...]]] = [("", root, ())]
@@ -271,7 +273,8 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                     version, document = await load_version(app_slug, version)
                 except Exception:  # noqa: BLE001 - a broken instance must not break its parent
                     continue
-                config = instance_config(document, inst, app_slug, parent.info.config)
+                config = instance_config(document, inst, app_slug, parent.info.config,
+                                         secrets=None if parent_slug else root_secrets)
                 info = InstanceInfo(
                     full_slug=full, slug=slug, app_slug=app_slug, version=version, depth=parent.info.depth + 1,
                     parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config, app_slug),
@@ -314,8 +317,10 @@ class TreeService:
             compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted, max_age=max_age)
         if not compiled.document.get("imports"):
             return compiled, await self._cached(compiled, {})
-        tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions)
-        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(tree.versions.items())))
+        tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions,
+                                root_secrets=getattr(compiled, "secret_values", None))
+        key = (compiled.id, compiled.revision, compiled.digest + getattr(compiled, "secrets_digest", ""),
+               tuple(sorted(tree.versions.items())))
         return compiled, self._pinned.setdefault(key, tree)
 
     async def pinned(self, workspace_id: str, revision: int, versions: Mapping[str, str]) -> AppTree:
@@ -324,10 +329,12 @@ class TreeService:
 
     async def _cached(self, compiled: Any, versions: Mapping[str, str]) -> AppTree:
         # The digest keeps a purged and re-created workspace from reusing a stale tree.
-        key = (compiled.id, compiled.revision, compiled.digest, tuple(sorted(versions.items())))
+        key = (compiled.id, compiled.revision, compiled.digest + getattr(compiled, "secrets_digest", ""),
+               tuple(sorted(versions.items())))
         tree = self._pinned.get(key)
         if tree is None:
-            tree = await build_tree(self._root(compiled), self.apps.version_document, None, pinned=versions)
+            tree = await build_tree(self._root(compiled), self.apps.version_document, None, pinned=versions,
+                                    root_secrets=getattr(compiled, "secret_values", None))
             if len(self._pinned) > 500:
                 self._pinned.clear()
             self._pinned[key] = tree

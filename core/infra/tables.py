@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,13 +80,24 @@ class WorkspaceRevision(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+def event_app_depth(context: Any) -> int | None:
+    """The ``app_depth`` of an event row being inserted, from its ``source``."""
+    source = context.get_current_parameters().get("source")
+    depth = source.get("appInstanceDepth") if isinstance(source, dict) else None
+    if isinstance(depth, bool) or not isinstance(depth, int | float) or not math.isfinite(depth):
+        return None
+    return max(min(math.ceil(depth), 2**31 - 1), -(2**31))  # an INTEGER column on both databases
+
+
 class Event(SQLModel, table=True):
     """Append-only event log. ``seq`` orders it; ``id`` makes inserts idempotent."""
 
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_ws_created", "workspace_id", "created_at"),
-        Index("ix_events_ws_type", "workspace_id", "type"),
+        Index("ix_events_ws_type", "workspace_id", "type"),  # a type's events in log order
+        # Covers the search's count of a type (POST …/search: persisted, app depth; docs/search.md).
+        Index("ix_events_ws_type_visible", "workspace_id", "type", "ephemeral", "app_depth"),
         Index("ix_events_ws_correlation", "workspace_id", "correlation_id"),
         Index("ix_events_ws_seq", "workspace_id", "seq"),
     )
@@ -104,6 +116,9 @@ class Event(SQLModel, table=True):
     # `options.persist: false` events are kept only briefly, for live delivery (SSE, waits),
     # and never appear in searches.
     ephemeral: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    # `source.appInstanceDepth` when it is a number (rounded up), else NULL: the search's app-depth
+    # rule reads it from the index (core/events/es_read.py). Filled by the column's default.
+    app_depth: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, default=event_app_depth))
 
 
 class RunRow(SQLModel, table=True):

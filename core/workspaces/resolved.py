@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from core.apps.tree import index_automations, mentions_contexts
@@ -28,6 +29,14 @@ class ResolvedWorkspace:
     uses_contexts: bool = True
     secrets: list[str] = field(default_factory=list)  # config values declared secret in config.schema
     digest: str = ""  # of the document
+    # The workspace's secrets by name: its own app instances' configs refer to them
+    # (``{{secret.app.<instance>.<field>}}``, core/apps/secret_config.py). Never leaves the process.
+    secret_values: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def secrets_digest(self) -> str:
+        """Changes when a secret does: cached instance trees (whose configs read them) key on it."""
+        return digest(self.secret_values)
 
     def ref(self) -> WorkspaceRef:
         return WorkspaceRef(id=self.id, slug=self.slug, name=self.name, revision=self.revision, config=self.config,
@@ -51,4 +60,4 @@ def resolve(workspace_id: str, slug: str, name: str, revision: int, doc: dict[st
     secrets = find_secret_values(values, find_secret_paths(schema))
     secrets += [v for v in secret_values.values() if isinstance(v, str) and v.strip() and v not in secrets]
     return ResolvedWorkspace(workspace_id, slug, name, revision, doc, values, endpoints, listeners,
-                             mentions_contexts(doc.get("automations")), secrets, digest(doc))
+                             mentions_contexts(doc.get("automations")), secrets, digest(doc), dict(secret_values))

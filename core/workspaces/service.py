@@ -75,6 +75,9 @@ class WorkspaceService:
         self._documents: dict[tuple[str, int], dict[str, Any]] = {}
         self._compiled: dict[tuple[str, int, str], ResolvedWorkspace] = {}
         self.import_checker: ImportChecker | None = None
+        # Moves literal values of app-config fields declared secret to the workspace's secrets
+        # (AppInstanceService.externalize_secrets, wired by the composition root).
+        self.secret_config: Callable[[dict[str, dict[str, Any]]], Awaitable[dict[str, Any]]] | None = None
         self.call_targets: CallTargets | None = None
         self.validators: list[SourceValidator] = []
         self.on_change: list[ChangeHook] = []
@@ -219,6 +222,8 @@ class WorkspaceService:
         loads reference runtime models as they are)."""
         if validate:
             await self.check(source, report)
+        workspace_id = workspace_id or new_id()
+        await self._store_config_secrets(workspace_id, source)
         doc = self._document_of(source)
         slug = doc.get("slug") or await self._free_slug(workspace_slug_from(doc["name"]))
         doc["slug"] = slug
@@ -229,7 +234,7 @@ class WorkspaceService:
         async with self.db.session() as session:
             if await self._slug_owner(session, slug) is not None:
                 raise AlreadyUsedError(f"Workspace slug '{slug}' is already used", {"slug": slug})
-            row = Workspace(id=workspace_id or new_id(), slug=slug, name=doc["name"], revision=1)
+            row = Workspace(id=workspace_id, slug=slug, name=doc["name"], revision=1)
             session.add(row)
             try:
                 await session.flush()
@@ -265,6 +270,7 @@ class WorkspaceService:
             source.index = {k: v for k, v in current_doc.items()
                             if k not in ("automations", "imports", "pages", "security")}
         await self.check(source, report)
+        secrets_changed = await self._store_config_secrets(row.id, source)
         doc = self._document_of(source)
         doc["slug"] = doc.get("slug") or row.slug
         doc.pop("id", None)
@@ -275,7 +281,7 @@ class WorkspaceService:
                 raise AlreadyUsedError(f"Workspace slug '{doc['slug']}' is already used", {"slug": doc["slug"]})
         current = await self.document(row.id, row.revision)
         apply_security_write(doc, current, security)
-        if digest(current) == digest(doc):
+        if digest(current) == digest(doc) and not secrets_changed:
             return row, False
         await check_custom_domains(self.db, doc, row.id, custom_domains(current))
         if self.import_checker is not None and source.imports:
@@ -289,6 +295,25 @@ class WorkspaceService:
         row = await self._write_revision(row, doc, source.base_revision, events)
         await self.changed(row.id)
         return row, True
+
+    async def _store_config_secrets(self, workspace_id: str, source: WorkspaceSource) -> bool:
+        """Literal values of secret app-config fields go to the encrypted secrets before the
+        definition that now refers to them is stored (a failed write after this leaves the
+        user's own values stored, encrypted, and nothing in clear). Whether a stored value
+        changed: then the definition gets a new revision even if it reads the same, since runs
+        resolve app configs per revision."""
+        if self.secret_config is None or self.secrets is None or not source.imports:
+            return False
+        moved = await self.secret_config(source.imports)
+        if not moved:
+            return False
+        stored = await self.secrets.values(workspace_id, "")
+        changed = {name: value for name, value in moved.items() if stored.get(name) != value}
+        if changed:
+            await self.secrets.write(workspace_id, {name: {"value": value} for name, value in changed.items()},
+                                     replace_all=False)
+            self._rows.pop(workspace_id, None)  # its updated_at moved: compiled configs refresh
+        return bool(changed)
 
     async def retrying(self, operation: Callable[..., Awaitable[Any]], workspace_id: str, *args: Any,
                         **kwargs: Any) -> Any:

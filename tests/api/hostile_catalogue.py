@@ -246,6 +246,13 @@ def catalogue(world: Any, admin: dict[str, str]) -> dict[tuple[str, str], RouteC
                 {"events": [{"type": "a.b", "options": [1]}]}, {"events": [{"type": "a.b"}, {"type": ["x"]}]},
                 {"events": []}),
             Case("valid", b'{"events": [{"type": "hostile.valid"}]}', status=200)),
+        ("POST", "/v2/workspaces/{workspace_id}/search"): RouteCases(
+            f"{base}/search", admin, _json_cases() + _fields(
+                {"query": "x"}, {"query": [1]}, {"query": {"fuzzy": {"type": "x"}}}, {"query": {}, "limit": "5"},
+                {"query": {}, "runtime_mappings": {}}, {"query": {}, "size": 5}, {"query": {}, "aggs": 5},
+                {"query": {}, "sort": 5}, {"limit": 1}),
+            Case("valid", b'{"query": {"term": {"type": "hostile.valid"}}, "aggs": {"t": {"terms": {"field": "type"}}}}',
+                 status=200)),
         ("POST", "/v2/workspaces/{workspace_id}/versions"): RouteCases(
             f"{base}/versions", admin, _json_cases() + _fields(
                 {"description": 5}, {"description": "d", "name": 5}, {"description": "d", "name": ["v"]},

@@ -92,7 +92,8 @@ async def test_submitting_the_form_installs_a_typed_config(stack: Stack) -> None
     assert response.status_code == 200, response.text
     assert "installed" in response.text and "<code>tools</code>" in response.text
     config = (await stack.http.get(f"/v2/workspaces/{ws}/apps/tools/config", headers=stack.auth)).json()
-    assert config == {"apiUrl": "https://api.test", "token": "s3cret", "retries": 5, "ratio": 0.5,
+    # The secret field moved to the workspace's secrets (docs/apps.md, "Secret config fields").
+    assert config == {"apiUrl": "https://api.test", "token": "{{secret.app_tools_token}}", "retries": 5, "ratio": 0.5,
                       "verbose": False, "mode": "safe", "server": {"host": "db.local", "port": 5432},
                       "tags": ["a", "b"], "features": ["export"], "extra": {"k": [1, 2]}}
     # The same install event as the JSON route.

@@ -61,6 +61,8 @@ def inferred_permission(method: str, route: str) -> tuple[str, str] | None:
     tail = route.split("{workspace_id}", 1)[1]
     if method == "GET" and (tail in {"/events", "/events/stream"} or tail.startswith("/runs")):
         return None  # runs are read by the events' rule (docs/runs.md)
+    if method == "POST" and tail == "/search":
+        return None  # an event read, filtered per event (docs/search.md)
     if tail.endswith("/rerun"):
         return ("test", "automations")  # a re-run starts the automation, as /test does
     if tail.endswith("/reemit"):

@@ -14,7 +14,7 @@ FOLLOW_ON = re.compile(r";\s*::(\w+)")  # `path::a; ::b` names b in the same fil
 
 def rows() -> list[list[str]]:
     return [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in DOC.read_text().splitlines() if re.match(r"\| [WA]\d+ \|", line)]
+            for line in DOC.read_text().splitlines() if re.match(r"\| [WAC]\d+ \|", line)]
 
 
 def test_every_named_test_exists() -> None:
@@ -31,6 +31,8 @@ def test_every_line_works_or_is_a_decided_difference() -> None:
     assert len(found) > 90
     for cells in found:
         status = cells[-1]
+        if cells[0].startswith("C") and status.startswith("out of scope: "):
+            continue  # a client tool that calls the reference's own products, or nothing
         assert status == "works" or status.startswith("differs on purpose: docs/decisions.md"), cells[0]
         assert "tests/" in cells[-2] or "conf-" in cells[-2], f"{cells[0]} names no test"
 
