@@ -77,6 +77,21 @@ class ConflictError(TidewayError):
     default_message = "Conflict"
 
 
+class SearchError(TidewayError):
+    """A search Tideway cannot answer as asked: a clause, option or body key it does not support
+    (400, ``details`` lists every problem as ``{path, message}``), or aggregations over events
+    the caller may not all read (403)."""
+
+    status = 400
+    default_message = "Invalid search"
+
+    def __init__(self, message: str | None = None, details: Any = None, *, status: int | None = None,
+                 name: str | None = None):
+        super().__init__(message, details, name=name)
+        if status is not None:
+            self.status = status
+
+
 class WorkspaceLockedError(TidewayError):
     """Another import of the workspace is running (its write lock is held)."""
 

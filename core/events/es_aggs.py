@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events.es_dates import DateError, from_epoch_millis, interval_seconds, iso_millis
 from core.events.es_sql import FieldRef, Sql, resolve_field
-from schemas.api.search import SearchError
+from schemas.errors import SearchError
 
 METRICS = ("value_count", "min", "max", "avg", "sum")
 BUCKETS = ("terms", "date_histogram")

@@ -30,7 +30,8 @@ from core.events.es_sql import (
     prefix_pattern,
     resolve_field,
 )
-from schemas.api.search import SearchError, summary
+from schemas.api.search import summary
+from schemas.errors import SearchError
 
 TRUE, FALSE = "(1 = 1)", "(1 = 0)"
 MAX_DEPTH = 20  # nested bool queries

@@ -26,7 +26,8 @@ from core.events.es_query import QueryTranslator
 from core.events.es_read import depth_condition, read_condition
 from core.events.es_sql import ROW_COLUMNS, FieldRef, Sql, TooManyParamsError, resolve_field
 from core.events.store import EVENTS, row_to_public
-from schemas.api.search import DEFAULT_LIMIT, MAX_WINDOW, SearchBody, SearchError
+from schemas.api.search import DEFAULT_LIMIT, MAX_WINDOW, SearchBody
+from schemas.errors import SearchError
 
 SCAN_LIMIT = 10_000  # matching events read at most for a caller whose read rules are not SQL
 SCAN_BATCH = 500

@@ -10,27 +10,12 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.api.common import Closed
-from schemas.errors import TidewayError
+from schemas.errors import SearchError
 from schemas.requests import problems_of
 
 MAX_LIMIT = 500  # documents of one page
 MAX_WINDOW = 10_000  # (page - 1) * limit + limit at most, Elasticsearch's max_result_window
 DEFAULT_LIMIT = 10  # Elasticsearch's default `size`
-
-
-class SearchError(TidewayError):
-    """A search Tideway cannot answer as asked: a clause, option or body key it does not support
-    (400, ``details`` lists every problem as ``{path, message}``), or aggregations over events
-    the caller may not all read (403)."""
-
-    status = 400
-    default_message = "Invalid search"
-
-    def __init__(self, message: str | None = None, details: Any = None, *, status: int | None = None,
-                 name: str | None = None):
-        super().__init__(message, details, name=name)
-        if status is not None:
-            self.status = status
 
 
 class SearchBody(BaseModel):

@@ -14,7 +14,8 @@ from core.events.es_query import QueryTranslator, as_number, scalar_text
 from core.events.es_read import literal_prefix
 from core.events.es_search import filter_source, order_by, parse_sort, parse_source, window
 from core.events.es_sql import Sql, glob_pattern, resolve_field
-from schemas.api.search import SearchError, parse_search_body
+from schemas.api.search import parse_search_body
+from schemas.errors import SearchError
 
 NOW = datetime(2024, 3, 15, tzinfo=UTC)
 
