@@ -1,4 +1,4 @@
-"""Rendering the runs API's JSON for a terminal (``tideway runs``, cli/runs.py): the runs table, a
+"""Rendering the runs API's JSON for a terminal (``tideway runs``, cli/commands/runs.py): the runs table, a
 run's header, and its trace as an indented tree with durations. Pure functions, tested without a
 server."""
 

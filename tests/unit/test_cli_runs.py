@@ -3,21 +3,17 @@ the arguments, and the commands against a stand-in API (httpx.MockTransport)."""
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from cli.runs import (
-    DEFAULT_URL,
-    Connection,
-    add_runs_parser,
-    list_params,
-    run_runs_command,
-    symbols_for,
-)
+from cli import connection
+from cli.app import run
+from cli.commands.runs import list_params
+from cli.connection import DEFAULT_URL, Connection, resolve_connection
 from cli.runs_render import (
     ASCII,
     UNICODE,
@@ -26,6 +22,7 @@ from cli.runs_render import (
     render_run,
     render_runs,
     render_trace,
+    symbols_for,
 )
 
 
@@ -167,96 +164,116 @@ def test_run_header_then_the_tree() -> None:
 
 # ---- arguments ------------------------------------------------------------------------------
 
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tideway")
-    add_runs_parser(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(["runs", *argv])
+Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def test_list_filters_become_the_api_query() -> None:
-    args = parse("list", "ws1", "--automation", "hook", "--status", "failed", "--trigger-type", "endpoint",
-                 "--correlation-id", "c-1", "--user-id", "u-1", "--after", "2024-05-01T00:00:00Z",
-                 "--before", "2024-05-02", "--page", "2", "--limit", "50", "--json", "--url", "http://h:1",
-                 "--token", "t")
-    assert args.runs_command == "list" and args.workspace_id == "ws1" and args.json
-    assert list_params(args) == {"automation": "hook", "status": "failed", "triggerType": "endpoint",
-                                 "correlationId": "c-1", "userId": "u-1", "afterDate": "2024-05-01T00:00:00Z",
-                                 "beforeDate": "2024-05-02", "page": 2, "limit": 50}
-    assert list_params(parse("list", "ws1")) == {}
+def tideway(handler: Handler | None, *argv: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """``tideway <argv>`` in this process, its requests answered by ``handler`` (a stand-in API)."""
+    monkeypatch.setattr(connection, "TEST_TRANSPORT", httpx.MockTransport(handler) if handler else None)
+    return run(argv)
+
+
+def recorder(answer: Any = None) -> tuple[list[httpx.Request], Handler]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=answer if answer is not None else {"result": {"runs": []}})
+
+    return seen, handler
+
+
+@pytest.fixture(autouse=True)
+def no_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No profile of the machine's user, no TIDEWAY_* of the environment."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in ("TIDEWAY_URL", "TIDEWAY_TOKEN", "TIDEWAY_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_list_filters_become_the_api_query(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    seen, handler = recorder()
+    code = tideway(handler, "runs", "list", "ws1", "--automation", "hook", "--status", "failed", "--trigger-type",
+                   "endpoint", "--correlation-id", "c-1", "--user-id", "u-1", "--after", "2024-05-01T00:00:00Z",
+                   "--before", "2024-05-02", "--page", "2", "--limit", "50", "--json", "--url", "http://h:1",
+                   "--token", "t", monkeypatch=monkeypatch)
+    assert code == 0
+    assert seen[0].url.path == "/v2/workspaces/ws1/runs" and seen[0].url.host == "h"
+    assert dict(seen[0].url.params) == {"automation": "hook", "status": "failed", "triggerType": "endpoint",
+                                        "correlationId": "c-1", "userId": "u-1", "afterDate": "2024-05-01T00:00:00Z",
+                                        "beforeDate": "2024-05-02", "page": "2", "limit": "50"}
+    assert json.loads(capsys.readouterr().out) == {"result": {"runs": []}}
+    assert list_params(automation=None, page=0) == {"page": 0}
 
 
 @pytest.mark.parametrize("bad", [["--status", "done"], ["--trigger-type", "cron"], ["--after", "yesterday"],
                                  ["--limit", "0"], ["--limit", "101"], ["--page", "-1"], ["--page", "x"]])
-def test_bad_list_options_are_refused(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        parse("list", "ws1", *bad)
-    assert exited.value.code == 2
+def test_bad_list_options_are_refused(bad: list[str], monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    seen, handler = recorder()
+    assert tideway(handler, "runs", "list", "ws1", *bad, monkeypatch=monkeypatch) == 2
+    assert seen == [] and "Traceback" not in capsys.readouterr().err
 
 
-def test_show_rerun_cancel_arguments() -> None:
-    assert vars(parse("show", "ws1", "r1")) == {"command": "runs", "runs_command": "show", "workspace_id": "ws1",
-                                                "run_id": "r1", "url": None, "token": None, "json": False}
-    assert parse("rerun", "ws1", "r1", "--original").original is True
-    assert parse("rerun", "ws1", "r1").original is False
-    assert parse("cancel", "ws1", "r1", "--json").json is True
+def test_show_rerun_cancel_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, handler = recorder({"result": {"run": {"id": "r1", "status": "succeeded"}}})
+    assert tideway(handler, "runs", "show", "ws1", "r1", monkeypatch=monkeypatch) == 0
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", "--original", monkeypatch=monkeypatch) == 0
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", monkeypatch=monkeypatch) == 0
+    assert tideway(handler, "runs", "cancel", "ws1", "r1", "--json", monkeypatch=monkeypatch) == 0
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("GET", "/v2/workspaces/ws1/runs/r1"), ("POST", "/v2/workspaces/ws1/runs/r1/rerun"),
+        ("POST", "/v2/workspaces/ws1/runs/r1/rerun"), ("POST", "/v2/workspaces/ws1/runs/r1/cancel")]
+    assert [json.loads(r.content) for r in seen[1:3]] == [{"definition": "original"}, {}]
+    assert seen[0].url.host == "127.0.0.1" and "authorization" not in seen[0].headers
 
 
 def test_connection_defaults_from_the_environment() -> None:
-    args = parse("show", "ws1", "r1")
-    assert Connection.of(args, {}) == Connection(DEFAULT_URL, None)
-    assert Connection.of(args, {"TIDEWAY_URL": "http://api:9000/", "TIDEWAY_TOKEN": "tok"}) == Connection(
+    assert resolve_connection(environ={}) == Connection(DEFAULT_URL, None)
+    assert resolve_connection(environ={"TIDEWAY_URL": "http://api:9000/", "TIDEWAY_TOKEN": "tok"}) == Connection(
         "http://api:9000", "tok")
-    explicit = parse("show", "ws1", "r1", "--url", "http://x:1", "--token", "mine")
-    assert Connection.of(explicit, {"TIDEWAY_URL": "http://api:9000", "TIDEWAY_TOKEN": "tok"}) == Connection(
-        "http://x:1", "mine")
+    assert resolve_connection("http://x:1", "mine", environ={"TIDEWAY_URL": "http://api:9000",
+                                                             "TIDEWAY_TOKEN": "tok"}) == Connection("http://x:1", "mine")
 
 
 # ---- the commands against a stand-in API ----------------------------------------------------
 
 
-def stand_in(handler: Any) -> Connection:
-    return Connection("http://tideway.test", "tok", transport=httpx.MockTransport(handler))
-
-
-def test_list_sends_the_token_and_filters(capsys: pytest.CaptureFixture[str]) -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"result": {"runs": [RUN]}})
-
-    assert run_runs_command(parse("list", "ws 1", "--status", "failed", "--json"), stand_in(handler)) == 0
+def test_list_sends_the_token_and_filters(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    seen, handler = recorder({"result": {"runs": [RUN]}})
+    assert tideway(handler, "runs", "list", "ws 1", "--status", "failed", "--json", "--token", "tok",
+                   monkeypatch=monkeypatch) == 0
     assert seen[0].url.raw_path.startswith(b"/v2/workspaces/ws%201/runs?")  # the id is one path segment
     assert seen[0].url.params["status"] == "failed" and seen[0].headers["authorization"] == "Bearer tok"
     assert json.loads(capsys.readouterr().out) == {"result": {"runs": [RUN]}}
 
 
-def test_api_errors_are_one_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_api_errors_are_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"error": "ObjectNotFoundError", "message": "no run r1"})
 
-    assert run_runs_command(parse("show", "ws1", "r1"), stand_in(handler)) == 1
+    assert tideway(handler, "runs", "show", "ws1", "r1", monkeypatch=monkeypatch) == 1
     captured = capsys.readouterr()
     assert captured.err == "error: ObjectNotFoundError: no run r1\n" and captured.out == ""
 
     def proxy_error(request: httpx.Request) -> httpx.Response:
         return httpx.Response(502, text="<html>Bad gateway</html>")
 
-    assert run_runs_command(parse("cancel", "ws1", "r1"), stand_in(proxy_error)) == 1
+    assert tideway(proxy_error, "runs", "cancel", "ws1", "r1", monkeypatch=monkeypatch) == 1
     assert capsys.readouterr().err == "error: HTTP 502: <html>Bad gateway</html>\n"
 
 
-def test_connection_refused_names_the_url(capsys: pytest.CaptureFixture[str]) -> None:
+def test_connection_refused_names_the_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.conformance.http_stub import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    assert run_runs_command(parse("list", "ws1", "--url", url)) == 1
+    assert tideway(None, "runs", "list", "ws1", "--url", url, monkeypatch=monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot connect to the Tideway API at {url}") and "Traceback" not in err
 
 
-def test_rerun_of_a_webhook_run_reads_the_new_id_from_the_header(capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_of_a_webhook_run_reads_the_new_id_from_the_header(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     bodies: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -264,7 +281,7 @@ def test_rerun_of_a_webhook_run_reads_the_new_id_from_the_header(capsys: pytest.
         return httpx.Response(400, json={"error": "FetchError", "message": "refused"},
                               headers={"X-Tideway-Run-Id": "c" * 32})
 
-    assert run_runs_command(parse("rerun", "ws1", "r1", "--original", "--json"), stand_in(handler)) == 1
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", "--original", "--json", monkeypatch=monkeypatch) == 1
     assert json.loads(bodies[0]) == {"definition": "original"}
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"result": {"run": {"id": "c" * 32, "status": "failed", "httpStatus": 400,
@@ -272,7 +289,7 @@ def test_rerun_of_a_webhook_run_reads_the_new_id_from_the_header(capsys: pytest.
     assert captured.err == "error: FetchError: refused\n"
 
 
-def test_rerun_of_another_run_and_cancel(capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_of_another_run_and_cancel(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     answer = {"result": {"run": {"id": "d" * 32, "workflowId": "wf", "rerunOf": "r1", "status": "succeeded",
                                  "output": [1]}}}
 
@@ -282,28 +299,30 @@ def test_rerun_of_another_run_and_cancel(capsys: pytest.CaptureFixture[str]) -> 
             return httpx.Response(200, json=answer, headers={"X-Tideway-Run-Id": "d" * 32})
         return httpx.Response(200, json={"result": {"run": {**RUN, "status": "cancelled"}}})
 
-    assert run_runs_command(parse("rerun", "ws1", "r1"), stand_in(handler)) == 0
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", monkeypatch=monkeypatch) == 0
     assert capsys.readouterr().out == f"new run  {'d' * 32}  (succeeded)\noutput   [1]\n"
-    assert run_runs_command(parse("rerun", "ws1", "r1", "--json"), stand_in(handler)) == 0
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", "--json", monkeypatch=monkeypatch) == 0
     assert json.loads(capsys.readouterr().out) == answer  # the API's answer as it is
-    assert run_runs_command(parse("cancel", "ws1", "r1"), stand_in(handler)) == 0
+    assert tideway(handler, "runs", "cancel", "ws1", "r1", monkeypatch=monkeypatch) == 0
     assert capsys.readouterr().out == f"run {'a' * 32} cancelled\n"
 
 
-def test_a_rerun_that_fails_before_answering_is_an_api_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_rerun_that_fails_before_answering_is_an_api_error(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"error": "FetchError", "message": "refused"})
 
-    assert run_runs_command(parse("rerun", "ws1", "r1", "--json"), stand_in(handler)) == 1
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", "--json", monkeypatch=monkeypatch) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == "error: FetchError: refused\n"
 
 
-def test_a_webhook_rerun_answering_server_sent_events_keeps_the_text(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_webhook_rerun_answering_server_sent_events_keeps_the_text(monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text='data: {"n":1}\n\n', headers={"X-Tideway-Run-Id": "e" * 32,
                                                                        "content-type": "text/event-stream"})
 
-    assert run_runs_command(parse("rerun", "ws1", "r1", "--json"), stand_in(handler)) == 0
+    assert tideway(handler, "runs", "rerun", "ws1", "r1", "--json", monkeypatch=monkeypatch) == 0
     run = json.loads(capsys.readouterr().out)["result"]["run"]
     assert run == {"id": "e" * 32, "status": "succeeded", "httpStatus": 200, "output": 'data: {"n":1}\n\n'}

@@ -1,0 +1,1 @@
+"""The ``tideway`` command groups, one module each (assembled by cli/app.py)."""
