@@ -27,6 +27,24 @@ def strip_undefined(value: Any) -> Any:
     return value
 
 
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a value (``undefined`` for anything JSON has no name for):
+    for the ``$type`` matchers of the test runners."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "undefined"
+
+
 def js_type_name(value: Any) -> str:
     """The constructor name JavaScript would report, for error messages."""
     if value is None:

@@ -11,7 +11,7 @@ import asyncio
 import gc
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,23 +23,32 @@ from core.infra.settings import Settings, get_settings
 users_app = typer.Typer(help="Manage users (issue 6).", no_args_is_help=True)
 
 
+async def connected(settings: Settings) -> tuple[Settings, Any]:
+    """What an api or worker process does first: its data folder, its secrets key (workspace
+    secrets and the Temporal payload codec), the database migrated, the Temporal client."""
+    from cli.launcher import prepare_data_dir, secrets_key
+    from core.infra.db import migrate_async
+    from core.infra.temporal import connect, tls_config
+
+    tls = tls_config(settings)
+    prepare_data_dir(settings)
+    key = secrets_key(settings)
+    settings = settings.model_copy(update={"tideway_secrets_key": key})
+    await migrate_async(settings.resolved_database_url)
+    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, secrets_key=key, tls=tls)
+    return settings, client
+
+
 async def run_worker() -> int:
     from activities.egress import EgressPolicy
     from cli.composition import build_services
-    from cli.launcher import prepare_data_dir, secrets_key
-    from core.infra.db import Database, migrate_async
-    from core.infra.temporal import connect, register_search_attributes, tls_config
+    from core.infra.db import Database
+    from core.infra.temporal import register_search_attributes
     from worker.main import build_worker
 
     settings = get_settings()
     EgressPolicy.from_settings(settings)  # an invalid FETCH_ALLOWED_HOSTS fails before anything starts
-    tls = tls_config(settings)
-    prepare_data_dir(settings)
-    key = secrets_key(settings)  # workspace secrets and the Temporal payload codec
-    settings = settings.model_copy(update={"tideway_secrets_key": key})
-    await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, secrets_key=key,
-                           tls=tls)
+    settings, client = await connected(settings)
     added = await register_search_attributes(client, settings.temporal_namespace)
     if added:
         print(f"registered search attributes: {', '.join(added)}")
@@ -66,18 +75,10 @@ async def run_api() -> int:
 
     from api.app import create_app
     from cli.composition import build_services
-    from cli.launcher import admin_token, prepare_data_dir, secrets_key
-    from core.infra.db import Database, migrate_async
-    from core.infra.temporal import connect, tls_config
+    from cli.launcher import admin_token
+    from core.infra.db import Database
 
-    settings = get_settings()
-    tls = tls_config(settings)
-    prepare_data_dir(settings)
-    key = secrets_key(settings)  # workspace secrets and the Temporal payload codec
-    settings = settings.model_copy(update={"tideway_secrets_key": key})
-    await migrate_async(settings.resolved_database_url)
-    client = await connect(settings.resolved_temporal_address, settings.temporal_namespace, secrets_key=key,
-                           tls=tls)
+    settings, client = await connected(get_settings())
     token = admin_token(settings)
     if token.generated:
         print(f"admin token {token.describe()}", flush=True)

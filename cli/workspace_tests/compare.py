@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from cli.workspace_tests.outcome import MISSING
+from language.values import json_type
 
 MATCHERS = ("$type", "$regex", "$exact", "$absent")
 SHOWN_CHARS = 120
@@ -34,22 +35,6 @@ def child(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if _IDENTIFIER.match(key) else f"{path}[{json.dumps(key, ensure_ascii=False)}]"
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "undefined"
 
 
 def is_matcher(value: Any) -> bool:

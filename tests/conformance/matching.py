@@ -6,28 +6,13 @@ import math
 from typing import Any
 
 from language import UNDEFINED
+from language.values import json_type
 
 MISSING = UNDEFINED
 
 
 def _is_matcher(expected: Any) -> bool:
     return isinstance(expected, dict) and len(expected) == 1 and next(iter(expected)).startswith("$")
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "undefined"
 
 
 def undefined_inputs(value: Any) -> Any:
