@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cli.launcher import dev_server_args
@@ -51,6 +52,22 @@ async def ui_server(tmp_path: Path, api_port: int) -> AsyncIterator[DevServer]:
         await asyncio.to_thread(server.stop)
 
 
+async def _ui_ready(ui: str, timeout: float = 30.0) -> None:
+    """The dev server's port opens before its Web UI can reach the frontend: until then the UI
+    answers "Frontend is not healthy yet" (a flaky failure of this test on a busy machine)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as http:
+        while True:
+            try:
+                if (await http.get(f"{ui}/api/v1/namespaces/default", timeout=5)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the Temporal Web UI at {ui} did not become ready within {timeout:.0f} s")
+            await asyncio.sleep(0.2)
+
+
 def _refused_decodes(driver: Any) -> int:
     """Decode calls the browser saw refused with 401 (Chrome logs every failed resource load)."""
     return sum("/codec/decode" in entry["message"] and " 401 " in entry["message"]
@@ -67,6 +84,7 @@ async def test_the_web_ui_decodes_for_a_signed_in_superadmin_only(ui_server: Dev
         assert (await stack.http.post(f"/v2/workspaces/{ws}/webhooks/echo", json={"note": marker})).status_code == 200
         [run] = [e async for e in client.list_workflows(f'WorkflowId STARTS_WITH "{ws}/echo/"')]
         history = f"{ui}/namespaces/default/workflows/{_component(run.id)}/{_component(run.run_id)}/history"
+        await _ui_ready(ui)
         async with live_server(stack, api_port) as api:
 
             def browse() -> None:
