@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
 import core.infra.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
+# Replicas started together (api and worker processes each migrate at start) must not run the
+# same migrations at once: on PostgreSQL the first holds this transaction-scoped lock while the
+# others wait, then find the schema at head. Any 64-bit constant works; this one is "tideway".
+MIGRATION_LOCK = 0x7469646577617900
 
 
 def run_migrations_online() -> None:
@@ -23,6 +27,8 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()
 
