@@ -12,8 +12,9 @@ config = context.config
 target_metadata = SQLModel.metadata
 # Replicas started together (api and worker processes each migrate at start) must not run the
 # same migrations at once: on PostgreSQL the first holds this transaction-scoped lock while the
-# others wait, then find the schema at head. Any 64-bit constant works; this one is "tideway".
-MIGRATION_LOCK = 0x7469646577617900
+# others wait, then find the schema at head. One lock per schema (deployments sharing a database
+# in separate schemas, the test sessions, migrate side by side).
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('tideway-migrations:' || current_schema()))"
 
 
 def run_migrations_online() -> None:
@@ -28,7 +29,7 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                connection.execute(text(MIGRATION_LOCK))
             context.run_migrations()
     engine.dispose()
 
