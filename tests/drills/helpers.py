@@ -45,7 +45,32 @@ def figure(drill: str, line: str) -> None:
     print(f"\nDRILL {text}", flush=True)
 
 
-class WorkerProcess:
+class ChildProcess:
+    """A Tideway process a drill starts, kills -9 and stops."""
+
+    process: subprocess.Popen[bytes] | None = None
+    stop_timeout: float = 10.0
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs (no flush, no goodbye to Temporal)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.terminate()
+            try:
+                self.process.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class WorkerProcess(ChildProcess):
     """``tideway worker`` as its own OS process, so it can be SIGKILLed."""
 
     def __init__(self, address: str, database_url: str, task_queue: str, log: Path, **env: str):
@@ -62,22 +87,6 @@ class WorkerProcess:
             self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.process is not None
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @asynccontextmanager

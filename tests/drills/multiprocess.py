@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from tests.drills.helpers import ROOT
+from tests.drills.helpers import ROOT, ChildProcess
 from tests.stack import ADMIN_TOKEN, TEMPORAL_HTTP_PORT, TEST_ALLOWED_HOSTS, TEST_SECRETS_KEY
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -66,13 +65,14 @@ class PostgresSchema:
         return self.base.replace("postgresql+psycopg://", "postgresql://")
 
 
-class TidewayProcess:
+class TidewayProcess(ChildProcess):
     """One ``tideway api`` or ``tideway worker`` process, SIGKILLable and restartable."""
 
     def __init__(self, role: str, name: str, env: dict[str, str], log: Path, port: int | None = None):
         self.role, self.name, self.env, self.log, self.port = role, name, env, log, port
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.stop_timeout = 15.0
 
     @property
     def url(self) -> str:
@@ -87,23 +87,6 @@ class TidewayProcess:
                                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.starts += 1
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """kill -9: no shutdown code runs (no flush, no goodbye to Temporal)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.process is not None
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
