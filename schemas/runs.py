@@ -93,8 +93,8 @@ class RunResult(BaseModel):
     has_output: bool = True
     status: int | None = None  # $http.status
     headers: dict[str, str] = Field(default_factory=dict)  # $http.headers
-    # The run's step trace (docs/runs.md) when it fits the inline limit; else None and the run
-    # record ``record_id`` holds it (the reference to it).
+    # The run's step trace is in its record ``record_id`` (the reference to it, docs/runs.md);
+    # ``trace`` stays empty in results (kept so results of older runs still read).
     trace: dict[str, Any] | None = None
     record_id: str | None = None
 
