@@ -217,6 +217,17 @@ def error_body(exc: TidewayError) -> dict[str, Any]:
     return body
 
 
+def record_error(interpreter: Interpreter, recorder: EventRecorder, run: RunInput, exc: TidewayError) -> dict[str, Any]:
+    """The ``error`` event of a failed run, where it was raised, without the run's secrets; its
+    body (also what the caller is answered). Shared with the offline test runner."""
+    body: dict[str, Any] = interpreter.redact(error_body(exc))
+    origin = getattr(exc, "origin", None)
+    recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
+                    origin.depth if origin else run.depth + 1, user=True, workflow=True,
+                    instance=getattr(exc, "instance", None) or interpreter.start_instance)
+    return body
+
+
 @workflow.defn(name="AutomationWorkflow")
 class AutomationWorkflow:
     def __init__(self) -> None:
@@ -314,11 +325,7 @@ class AutomationWorkflow:
         except TidewayError as exc:
             # The caller (possibly an anonymous webhook caller) gets the error as the event shows
             # it: without the run's secrets (a failed fetch names its URL, issue 14).
-            body = interpreter.redact(error_body(exc))
-            origin = getattr(exc, "origin", None)
-            recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
-                            origin.depth if origin else run.depth + 1, user=True, workflow=True,
-                            instance=getattr(exc, "instance", None) or interpreter.start_instance)
+            body = record_error(interpreter, recorder, run, exc)
             interpreter.status, reporter.error = "failed", body
             await interpreter.flush()
             raise ApplicationError(body["message"], body, type=exc.name, non_retryable=True) from None

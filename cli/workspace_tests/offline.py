@@ -30,7 +30,7 @@ from schemas.errors import (
 from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, is_native, json_size
 from schemas.run_settings import RunSettings
 from schemas.runs import CallTarget, RunInput, Trigger
-from workflows.automation import error_body
+from workflows.automation import record_error
 from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal
@@ -216,11 +216,7 @@ class OfflineRunner:
             except BreakSignal:
                 output = {}
             except TidewayError as exc:
-                body = it.redact(error_body(exc))
-                origin = getattr(exc, "origin", None)
-                recorder.native("error", body, getattr(exc, "automation_slug", None) or run.automation_slug,
-                                origin.depth if origin else run.depth + 1, user=True, workflow=True,
-                                instance=getattr(exc, "instance", None) or it.start_instance)
+                body = record_error(it, recorder, run, exc)
                 it.status, trace.error = "failed", body
                 await it.flush()
                 return trace
