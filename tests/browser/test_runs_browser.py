@@ -149,9 +149,15 @@ def _browse(base: str, ws: str, token: str, run: dict[str, Any]) -> str:
         # ?token= signs the browser in (session cookie + CSRF cookie), then the feed.
         driver.get(f"{page}?token={token}")
         _until("the error event", lambda: driver.find_elements(By.CSS_SELECTOR, "#events > li[data-type=error]"))
-        error_row = driver.find_element(By.CSS_SELECTOR, "#events > li[data-type=error]")
-        error_row.find_element(By.TAG_NAME, "summary").click()
-        error_row.find_element(By.CSS_SELECTOR, "button.run-link").click()
+
+        def open_error_run() -> bool:
+            # Retried whole: the live feed may redraw the row between the two clicks.
+            error_row = driver.find_element(By.CSS_SELECTOR, "#events > li[data-type=error]")
+            error_row.find_element(By.TAG_NAME, "summary").click()
+            error_row.find_element(By.CSS_SELECTOR, "button.run-link").click()
+            return True
+
+        _until("a click on the error event's run link", open_error_run)
         _until("the run view", lambda: run_shown(run["id"]))
         assert driver.current_url.endswith(f"#run={run['id']}")  # shareable
         assert not driver.find_element(By.ID, "events-view").is_displayed()
@@ -196,11 +202,18 @@ def _browse(base: str, ws: str, token: str, run: dict[str, Any]) -> str:
         # Re-run: the new run's link, then the new run in the Runs tab.
         driver.find_element(By.ID, "rerun").click()
 
-        result = _until("the re-run's result", lambda: [
-            shown for shown in driver.find_elements(By.CSS_SELECTOR, ".run-action-result")
-            if shown.text.startswith("Re-run ") and shown.text != "Re-running…"])[0]
-        assert result.text.startswith("Re-run started"), result.text  # not "Re-run failed: <why>"
-        new_id = str(result.find_element(By.CSS_SELECTOR, "a.run-id").text)
+        def rerun_notice() -> tuple[str, list[str]] | None:
+            # Read in one go: the view reloads after the re-run and moves the notice into a new
+            # element, so a handle kept from an earlier poll can go stale.
+            for shown in driver.find_elements(By.CSS_SELECTOR, ".run-action-result"):
+                text = str(shown.text)
+                if text.startswith("Re-run ") and text != "Re-running…":
+                    return text, [str(link.text) for link in shown.find_elements(By.CSS_SELECTOR, "a.run-id")]
+            return None
+
+        notice_text, links = _until("the re-run's result", rerun_notice)
+        assert notice_text.startswith("Re-run started") and links, notice_text  # not "Re-run failed: <why>"
+        new_id = links[0]
         assert new_id and new_id != run["id"]
         _until("the refreshed run view", lambda: run_shown(run["id"]) and len(bars()) == len(steps))
         driver.find_element(By.ID, "tab-runs").click()
