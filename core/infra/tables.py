@@ -82,7 +82,11 @@ class WorkspaceRevision(SQLModel, table=True):
 
 def event_app_depth(context: Any) -> int | None:
     """The ``app_depth`` of an event row being inserted, from its ``source``."""
-    source = context.get_current_parameters().get("source")
+    return app_depth_of(context.get_current_parameters().get("source"))
+
+
+def app_depth_of(source: Any) -> int | None:
+    """``source.appInstanceDepth`` as the ``app_depth`` column holds it."""
     depth = source.get("appInstanceDepth") if isinstance(source, dict) else None
     if isinstance(depth, bool) or not isinstance(depth, int | float) or not math.isfinite(depth):
         return None
