@@ -1,6 +1,7 @@
 """Activity names shared by the workflows (callers) and activities/ (implementations)."""
 
 FLUSH = "flush"
+START_LISTENERS = "start_listeners"
 LOAD_CONTEXTS = "load_contexts"
 REGISTER_WAIT = "register_wait"
 CANCEL_WAIT = "cancel_wait"

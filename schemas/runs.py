@@ -87,6 +87,20 @@ class RunInput(BaseModel):
     rerun_of: str | None = None  # the run record this run re-runs (POST …/runs/{runId}/rerun)
 
 
+class ListenerStart(BaseModel):
+    """One listener run to start for a persisted event (workflows/dispatch.py)."""
+
+    workflow_id: str  # deterministic per (event, automation): a second start is refused
+    run: RunInput
+
+
+class ListenerStarts(BaseModel):
+    """The listener runs of one flush, started together by one local activity."""
+
+    starts: list[ListenerStart]
+    task_queue: str
+
+
 class RunResult(BaseModel):
     output: Any = None
     output_ref: str | None = None  # blob id when the output was too big to inline

@@ -14,6 +14,7 @@ from activities.egress import EgressPolicy
 from activities.egress_http import EgressGuard
 from activities.fetch import FetchActivities
 from activities.fetch_auth import OwnApi
+from activities.listeners import ListenerActivities
 from activities.retention import RetentionActivities
 from activities.runtime import RuntimeActivities
 from activities.schedules import ScheduleActivities
@@ -77,7 +78,7 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         client,
         task_queue=queue,
         workflows=[AutomationWorkflow, DispatchWorkflow, ScheduledRunWorkflow, RetentionWorkflow],
-        activities=[*runtime.all(), *shared.all(), *custom_code.all(), fetch.fetch, *scheduled.all(),
+        activities=[*runtime.all(), *ListenerActivities(services.launcher).all(), *shared.all(), *custom_code.all(), fetch.fetch, *scheduled.all(),
                     *retention.all()],
         workflow_runner=runner,
         activity_executor=ThreadPoolExecutor(max_workers=8),

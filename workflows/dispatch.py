@@ -1,8 +1,10 @@
 """Starting listener runs for persisted events, and DispatchWorkflow for user-sent events.
 
-Each listener is a child workflow with a deterministic id per (event, automation),
-REJECT_DUPLICATE and ParentClosePolicy.ABANDON: replays and retries never start a trigger
-twice, and listeners outlive the run that emitted their event. Starts are gathered.
+Each listener is a run of its own with a deterministic id per (event, automation) and
+REJECT_DUPLICATE: replays and retries never start a trigger twice, and listeners outlive the run
+that emitted their event. They are started together by one local activity
+(activities/listeners.py); runs recorded before that started them as abandoned child workflows,
+and replay so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas import activity_names as names
 from schemas.events import Event
-from schemas.runs import FlushRequest, FlushResult, RunInput, Trigger, TriggerSpec
+from schemas.runs import (
+    FlushRequest,
+    FlushResult,
+    ListenerStart,
+    ListenerStarts,
+    RunInput,
+    Trigger,
+    TriggerSpec,
+)
 from schemas.search_attributes import run_search_attributes
 
 LOCAL = timedelta(seconds=30)
@@ -29,41 +39,59 @@ def listener_workflow_id(workspace_id: str, slug: str, event_id: str) -> str:
     return f"{workspace_id}/{slug}/evt-{event_id}"
 
 
+# Runs that started listeners as child workflows before this patch replay that way (their
+# histories hold the child starts); new runs start them from a local activity.
+LISTENERS_FROM_ACTIVITY = "listeners-from-activity"
+
+
+def _listener_run(result: FlushResult, event: Event, spec: TriggerSpec, user_id: str | None) -> ListenerStart:
+    assert result.workspace is not None
+    ws, slug, instance = result.workspace, spec.automation_slug, spec.instance
+    public = event.to_public()
+    user_sent = event.source.automationSlug is None
+    run = RunInput(
+        workspace=ws, automation_slug=slug, automation=None, instance=instance,
+        instance_info=result.instances.get(instance) if instance else None, versions=result.versions,
+        payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
+        trigger=Trigger(type="event", value=event.type, id=event.id, local_value=spec.event_name),
+        correlation_id=event.source.correlationId,
+        # Events never carry the user of a run, but the listeners act for it (spec §6.1 cases).
+        user_id=event.source.userId if user_sent else user_id, session_id=event.source.sessionId,
+        depth=event.source.automationDepth or 0, after_seq=result.seqs.get(event.id, 0),
+        record_interaction=user_sent)
+    return ListenerStart(workflow_id=listener_workflow_id(ws.id, f"{instance}.{slug}" if instance else slug, event.id),
+                         run=run)
+
+
 async def start_listeners(result: FlushResult, events: list[Event], user_id: str | None = None) -> None:
-    """Start every listener of ``result`` as an abandoned child workflow, in parallel."""
+    """Start every listener of ``result``, in parallel, each once (deterministic ids)."""
     if not result.triggers or result.workspace is None:
         return
     by_id = {e.id: e for e in events}
+    starts = [_listener_run(result, by_id[t.event_id], t, user_id) for t in result.triggers if t.event_id in by_id]
+    if not starts:
+        return
+    if workflow.patched(LISTENERS_FROM_ACTIVITY):
+        await workflow.execute_local_activity(
+            names.START_LISTENERS, ListenerStarts(starts=starts, task_queue=workflow.info().task_queue),
+            start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY, result_type=int)
+        return
+    await asyncio.gather(*(_start_child(start) for start in starts))
+
+
+async def _start_child(start: ListenerStart) -> None:
+    """The listener as an abandoned child workflow: how runs recorded before the patch did it."""
     memo = {"settings": workflow.memo_value("settings", default={}) or {}}
-    search_attributes = bool(memo["settings"].get("run_search_attributes"))
-    ws = result.workspace
-
-    async def start(event: Event, spec: TriggerSpec) -> None:
-        slug, instance = spec.automation_slug, spec.instance
-        public = event.to_public()
-        user_sent = event.source.automationSlug is None
-        run = RunInput(
-            workspace=ws, automation_slug=slug, automation=None, instance=instance,
-            instance_info=result.instances.get(instance) if instance else None, versions=result.versions,
-            payload={"id": event.id, "source": public["source"], "payload": public.get("payload", {})},
-            trigger=Trigger(type="event", value=event.type, id=event.id, local_value=spec.event_name),
-            correlation_id=event.source.correlationId,
-            # Events never carry the user of a run, but the listeners act for it (spec §6.1 cases).
-            user_id=event.source.userId if user_sent else user_id, session_id=event.source.sessionId,
-            depth=event.source.automationDepth or 0, after_seq=result.seqs.get(event.id, 0),
-            record_interaction=user_sent)
-        try:
-            await workflow.start_child_workflow(
-                "AutomationWorkflow", run, id=listener_workflow_id(ws.id, f"{instance}.{slug}" if instance else slug,
-                                                                   event.id),
-                task_queue=workflow.info().task_queue, memo=memo,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=run_search_attributes(search_attributes, ws.id, slug, event.source.correlationId))
-        except WorkflowAlreadyStartedError:
-            pass  # started by an earlier attempt: exactly once
-
-    await asyncio.gather(*(start(by_id[t.event_id], t) for t in result.triggers if t.event_id in by_id))
+    run = start.run
+    try:
+        await workflow.start_child_workflow(
+            "AutomationWorkflow", run, id=start.workflow_id, task_queue=workflow.info().task_queue, memo=memo,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=run_search_attributes(bool(memo["settings"].get("run_search_attributes")),
+                                                    run.workspace.id, run.automation_slug, run.correlation_id))
+    except WorkflowAlreadyStartedError:
+        pass  # started by an earlier attempt: exactly once
 
 
 async def flush_and_dispatch(request: FlushRequest) -> FlushResult:

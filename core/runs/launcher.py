@@ -35,7 +35,14 @@ from schemas.errors import (
     status_for,
 )
 from schemas.events import Event, json_size
-from schemas.runs import HTTP_CHUNKS_UPDATE, RunInput, RunResult, Trigger, run_record_id
+from schemas.runs import (
+    HTTP_CHUNKS_UPDATE,
+    ListenerStart,
+    RunInput,
+    RunResult,
+    Trigger,
+    run_record_id,
+)
 from schemas.search_attributes import run_search_attributes
 
 
@@ -237,6 +244,26 @@ class RunLauncher:
                 handle = self.client.get_workflow_handle(workflow_id, result_type=RunResult)
             result = await deadline.bound(handle.result())
         return await self.outcome(result, workflow_id)
+
+    async def start_listener(self, start: ListenerStart, task_queue: str) -> bool:
+        """Start one listener run of an event (its id is deterministic: an event's listener
+        starts once, a repeated start is refused by Temporal). Eager: this is called from a
+        worker of ``task_queue``, which takes the run's first task from the start's answer.
+        Answers False when it had been started already."""
+        run = start.run
+        trigger = run.trigger
+        try:
+            await self.client.start_workflow(
+                "AutomationWorkflow", run, id=start.workflow_id, task_queue=task_queue, memo=self.memo,
+                static_summary=f"{run.workspace.slug} · {run.instance + '.' if run.instance else ''}"
+                               f"{run.automation_slug} · {trigger.type} {trigger.value or ''}".rstrip(),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=run_search_attributes(self.settings.run.run_search_attributes, run.workspace.id,
+                                                        run.automation_slug, run.correlation_id),
+                request_eager_start=True)
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
 
     @staticmethod
     def new_workflow_id(workspace_id: str, instance: str, slug: str) -> str:

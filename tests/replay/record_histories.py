@@ -177,6 +177,16 @@ async def record(stack: Stack, stub: HttpStub) -> None:
     await _until_closed(client, f"{ws}/fetchFirst", 1)
     _write("fetch_first_listener", await _histories(client, f"{ws}/fetchFirst"))
 
+    # Issue 22: listeners started by a local activity (the listeners-from-activity patch), not
+    # as child workflows: a user event's dispatch and its listener's run.
+    pong = await stack.http.post(f"{base}/events", json={"events": [{"type": "ping"}]}, headers=stack.auth)
+    assert pong.status_code == 200
+    event_id = pong.json()["events"][0]["id"]
+    await _until_closed(client, f"dispatch-{event_id}", 1)
+    await _until_closed(client, f"{ws}/listener/evt-{event_id}", 1)
+    _write("dispatch_listener_activity", await _histories(client, f"dispatch-{event_id}")
+           + await _histories(client, f"{ws}/listener/evt-{event_id}"))
+
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
