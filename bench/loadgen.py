@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,18 +112,21 @@ async def sequential(url: str, body: Any, count: int, check: Any = None) -> Phas
     return phase
 
 
-async def concurrent(url: str, body: Any, connections: int, duration: float, check: Any = None) -> Phase:
-    """``connections`` closed-loop clients for ``duration`` seconds (requests in flight at the end finish)."""
+async def concurrent(url: str | Sequence[str], body: Any, connections: int, duration: float,
+                     check: Any = None) -> Phase:
+    """``connections`` closed-loop clients for ``duration`` seconds (requests in flight at the end
+    finish). Several URLs (api replicas) are shared out: client ``i`` uses ``urls[i % len(urls)]``."""
     phase = Phase()
     deadline = time.perf_counter() + duration
+    urls = [url] if isinstance(url, str) else list(url)
 
-    async def client() -> None:
-        conn = Connection(url, body)
+    async def client(index: int) -> None:
+        conn = Connection(urls[index % len(urls)], body)
         while time.perf_counter() < deadline:
             await _one(conn, phase, check)
         await conn.close()
 
     start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(connections)))
+    await asyncio.gather(*(client(index) for index in range(connections)))
     phase.elapsed = time.perf_counter() - start
     return phase

@@ -33,11 +33,24 @@ def shared_dir() -> Path | None:
     return next((p for p in SHARED_CANDIDATES if (p / "package.json").exists()), None)
 
 
-def n8n_env(save_executions: str = "none") -> dict[str, str]:
-    """The variables of ``env.sh``, with executions not saved by default."""
+# n8n on PostgreSQL (issue 22: both systems on the same database server): its own database
+# on the local server, its own user folder (workflow imported there once).
+PG_DATABASE = "n8nbench"
+PG_ENV = {"DB_TYPE": "postgresdb", "DB_POSTGRESDB_HOST": "127.0.0.1", "DB_POSTGRESDB_PORT": "5432",
+          "DB_POSTGRESDB_DATABASE": PG_DATABASE, "DB_POSTGRESDB_USER": "postgres", "DB_POSTGRESDB_PASSWORD": ""}
+DATABASES = ("sqlite", "postgresdb")
+
+
+def home(db: str) -> Path:
+    return PEER_DIR / ("home" if db == "sqlite" else f"home-{db}")
+
+
+def n8n_env(save_executions: str = "none", db: str = "sqlite") -> dict[str, str]:
+    """The variables of ``env.sh``, with executions not saved by default; ``db`` is n8n's
+    ``DB_TYPE`` (``sqlite`` as ``env.sh`` has it, or ``postgresdb`` on the local server)."""
     env = dict(os.environ)
     env.update({
-        "N8N_USER_FOLDER": str(PEER_DIR / "home"), "DB_TYPE": "sqlite", "N8N_PORT": str(PORT),
+        "N8N_USER_FOLDER": str(home(db)), "DB_TYPE": "sqlite", "N8N_PORT": str(PORT),
         "N8N_LISTEN_ADDRESS": "127.0.0.1", "N8N_HOST": "127.0.0.1", "N8N_PROTOCOL": "http",
         "WEBHOOK_URL": f"http://127.0.0.1:{PORT}/", "N8N_DIAGNOSTICS_ENABLED": "false",
         "N8N_VERSION_NOTIFICATIONS_ENABLED": "false", "N8N_PERSONALIZATION_ENABLED": "false",
@@ -48,6 +61,8 @@ def n8n_env(save_executions: str = "none") -> dict[str, str]:
         "EXECUTIONS_DATA_SAVE_MANUAL_EXECUTIONS": "false",
         "PATH": f"{PEER_DIR / 'node_modules' / '.bin'}:{os.environ.get('PATH', '')}",
     })
+    if db == "postgresdb":
+        env.update(PG_ENV)
     return env
 
 
@@ -62,12 +77,47 @@ def installed_version() -> str | None:
     return str(json.loads(manifest.read_text())["version"])
 
 
-def why_not_ready() -> str | None:
-    """None when n8n is installed and its workflow imported, else the reason."""
+def why_not_ready(db: str = "sqlite") -> str | None:
+    """None when n8n is installed and its workflow imported for ``db``, else the reason."""
     if installed_version() is None or not n8n_bin().exists():
         return f"n8n not installed in {PEER_DIR} (run `make bench-peers`)"
-    if not (PEER_DIR / "home" / ".imported").exists():
-        return "n8n installed but the workflow was not imported (run `make bench-peers`)"
+    if not (home(db) / ".imported").exists():
+        return f"n8n installed but the workflow was not imported for {db} (run `make bench-peers`)"
+    return None
+
+
+def _create_pg_database() -> str | None:
+    """The n8n database on the local PostgreSQL server (None when it exists or was made)."""
+    import psycopg
+
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3,
+                             autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    except Exception as exc:
+        return f"PostgreSQL unreachable for n8n ({exc.__class__.__name__}: {str(exc).strip()[:120]})"
+    return None
+
+
+def _import_workflow(db: str, wanted: str) -> str | None:
+    """Import and activate the bench workflow in ``db`` once; None on success, else the reason."""
+    marker = home(db) / ".imported"
+    if marker.exists():
+        return None
+    if db == "postgresdb":
+        missing = _create_pg_database()
+        if missing:
+            return f"skipped: {missing}"
+    home(db).mkdir(parents=True, exist_ok=True)
+    env = n8n_env(db=db)
+    for args in (["import:workflow", f"--input={PEER_DIR / 'workflow.json'}"],
+                 ["update:workflow", f"--id={WORKFLOW_ID}", "--active=true"]):
+        done = subprocess.run([str(n8n_bin()), *args], cwd=PEER_DIR, env=env, check=False,
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            return f"skipped: n8n {args[0]} ({db}) failed: {(done.stderr or done.stdout).strip()[-300:]}"
+    marker.write_text(wanted + "\n")
     return None
 
 
@@ -88,26 +138,22 @@ def install() -> str | None:
                               check=False)
         if done.returncode != 0 or installed_version() != wanted:
             return f"skipped: npm install of n8n {wanted} failed (exit {done.returncode})"
-    marker = PEER_DIR / "home" / ".imported"
-    if not marker.exists():
-        (PEER_DIR / "home").mkdir(parents=True, exist_ok=True)
-        env = n8n_env()
-        for args in (["import:workflow", f"--input={PEER_DIR / 'workflow.json'}"],
-                     ["update:workflow", f"--id={WORKFLOW_ID}", "--active=true"]):
-            done = subprocess.run([str(n8n_bin()), *args], cwd=PEER_DIR, env=env, check=False,
-                                  capture_output=True, text=True, timeout=300)
-            if done.returncode != 0:
-                return f"skipped: n8n {args[0]} failed: {(done.stderr or done.stdout).strip()[-300:]}"
-        marker.write_text(wanted + "\n")
+    for db in DATABASES:
+        failed = _import_workflow(db, wanted)
+        if failed:
+            if db == "sqlite":
+                return failed
+            print(f"n8n on {db}: {failed}")
     print(f"n8n {installed_version()} ready in {PEER_DIR}; webhook {URL}")
     return None
 
 
 class N8nProcess:
-    """``n8n start`` in its own process group (SQLite, executions not saved)."""
+    """``n8n start`` in its own process group (executions not saved; ``db`` as :func:`n8n_env`)."""
 
-    def __init__(self, save_executions: str = "none"):
+    def __init__(self, save_executions: str = "none", db: str = "sqlite"):
         self.save_executions = save_executions
+        self.db = db
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> None:
@@ -115,7 +161,7 @@ class N8nProcess:
 
         log = open(PEER_DIR / "n8n.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen([str(n8n_bin()), "start"], cwd=PEER_DIR,
-                                        env=n8n_env(self.save_executions), stdout=log, stderr=log,
+                                        env=n8n_env(self.save_executions, self.db), stdout=log, stderr=log,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

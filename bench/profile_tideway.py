@@ -64,7 +64,7 @@ async def main() -> int:
     if not spy:
         print("py-spy not installed (pip install py-spy)")
         return 1
-    system = Tideway(*VARIANTS[args.variant])
+    system = Tideway(**VARIANTS[args.variant])
     await asyncio.to_thread(system.start)
     try:
         await loadgen.concurrent(system.url, system.body, args.connections, 5, system.check)

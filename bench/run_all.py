@@ -37,13 +37,21 @@ import psutil  # noqa: E402
 from bench import loadgen  # noqa: E402
 from bench.systems import N8n, NaiveBaseline, System, Tideway, smoke  # noqa: E402
 
+SYSTEMS = ("tideway", "cluster", "baseline", "n8n", "n8n-pg", "floor")
+
 RESULTS = Path(__file__).resolve().parent / "results"
-VARIANTS = {"file": ("file", False), "file-plain": ("file-plain", False), "file+pollrps": ("file", True),
-            "memory": ("memory", False),
-            "memory+pollrps": ("memory", True),
-            # The run trace's levels (issue 19, docs/runs.md); `file` runs at the default, `steps`.
-            "file+trace-off": ("file", False, {"RUN_TRACE_LEVEL": "off"}, None, "trace-off"),
-            "file+trace-values": ("file", False, {"RUN_TRACE_LEVEL": "values"}, None, "trace-values")}
+# Tideway variants: the keyword arguments of bench.systems.Tideway (``file`` is ``make run``).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "file": {"persistence": "file"}, "file-plain": {"persistence": "file-plain"},
+    "file+pollrps": {"persistence": "file", "poll_rps": True},
+    "memory": {"persistence": "memory"}, "memory+pollrps": {"persistence": "memory", "poll_rps": True},
+    # The run trace's levels (issue 19, docs/runs.md); `file` runs at the default, `steps`.
+    "file+trace-off": {"persistence": "file", "extra_env": {"RUN_TRACE_LEVEL": "off"}, "label": "trace-off"},
+    "file+trace-values": {"persistence": "file", "extra_env": {"RUN_TRACE_LEVEL": "values"}, "label": "trace-values"},
+    # The same journey inside try/catch, and with one Custom Code call (examples/hello).
+    "file+try": {"persistence": "file", "endpoint": "tryJourney", "label": "tryJourney"},
+    "file+code": {"persistence": "file", "endpoint": "codeJourney", "label": "codeJourney"},
+}
 TARGETS = {"seq_p50_ms": 30.0, "rps_vs_baseline": 2.5}
 
 
@@ -92,15 +100,16 @@ async def bench_system(system: System, seq: int, duration: float) -> dict[str, A
           flush=True)
     try:
         # Warm-up: sequential, then concurrent, results thrown away.
+        where = system.urls or system.url
         await loadgen.sequential(system.url, system.body, 30, system.check)
-        await loadgen.concurrent(system.url, system.body, 10, min(5.0, duration), system.check)
+        await loadgen.concurrent(where, system.body, 10, min(5.0, duration), system.check)
         await asyncio.sleep(1.0)
         out: dict[str, Any] = {"name": system.name, "url": system.url, "notes": system.notes}
         out["seq"] = await measure(system, "seq", loadgen.sequential(system.url, system.body, seq, system.check))
         for c in (10, 50):
             await asyncio.sleep(1.0)
             out[f"c{c}"] = await measure(system, f"c{c}", loadgen.concurrent(
-                system.url, system.body, c, duration, system.check))
+                where, system.body, c, duration, system.check))
         out["errors"] = sum(out[k]["errors"] for k in ("seq", "c10", "c50"))
         return out
     finally:
@@ -113,13 +122,14 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
     by = {r["name"]: r for r in results if "seq" in r}
-    base, peer = by.get("naive-temporal"), by.get("n8n")
+    base, peer, peer_pg = by.get("naive-temporal"), by.get("n8n"), by.get("n8n[postgresdb]")
+    floor = by.get("temporal-floor")
     out: dict[str, Any] = {}
     for name, r in by.items():
         if not name.startswith("tideway"):
             continue
         entry: dict[str, Any] = {}
-        for other, label in ((base, "baseline"), (peer, "n8n")):
+        for other, label in ((base, "baseline"), (peer, "n8n"), (peer_pg, "n8n_postgresdb"), (floor, "floor")):
             if other is None:
                 continue
             entry[f"vs_{label}"] = {
@@ -128,14 +138,20 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
                 "c50_rps": ratio(r["c50"]["rps"], other["c50"]["rps"]),
                 "cpu_per_request_c50": ratio(r["c50"]["cpu_ms_per_request_total_system"],
                                              other["c50"]["cpu_ms_per_request_total_system"])}
-        entry["targets"] = targets(r, base, peer)
+        entry["targets"] = targets(r, base, peer_pg or peer, floor)
         out[name] = entry
     return out
 
 
-def targets(r: dict[str, Any], base: dict[str, Any] | None, peer: dict[str, Any] | None) -> dict[str, Any]:
+def targets(r: dict[str, Any], base: dict[str, Any] | None, peer: dict[str, Any] | None,
+            floor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Issue 22's targets: ≥ 2.5× the baseline and ≥ n8n (on PostgreSQL when it ran) at c10 and
+    c50; CPU per run of all the system's processes ≤ 1.25× the Temporal floor's at c50."""
     t: dict[str, Any] = {"seq_p50_le_30ms": r["seq"]["p50_ms"] is not None and r["seq"]["p50_ms"] <= 30.0,
                          "no_errors": r["errors"] == 0}
+    if floor:
+        mine, bare = r["c50"]["cpu_ms_per_request_total_system"], floor["c50"]["cpu_ms_per_request_total_system"]
+        t["c50_cpu_le_1.25x_floor"] = bool(mine and bare and mine <= 1.25 * bare)
     for c in (10, 50):
         if base:
             t[f"c{c}_ge_2.5x_baseline"] = (r[f"c{c}"]["rps"] or 0) >= 2.5 * (base[f"c{c}"]["rps"] or 0)
@@ -197,7 +213,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--systems", default="tideway,baseline,n8n")
+    parser.add_argument("--systems", default="tideway,cluster,floor,baseline,n8n-pg",
+                        help=f"comma-separated, of: {', '.join(SYSTEMS)}")
     parser.add_argument("--variants", default="file,file+pollrps,memory,memory+pollrps",
                         help="Tideway dev-server variants; the first is the headline (file = as make run)")
     parser.add_argument("--seq", type=int, default=300)
@@ -213,24 +230,37 @@ async def main() -> int:
     if args.quick:
         args.seq, args.duration = 60, 5.0
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
-    if "n8n" in wanted:
-        from bench.peers import why_not_ready
+    unknown = sorted(set(wanted) - set(SYSTEMS))
+    if unknown:
+        parser.error(f"unknown systems {', '.join(unknown)} (known: {', '.join(SYSTEMS)})")
+    from bench.peers import why_not_ready
 
-        n8n_missing = why_not_ready()
-        if n8n_missing:
-            print(f"n8n peer skipped: {n8n_missing}")
+    missing = {name: why_not_ready(db) for name, db in (("n8n", "sqlite"), ("n8n-pg", "postgresdb")) if name in wanted}
+    for name, reason in missing.items():
+        if reason:
+            print(f"{name} peer skipped: {reason}")
 
     def fresh_systems() -> list[System | tuple[str, str]]:
         """New instances each round: every round starts from empty data folders."""
         systems: list[System | tuple[str, str]] = []
         if "tideway" in wanted:
             variants = [v.strip() for v in args.variants.split(",")]
-            systems += [Tideway(*VARIANTS[v]) for v in variants]
-            systems += [Tideway(*VARIANTS[variants[0]], root=root, label=label) for label, root in compare]
+            systems += [Tideway(**VARIANTS[v]) for v in variants]
+            systems += [Tideway(**{**VARIANTS[variants[0]], "root": root, "label": label}) for label, root in compare]
+        if "cluster" in wanted:
+            from bench.cluster import TidewayCluster
+
+            systems.append(TidewayCluster())
+        if "floor" in wanted:
+            from bench.floor_system import TemporalFloor
+
+            systems.append(TemporalFloor())
         if "baseline" in wanted:
             systems.append(NaiveBaseline())
-        if "n8n" in wanted:
-            systems.append(("n8n", n8n_missing) if n8n_missing else N8n())
+        for name, db in (("n8n", "sqlite"), ("n8n-pg", "postgresdb")):
+            if name in wanted:
+                reason = missing[name]
+                systems.append((name, reason) if reason else N8n(db))
         return systems
 
     started = datetime.now(UTC)

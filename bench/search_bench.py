@@ -1,14 +1,19 @@
-"""Bench: ``POST …/search`` (docs/search.md) over a large event log on SQLite (plain script, not a test).
+"""Bench: ``POST …/search`` (docs/search.md) over a large event log, and the event store as it
+grows (plain script, not a test).
 
-Run: ``.venv/bin/python bench/search_bench.py [--events 1000000] [--runs 7] [--keep PATH]``.
+Run: ``.venv/bin/python bench/search_bench.py [--events 1000000] [--runs 7] [--keep PATH]``, or
+``… --backend postgresql --checkpoints 1000000,3000000 --json bench/results/eventstore-scale.json``.
 
-Seeds ``EVENTS`` events of one workspace (plus 2% in another) into a temporary SQLite file through
-:func:`core.events.store.insert_rows` (the app's migrations and pragmas): 50 event types (one of
-them rare), a correlation id per 10 events, 30 days of dates, a few app events nested 2 deep. Then
-times ``core.events.es_search.search_events`` (translation + SQL, the count and the first page of
-10) for a superadmin and for a workspace owner (whose read rule and the app-depth rule are SQL
-too): a ``term`` on ``type`` (common and rare), a ``term`` on ``source.correlationId``, and
-aggregations. Prints the median and the worst of ``RUNS`` warm runs, in milliseconds.
+Seeds ``EVENTS`` events of one workspace (plus 2% in another) through
+:func:`core.events.store.insert_rows` in big transactions (the app's migrations and pragmas): 50
+event types (one of them rare), a correlation id per 10 events, 30 days of dates, a few app events
+nested 2 deep. Then times ``core.events.es_search.search_events`` (translation + SQL, the count and
+the first page of 10) for a superadmin and for a workspace owner (whose read rule and the app-depth
+rule are SQL too): a ``term`` on ``type`` (common and rare), a ``term`` on
+``source.correlationId``, and aggregations. Prints the median and the worst of ``RUNS`` warm runs,
+in milliseconds. The store is a temporary SQLite file by default; ``--backend postgresql`` and
+``--checkpoints`` (the log grown to several sizes, with the write rate at each) are in
+bench/eventstore_scale.py.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import eventstore_scale as scale  # noqa: E402
 from core.access.permissions.checks import member_permissions  # noqa: E402
 from core.events.es_search import Reader, search_events  # noqa: E402
 from core.events.store import insert_rows  # noqa: E402
-from core.infra.db import Database, migrate_async  # noqa: E402
+from core.infra.db import Database  # noqa: E402
 from schemas.api.search import parse_search_body  # noqa: E402
-from schemas.events import EMIT_TOPIC  # noqa: E402
+from schemas.events import EMIT_TOPIC, Event, EventSource  # noqa: E402
 
 WORKSPACE, OTHER = "wsbench", "wsother"
 TYPES = [f"orders.step{i:02d}" for i in range(49)] + ["orders.rare"]
@@ -39,7 +44,8 @@ SPAN = timedelta(days=30)
 
 
 def row_at(i: int, total: int) -> dict[str, Any]:
-    """The ``i``-th event row, in the shape of ``core.events.store.event_row``."""
+    """The ``i``-th event row, in the shape of ``core.events.store.event_row``; the dates of
+    ``total`` events span :data:`SPAN`."""
     workspace = OTHER if i % 50 == 49 else WORKSPACE
     correlation = f"corr-{i // 10:08d}"
     source: dict[str, Any] = {"workspaceId": workspace, "correlationId": correlation, "serviceTopic": EMIT_TOPIC,
@@ -53,11 +59,19 @@ def row_at(i: int, total: int) -> dict[str, Any]:
             "options": None, "ephemeral": False}
 
 
-async def seed(db: Database, total: int) -> float:
+def event_at(i: int, total: int) -> Event:
+    """:func:`row_at` as an event, for the batching writer."""
+    row = row_at(i, total)
+    return Event(id=row["id"], type=row["type"], source=EventSource(**row["source"]), payload=row["payload"],
+                 createdAt=row["created_at"], size=row["size"])
+
+
+async def seed(db: Database, start: int, stop: int, total: int) -> float:
+    """Insert rows ``start`` to ``stop`` (excluded) in transactions of 50,000; return seconds."""
     started = time.perf_counter()
     chunk = 50_000
-    for start in range(0, total, chunk):
-        batch = [row_at(i, total) for i in range(start, min(start + chunk, total))]
+    for first in range(start, stop, chunk):
+        batch = [row_at(i, total) for i in range(first, min(first + chunk, stop))]
         async with db.session() as session:
             conn = await session.connection()
             await conn.run_sync(insert_rows, batch)
@@ -93,30 +107,30 @@ async def measure(db: Database, body: dict[str, Any], reader: Reader, runs: int)
     return statistics.median(times[1:]), max(times[1:]), size
 
 
-async def main() -> None:
+async def searches(db: Database, runs: int) -> dict[str, dict[str, Any]]:
+    """Time every query for each caller; print a line each and return them by ``query [caller]``."""
+    owner = member_permissions(WORKSPACE, None, user_id="owner-1", role="owner")
+    readers = {"superadmin": Reader(), "owner": Reader(perms=owner, max_depth=1)}
+    print(f"{'query':42} {'caller':10} {'size':>8} {'median ms':>10} {'worst ms':>9}")
+    results: dict[str, dict[str, Any]] = {}
+    for label, body in QUERIES.items():
+        for who, reader in readers.items():
+            median, worst, size = await measure(db, body, reader, runs)
+            print(f"{label:42} {who:10} {size:>8} {median:>10.1f} {worst:>9.1f}")
+            results[f"{label} [{who}]"] = {"median_ms": round(median, 3), "worst_ms": round(worst, 3), "hits": size}
+    return results
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000, help="the size, without --checkpoints")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", help="reuse (or create) this SQLite file instead of a temporary one")
+    scale.add_arguments(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.keep) if args.keep else Path(tmp) / "search.db"
-        url = f"sqlite:///{path}"
-        fresh = not path.exists()
-        await migrate_async(url)
-        db = Database(url)
-        if fresh:
-            seconds = await seed(db, args.events)
-            print(f"seeded {args.events:,} events in {seconds:.1f} s ({path})")
-        owner = member_permissions(WORKSPACE, None, user_id="owner-1", role="owner")
-        readers = {"superadmin": Reader(), "owner": Reader(perms=owner, max_depth=1)}
-        print(f"{'query':42} {'caller':10} {'size':>8} {'median ms':>10} {'worst ms':>9}")
-        for label, body in QUERIES.items():
-            for who, reader in readers.items():
-                median, worst, size = await measure(db, body, reader, args.runs)
-                print(f"{label:42} {who:10} {size:>8} {median:>10.1f} {worst:>9.1f}")
-        await db.dispose()
+    scale.check_arguments(parser, args)
+    asyncio.run(scale.run(args, scale.Workload(event_at=event_at, seed=seed, searches=searches)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -57,7 +57,7 @@ def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited ({process.returncode}); see {log}")
+            raise RuntimeError(f"{process.args!r} exited ({process.returncode}); see {log}")
         if port_busy("127.0.0.1", port):
             return
         time.sleep(0.1)
@@ -103,12 +103,16 @@ class System:
 
     def __init__(self) -> None:
         self.url = ""
+        self.urls: list[str] = []  # several api replicas: the load is shared out over them
         self.pids: dict[str, int] = {}
         self.notes: dict[str, Any] = {}
 
     def check(self, raw: bytes) -> bool:
         """The response carries the automation's output."""
         return b'"content":"Doe"' in raw.replace(b" ", b"")
+
+    def start(self) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         raise NotImplementedError
@@ -118,7 +122,7 @@ class Tideway(System):
     """``tideway run`` (cli/launcher.py) on a dev server started here; rate limits disabled."""
 
     def __init__(self, persistence: str = "file", poll_rps: bool = False, extra_env: dict[str, str] | None = None,
-                 root: Path | None = None, label: str = ""):
+                 root: Path | None = None, label: str = "", endpoint: str = "simpleUserJourney"):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="tw-bench-"))
         self.name = f"tideway[{persistence}{',pollrps' if poll_rps else ''}{',' + label if label else ''}]"
@@ -127,6 +131,7 @@ class Tideway(System):
         self.root = root
         self.server = TemporalDevServer(self.folder, persistence, poll_rps)
         self.extra_env = extra_env or {}
+        self.endpoint = endpoint
         self.process: subprocess.Popen[bytes] | None = None
         self.notes = {"dev_server": {"persistence": persistence, "transferProcessorMaxPollRPS": 10000 if poll_rps
                                      else "default (20)"}, **({"env": self.extra_env} if self.extra_env else {})}
@@ -148,7 +153,7 @@ class Tideway(System):
         found = re.search(r"example hello: \w+ \(workspace (\S+), revision", text)
         if not found:
             raise RuntimeError(f"workspace 'hello' not imported; see {log}")
-        self.url = f"http://127.0.0.1:{port}/v2/workspaces/{found.group(1)}/webhooks/simpleUserJourney"
+        self.url = f"http://127.0.0.1:{port}/v2/workspaces/{found.group(1)}/webhooks/{self.endpoint}"
         assert self.server.process is not None
         self.pids = {"tideway (api+worker)": self.process.pid, "temporal dev server": self.server.process.pid}
 
@@ -199,17 +204,17 @@ class NaiveBaseline(System):
 
 
 class N8n(System):
-    """The optional peer (bench/peers.py): SQLite, executions not saved."""
+    """The optional peer (bench/peers.py): executions not saved; on SQLite (``env.sh``) or on the
+    local PostgreSQL server (``db="postgresdb"``)."""
 
-    name = "n8n"
-
-    def __init__(self) -> None:
+    def __init__(self, db: str = "sqlite") -> None:
         super().__init__()
         from bench.peers import URL, N8nProcess, installed_version
 
-        self.process = N8nProcess("none")
+        self.name = "n8n" if db == "sqlite" else f"n8n[{db}]"
+        self.process = N8nProcess("none", db)
         self.url = URL
-        self.notes = {"version": installed_version(), "executions_saved": "none", "db": "sqlite"}
+        self.notes = {"version": installed_version(), "executions_saved": "none", "db": db}
 
     def check(self, raw: bytes) -> bool:
         return b'"content":"Doe"' in raw.replace(b" ", b"")
