@@ -163,7 +163,11 @@ class Bench:
         hello = self.cluster.workspace_id
         await loadgen.concurrent(f"{self.api}/v2/workspaces/{hello}/webhooks/simpleUserJourney", {"name": "Ada"}, 10, 3)
         await self.load(self.hook("fetcher"), 30, {})
+        in_hello = f"WHERE workspace_id = '{hello}'"
+        logged = await self.count("events", in_hello)
         out["webhook"] = await self.measured("webhook", runs, lambda: self.load(self.cluster.urls[0], runs, {"name": "Ada"}))
+        # Events a webhook run writes (its emit, the interaction, the end of run), for the model.
+        out["webhook"]["events_per_run"] = round((await self.count("events", in_hello) - logged) / runs, 2)
         events = max(10, runs // LISTENERS)
 
         async def fan() -> None:

@@ -27,11 +27,13 @@ READY_SECONDS = 90.0
 class TidewayCluster(System):
     """``apis`` api and ``workers`` worker processes on a private PostgreSQL schema."""
 
-    def __init__(self, apis: int = 2, workers: int = 2, endpoint: str = "simpleUserJourney"):
+    def __init__(self, apis: int = 2, workers: int = 2, endpoint: str = "simpleUserJourney",
+                 extra_env: dict[str, str] | None = None):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="tw-cluster-bench-"))
         self.name = f"tideway-cluster[{apis} api + {workers} worker, postgresql]"
         self.apis_count, self.workers_count, self.endpoint = apis, workers, endpoint
+        self.extra_env = extra_env or {}
         self.server = TemporalDevServer(self.folder, "file")
         self.schema = PostgresSchema()
         self.processes: list[TidewayProcess] = []
@@ -48,7 +50,7 @@ class TidewayCluster(System):
             raise RuntimeError(f"PostgreSQL unreachable at {self.schema.base}")
         self.server.start()
         env = process_env(self.server.address, database_url, f"bench-{uuid.uuid4().hex[:8]}", self.folder / "data",
-                          RATE_LIMIT_DISABLED="true")
+                          RATE_LIMIT_DISABLED="true", **self.extra_env)
         workers = [TidewayProcess("worker", f"worker{i}", env, self.folder / f"worker{i}.log")
                    for i in range(self.workers_count)]
         apis = [TidewayProcess("api", f"api{i}", env, self.folder / f"api{i}.log", free_port())

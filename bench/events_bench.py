@@ -42,6 +42,22 @@ def make_events(count: int, workspace_id: str) -> list[Event]:
             for i in range(count)]
 
 
+async def timed_writes(writer: EventWriter, work: list[list[list[Event]]]) -> tuple[float, int, int]:
+    """Each list of ``work`` is one producer's write calls, all producers at once through
+    ``writer`` (warmed up beforehand); returns (seconds, events written, transactions)."""
+    warm_batches = writer.batches
+
+    async def produce(calls: list[list[Event]]) -> int:
+        written = 0
+        for events in calls:
+            written += len(await writer.write(events))
+        return written
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(produce(calls) for calls in work))
+    return time.perf_counter() - started, sum(counts), writer.batches - warm_batches
+
+
 async def run(url: str, *, total: int, producers: int, batch: int, max_batch: int, max_delay: float) -> tuple[float, int]:
     await migrate_async(url)
     db = Database(url)
@@ -50,21 +66,9 @@ async def run(url: str, *, total: int, producers: int, batch: int, max_batch: in
     # Build the events first: the bench measures persistence, not pydantic construction.
     work = [[make_events(batch, "wsbench") for _ in range(per_producer)] for _ in range(producers)]
     await writer.write(make_events(1, "wsbench"))  # warm up the pool and the statement cache
-    warm_batches = writer.batches
-
-    async def produce(batches: list[list[Event]]) -> int:
-        written = 0
-        for events in batches:
-            written += len(await writer.write(events))
-        return written
-
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(produce(b) for b in work))
-    elapsed = time.perf_counter() - started
-    transactions = writer.batches - warm_batches
+    elapsed, written, transactions = await timed_writes(writer, work)
     await writer.close()
     await db.dispose()
-    written = sum(counts)
     assert written == per_producer * producers * batch, written
     return written / elapsed, transactions
 

@@ -25,7 +25,6 @@ dates then advance at 1,000,000 events per 30 days, whatever the sizes) and at e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -34,7 +33,6 @@ import shlex
 import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 
-from bench.events_bench import DEFAULT_PG, drop_schema, pg_schema_url
+from bench.events_bench import DEFAULT_PG, drop_schema, pg_schema_url, timed_writes
 from core.events.writer import EventWriter
 from core.infra.db import Database, migrate_async
 from schemas.events import Event
@@ -181,21 +179,10 @@ async def write_probe(db: Database, events: list[Event]) -> tuple[float, int]:
     writer = EventWriter(db)
     await writer.write(events[:1])  # warm up the pool and the statement cache
     calls = [events[i:i + BATCH] for i in range(1, len(events), BATCH)]
-    warm_batches = writer.batches
-
-    async def produce(mine: list[list[Event]]) -> int:
-        written = 0
-        for call in mine:
-            written += len(await writer.write(call))
-        return written
-
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(produce(calls[p::PRODUCERS]) for p in range(PRODUCERS)))
-    elapsed = time.perf_counter() - started
-    transactions = writer.batches - warm_batches
+    elapsed, written, transactions = await timed_writes(writer, [calls[p::PRODUCERS] for p in range(PRODUCERS)])
     await writer.close()
-    assert sum(counts) == len(events) - 1, (sum(counts), len(events))
-    return sum(counts) / elapsed, transactions
+    assert written == len(events) - 1, (written, len(events))
+    return written / elapsed, transactions
 
 
 async def database_version(db: Database) -> str:

@@ -83,6 +83,7 @@ def build_worker(services: Services) -> tuple[Worker, WorkerResources]:
         workflow_runner=runner,
         activity_executor=ThreadPoolExecutor(max_workers=8),
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.worker_max_cached_workflows,
         max_concurrent_workflow_task_polls=settings.worker_workflow_pollers,
         max_concurrent_activity_task_polls=settings.worker_activity_pollers,
         workflow_failure_exception_types=[],

@@ -44,6 +44,7 @@ from schemas.runs import (
     without_credentials,
 )
 from workflows.dispatch import LOCAL, LOCAL_RETRY, flush_and_dispatch
+from workflows.eviction import being_evicted
 from workflows.interpreter.engine import Interpreter
 from workflows.interpreter.events import EventRecorder
 from workflows.interpreter.frames import BreakSignal, HttpResponseState
@@ -130,6 +131,8 @@ class TemporalEffects:
             await workflow.wait_condition(lambda: request.wait_id in self.fulfilled,
                                           timeout=timedelta(seconds=request.timeout))
         except asyncio.CancelledError:
+            if being_evicted():
+                raise
             # The run is cancelled while it waits: its wait must not match a later event.
             await workflow.execute_local_activity(names.CANCEL_WAIT, request.wait_id,
                                                   start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY)
@@ -285,14 +288,21 @@ class AutomationWorkflow:
         try:
             return await self._run(run, settings, effects, recorder, interpreter, reporter)
         finally:
-            if http.handed_out < http.total and workflow.patched(CHUNKS_LINGER_PATCH):
-                # A fast run can end before the API's first poll reaches it, and its chunks would
-                # be lost with it: it waits, a bounded time, until the API has taken them.
-                await workflow.wait_condition(lambda: http.handed_out >= http.total,
-                                              timeout=timedelta(seconds=CHUNKS_LINGER_SECONDS))
-            # Let a pending `http_chunks` poll see the end before the run closes.
-            self.done = True
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            # Evicted from the worker's cache, the run is unwinding, not ending: nothing may be
+            # awaited (workflows/eviction.py).
+            if not being_evicted():
+                await self._close(http)
+
+    async def _close(self, http: HttpResponseState) -> None:
+        """What a run does before it closes, however it ended."""
+        if http.handed_out < http.total and workflow.patched(CHUNKS_LINGER_PATCH):
+            # A fast run can end before the API's first poll reaches it, and its chunks would
+            # be lost with it: it waits, a bounded time, until the API has taken them.
+            await workflow.wait_condition(lambda: http.handed_out >= http.total,
+                                          timeout=timedelta(seconds=CHUNKS_LINGER_SECONDS))
+        # Let a pending `http_chunks` poll see the end before the run closes.
+        self.done = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _run(self, run: RunInput, settings: RunSettings, effects: TemporalEffects, recorder: EventRecorder,
                    interpreter: Interpreter, reporter: RunReporter) -> RunResult:
@@ -318,6 +328,8 @@ class AutomationWorkflow:
         except BreakSignal:  # `break: {scope: all}` stops the root quietly (handled in execute)
             output = {}
         except asyncio.CancelledError:
+            if being_evicted():
+                raise
             # Cancelled (POST …/runs/{id}/cancel): the `finally` blocks have run; the record says so.
             interpreter.status = "cancelled"
             await interpreter.flush()

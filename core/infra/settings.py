@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     worker_workflow_pollers: int = 10
     worker_activity_pollers: int = 10
     worker_max_concurrent_workflow_tasks: int = 200  # slots free for eager starts under load (README)
+    # Runs a worker keeps in memory between their tasks (Temporal's sticky cache); the rest are
+    # replayed from history when their next task comes. Bounds the worker's memory whatever the
+    # number of runs parked in `wait` (docs/scaling.md).
+    worker_max_cached_workflows: int = Field(1000, ge=2)
 
     # Schedules (DECISIONS 4, 21): one Temporal Schedule per (workspace, instance, automation, cron)
     schedule_min_interval_minutes: int = 15  # a cron that can fire more often is refused (400)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.errors import TidewayError
 from schemas.instructions import Try
+from workflows.eviction import being_evicted
 from workflows.interpreter.frames import BreakSignal, Frame
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ async def run_try(it: Interpreter, frame: Frame, node: Try, path: str) -> None:
     try:
         await it.run_list(frame, node.do, f"{path}.try.do")
     except asyncio.CancelledError:
+        if being_evicted():  # unwinding for the worker's cache: the run is not cancelled
+            raise
         # The run is cancelled (POST …/runs/{id}/cancel): `finally` still runs, then the
         # cancellation goes on up; `catch` does not (a cancellation is no error of the automation).
         await it.run_list(frame, node.final, f"{path}.try.finally")
