@@ -23,6 +23,7 @@ from core.files.names import content_disposition, safe_mimetype, sanitize_name
 from core.files.uploads import IncomingFile, data_uri_file, parse_options
 from schemas.api.common import Removed
 from schemas.api.files import FileRecord, FileUpload
+from schemas.api.listing import MAX_PAGE
 from schemas.errors import ForbiddenError, UnauthorizedError, ValidationError
 
 router = APIRouter(prefix="/v2/workspaces/{workspace_id}/files", tags=["files"])
@@ -70,7 +71,7 @@ async def upload_file(workspace_id: str, services: ServicesDep, actor: CanUpdate
 
 @router.get("", response_model=list[FileRecord], response_model_exclude_unset=True)
 async def list_files(workspace_id: str, services: ServicesDep, _: CanRead,
-                     page: Annotated[int, Query(ge=0, description="0 is the first page")] = 0,
+                     page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="0 is the first page")] = 0,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
                      sort: Annotated[str | None, Query(description="`createdAt`, `name`, `size` or "
                                                        "`mimetype`; `-` first for descending (default `-createdAt`)")] = None,

@@ -13,6 +13,7 @@ from schemas.errors import InvalidArgumentsError
 SORTABLE = ("name", "slug", "createdAt", "updatedAt")
 DEFAULT_PAGE_SIZE = 50  # when `page` is given without `limit`
 MAX_PAGE_SIZE = 500
+MAX_PAGE = 100_000  # a page number past any real listing: page × limit stays a database integer
 
 
 def _words(value: Any) -> str:
@@ -42,7 +43,7 @@ class WorkspaceQuery(BaseModel):
         for key in ("labels", "ids"):
             if params.get(key):
                 found[key] = [part.strip() for part in params[key].split(",") if part.strip()]
-        for key, low, high in (("page", 0, 100_000), ("limit", 1, MAX_PAGE_SIZE)):
+        for key, low, high in (("page", 0, MAX_PAGE), ("limit", 1, MAX_PAGE_SIZE)):
             raw = params.get(key)
             if raw is None or raw == "":
                 continue

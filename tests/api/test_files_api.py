@@ -98,6 +98,13 @@ async def test_upload_list_get_download_delete(stack: Stack) -> None:
     by_name = await stack.http.get(f"/v2/workspaces/{ws}/files", params={"sort": "name", "limit": 1, "page": 1},
                                    headers=stack.auth)
     assert [f["name"] for f in by_name.json()] == ["notes.txt"]
+    # A page past any database integer (found by the schema fuzzing drill): 4xx naming it, not 500.
+    huge = await stack.http.get(f"/v2/workspaces/{ws}/files", params={"page": 10**20, "limit": 500},
+                                headers=stack.auth)
+    assert huge.status_code in (400, 422) and "page" in huge.text, huge.text
+    last = await stack.http.get(f"/v2/workspaces/{ws}/files", params={"page": 100_000, "limit": 500},
+                                headers=stack.auth)
+    assert last.status_code == 200 and last.json() == [], last.text
     for query, expected in (({"mimetype": "text/plain"}, [record["id"]]), ({"metadata.kind": "data"}, [other["id"]]),
                             ({"metadata.n": 2}, [record["id"]]), ({"metadata.n": "2"}, []),
                             ({"name": "data.json", "metadata.kind": "note"}, []), ({"metadata.missing": None},
