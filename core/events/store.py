@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,13 +95,11 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]], *,
     return seqs
 
 
-# The columns of an event row with their PostgreSQL types, in insert order.
-_PG_COLUMNS = (("id", "varchar"), ("workspace_id", "varchar"), ("type", "varchar"),
-               ("correlation_id", "varchar"), ("created_at", "timestamptz"), ("size", "integer"),
-               ("source", "jsonb"), ("payload", "jsonb"), ("target", "jsonb"), ("options", "jsonb"),
-               ("ephemeral", "boolean"), ("app_depth", "integer"))
+# The columns of an event row with their PostgreSQL types, read from the table (seq is assigned).
+_PG_COLUMNS = tuple((column.name, str(column.type.compile(dialect=postgresql.dialect())))
+                    for column in EVENTS.columns if column.name != "seq")
 # A missing JSON value is stored as JSON ``null`` (what the JSON column type writes for None).
-_PG_SELECTED = ", ".join(f"COALESCE(r.{name}, CAST('null' AS jsonb))" if kind == "jsonb" and name != "source"
+_PG_SELECTED = ", ".join(f"COALESCE(r.{name}, CAST('null' AS jsonb))" if kind == "JSONB" and name != "source"
                          else f"r.{name}" for name, kind in _PG_COLUMNS)
 _PG_RECORDSET_INSERT = text(
     f"INSERT INTO events ({', '.join(name for name, _ in _PG_COLUMNS)}) SELECT {_PG_SELECTED} "

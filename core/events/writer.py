@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +125,8 @@ class EventWriter:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _gather_batches(self, queue: asyncio.Queue[Any], slots: asyncio.Semaphore,
-                              in_flight: set[asyncio.Task[None]], flush: Any) -> None:
+                              in_flight: set[asyncio.Task[None]],
+                              flush: Callable[[list[_Pending]], Coroutine[Any, Any, None]]) -> None:
         stopping = False
         while not stopping:
             item = await queue.get()

@@ -218,14 +218,7 @@ class RunLauncher:
             run.payload, run.payload_ref = {"$chunks": chunks}, blob_id
         workflow_id = workflow_id or self.new_workflow_id(ws.id, instance, slug)
         deadline = Deadline(workflow_id, timeout)
-        options: dict[str, Any] = dict(
-            id=workflow_id, task_queue=self.task_queue, memo=self.memo,
-            # What the Temporal UI shows of the run at a glance.
-            static_summary=f"{ws.slug} · {instance + '.' if instance else ''}{slug} · {trigger.type}"
-                           f"{' ' + trigger.value if trigger.value else ''}",
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=run_search_attributes(self.settings.run.run_search_attributes, ws.id, slug, correlation_id),
-            request_eager_start=self.eager)
+        options = self._start_options(run, workflow_id, self.task_queue, eager=self.eager)
         if stream and model.facts.streams_http:
             try:
                 with run_errors():
@@ -250,20 +243,25 @@ class RunLauncher:
         starts once, a repeated start is refused by Temporal). Eager: this is called from a
         worker of ``task_queue``, which takes the run's first task from the start's answer.
         Answers False when it had been started already."""
-        run = start.run
-        trigger = run.trigger
         try:
-            await self.client.start_workflow(
-                "AutomationWorkflow", run, id=start.workflow_id, task_queue=task_queue, memo=self.memo,
-                static_summary=f"{run.workspace.slug} · {run.instance + '.' if run.instance else ''}"
-                               f"{run.automation_slug} · {trigger.type} {trigger.value or ''}".rstrip(),
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=run_search_attributes(self.settings.run.run_search_attributes, run.workspace.id,
-                                                        run.automation_slug, run.correlation_id),
-                request_eager_start=True)
+            await self.client.start_workflow("AutomationWorkflow", start.run,
+                                             **self._start_options(start.run, start.workflow_id, task_queue, eager=True))
         except WorkflowAlreadyStartedError:
             return False
         return True
+
+    def _start_options(self, run: RunInput, workflow_id: str, task_queue: str, *, eager: bool) -> dict[str, Any]:
+        """The options every AutomationWorkflow start gives Temporal."""
+        instance, slug, trigger = run.instance, run.automation_slug, run.trigger
+        return dict(
+            id=workflow_id, task_queue=task_queue, memo=self.memo,
+            # What the Temporal UI shows of the run at a glance.
+            static_summary=f"{run.workspace.slug} · {instance + '.' if instance else ''}{slug} · {trigger.type}"
+                           f"{' ' + trigger.value if trigger.value else ''}",
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=run_search_attributes(self.settings.run.run_search_attributes, run.workspace.id, slug,
+                                                    run.correlation_id),
+            request_eager_start=eager)
 
     @staticmethod
     def new_workflow_id(workspace_id: str, instance: str, slug: str) -> str:
