@@ -17,6 +17,7 @@ from activities.egress import EgressPolicy
 from api.app import create_app
 from cli.composition import build_services
 from cli.examples import import_examples
+from cli.gc_tuning import freeze_startup
 from core.infra.db import Database, migrate_async
 from core.infra.devserver import DevServer, port_busy
 from core.infra.private_files import private_dir, secure_data_dir, write_private
@@ -150,6 +151,7 @@ async def serve(settings: Settings) -> int:
                                 http="httptools",
                                 log_level="warning", lifespan="off")
         api = uvicorn.Server(config)
+        freeze_startup()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

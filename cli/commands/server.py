@@ -8,7 +8,6 @@ it as ``tideway: <message>`` and exits 2, as these commands always have."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import sys
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.connection import JsonOption
+from cli.gc_tuning import freeze_startup, server_gc
 from cli.output import print_json
 from core.infra.settings import Settings, get_settings
 
@@ -57,6 +57,7 @@ async def run_worker() -> int:
     assert services.workspaces.secrets is not None
     await services.workspaces.secrets.check_key()  # a lost key is a clear start-up error
     worker, resources = build_worker(services)
+    freeze_startup()
     print(f"worker polling task queue '{settings.temporal_task_queue}' on {settings.resolved_temporal_address}")
     from core.runs.schedules import start_time_services
 
@@ -87,6 +88,7 @@ async def run_api() -> int:
         await services.workspaces.secrets.check_key()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.tideway_host,
                                            port=settings.tideway_port, log_level="info"))
+    freeze_startup()
     await server.serve()
     return 0
 
@@ -166,16 +168,6 @@ def fast_event_loop() -> None:
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def server_gc() -> None:
-    """Fewer garbage-collector passes for the long-running processes: every request allocates
-    thousands of short-lived objects (pydantic, protobuf, JSON) that reference counting frees
-    anyway, and the default gen-0 threshold (700) makes the collector rescan young objects
-    hundreds of times a second under load. What is loaded at start is frozen out of the scans."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 50)
 
 
 def long_running() -> None:

@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.events.store import row_to_public
 from core.infra.tables import Event as EventRow
-from core.infra.tables import Wait
+from core.infra.tables import PendingWaitType, Wait
 from language.wait_filters import filters_match
 
 SCAN_LIMIT = 500
+MAX_TYPE = 300  # events.type: a longer type is never persisted, so never waited for by the table
 
 
 class WaitEntries(Protocol):
@@ -39,9 +40,15 @@ def entry_for(wait: WaitEntries, event: dict[str, Any]) -> int | None:
     return None
 
 
+def _ended(session: Session, wait_ids: Sequence[str]) -> None:
+    """Forget the event types of waits that are no longer pending (same transaction)."""
+    session.exec(delete(PendingWaitType).where(col(PendingWaitType.wait_id).in_(wait_ids)))  # type: ignore[call-overload]
+
+
 def _fulfil(session: Session, wait_id: str, event_id: str) -> bool:
     result = session.exec(update(Wait).where(col(Wait.id) == wait_id, col(Wait.status) == "pending")  # type: ignore[call-overload]
                           .values(status="fulfilled", event_id=event_id))
+    _ended(session, [wait_id])
     session.commit()
     return bool(result.rowcount == 1)
 
@@ -55,6 +62,9 @@ def register(session: Session, wait: Wait) -> dict[str, Any] | None:
     existing = session.get(Wait, wait.id)
     if existing is None:
         session.add(wait)
+        # Committed with the wait: a flush that commits after this sees the wait by its types.
+        session.add_all([PendingWaitType(workspace_id=wait.workspace_id, event_type=event_type, wait_id=wait.id)
+                         for event_type in sorted(set(wait.event_types)) if len(event_type) <= MAX_TYPE])
         session.commit()
     elif existing.status == "fulfilled" and existing.event_id:  # a retried registration
         row = session.exec(select(EventRow).where(EventRow.id == existing.event_id)).first()
@@ -73,12 +83,19 @@ def register(session: Session, wait: Wait) -> dict[str, Any] | None:
 
 
 _WAITS = Wait.__table__  # type: ignore[attr-defined]
-# Pending waits, and those already fulfilled by the given events (a retried flush). One cached
-# Core statement: this runs at every flush that persists events, so no ORM loading.
-_WAITS_FOR_EVENTS = sa_select(_WAITS).where(
-    _WAITS.c.workspace_id == bindparam("ws"),
-    or_(_WAITS.c.status == "pending",
-        (_WAITS.c.status == "fulfilled") & _WAITS.c.event_id.in_(bindparam("ids", expanding=True))))
+_TYPES = PendingWaitType.__table__  # type: ignore[attr-defined]
+# Cached Core statements (this runs at every flush that persists events, so no ORM loading), each
+# bounded by what the flush can match, not by the runs parked in the workspace: the pending waits
+# of the events' types, and the waits these very events fulfilled on an earlier attempt (a
+# retried flush).
+_PENDING_FOR_TYPES = (sa_select(_WAITS).distinct()
+                      .join(_TYPES, _TYPES.c.wait_id == _WAITS.c.id)
+                      .where(_TYPES.c.workspace_id == bindparam("ws"),
+                             _TYPES.c.event_type.in_(bindparam("types", expanding=True)),
+                             _WAITS.c.status == "pending"))
+_FULFILLED_BY = sa_select(_WAITS).where(_WAITS.c.event_id.in_(bindparam("ids", expanding=True)),
+                                        _WAITS.c.workspace_id == bindparam("ws"),
+                                        _WAITS.c.status == "fulfilled")
 
 
 def match(session: Session, workspace_id: str,
@@ -91,7 +108,9 @@ def match(session: Session, workspace_id: str,
         return [], set()
     types = {e["type"] for _, e in events}
     ids = [e["id"] for _, e in events]
-    waits = session.connection().execute(_WAITS_FOR_EVENTS, {"ws": workspace_id, "ids": ids}).all()
+    connection = session.connection()
+    waits = [*connection.execute(_PENDING_FOR_TYPES, {"ws": workspace_id, "types": sorted(types)}).all(),
+             *connection.execute(_FULFILLED_BY, {"ws": workspace_id, "ids": ids}).all()]
     signals: list[tuple[str, str, dict[str, Any]]] = []
     cancelled: set[str] = set()
     by_id = {e["id"]: e for _, e in events}
@@ -125,6 +144,7 @@ def match(session: Session, workspace_id: str,
 def cancel(session: Session, wait_id: str) -> None:
     session.exec(update(Wait).where(col(Wait.id) == wait_id, col(Wait.status) == "pending")  # type: ignore[call-overload]
                  .values(status="timeout"))
+    _ended(session, [wait_id])
 
 
 def expiry(timeout: float) -> datetime:

@@ -44,7 +44,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.infra.settings import Settings
-from core.infra.tables import ScheduleEntry, Wait, Workspace
+from core.infra.tables import PendingWaitType, ScheduleEntry, Wait, Workspace
 from schemas.dsul import WorkspaceSource
 from schemas.errors import ObjectNotFoundError, TidewayError
 from schemas.problems import Finding
@@ -356,6 +356,8 @@ class ScheduleService:
                 return 0
             await session.exec(update(Wait).where(col(Wait.workspace_id) == workspace_id,  # type: ignore[call-overload]
                                                   col(Wait.status) == "pending").values(status="cancelled"))
+            await session.exec(sa_delete(PendingWaitType)  # type: ignore[call-overload]
+                               .where(col(PendingWaitType.workspace_id) == workspace_id))
             await session.commit()
         for workflow_id in sorted({w.workflow_id for w in pending}):
             try:

@@ -9,6 +9,7 @@ from sqlmodel import col
 from core.infra.tables import (
     ApiKey,
     Context,
+    PendingWaitType,
     Wait,
     Workspace,
     WorkspaceMember,
@@ -25,6 +26,7 @@ async def purge_workspace(workspaces: WorkspaceService, workspace_id: str) -> No
     async with workspaces.db.session() as session:
         for statement in (delete(EventRow).where(col(EventRow.workspace_id) == workspace_id),
                           delete(Wait).where(col(Wait.workspace_id) == workspace_id),
+                          delete(PendingWaitType).where(col(PendingWaitType.workspace_id) == workspace_id),
                           delete(WorkspaceMember).where(col(WorkspaceMember.workspace_id) == workspace_id),
                           delete(ApiKey).where(col(ApiKey.workspace_id) == workspace_id),
                           delete(Context).where(scoped),
