@@ -81,14 +81,15 @@ def memory_section(capacity: dict[str, Any]) -> list[str]:
                  / max(1, past_cache[-1]["parked"] - past_cache[0]["parked"])) if len(past_cache) > 1 else 0.0
     if worker_kb < FLAT_KB_PER_RUN:
         worker = (f"The worker stays flat past its cache of {CACHED_RUNS:,} runs ({worker_kb:.1f} KB per parked run "
-                  "there): the parked runs live in Temporal, not in the worker.")
+                  "there): the parked runs live in Temporal, not in the worker. Two things made it so (issue 22; "
+                  "before, ~100 KB per parked run): persisting events reads only the pending waits of those "
+                  "events' types, not every pending wait of the workspace (docs/events.md), and the collector "
+                  "runs full passes often enough to free the runs evicted from the cache (`cli/gc_tuning.py`).")
     else:
-        worker = (f"**The worker is not flat**: {first['worker']} → {last['worker']} MB, still ~{worker_kb:.0f} KB per "
-                  f"parked run past its cache of {CACHED_RUNS:,} runs (`WORKER_MAX_CACHED_WORKFLOWS`). A cached run "
-                  "costs ~100 KB, and evicting one no longer leaves its tasks waiting (workflows/eviction.py), but "
-                  "something else still grows with the runs parked: open, see the closing note of issue 22. Until "
-                  "it is found, size worker memory for the runs parked per worker, or restart workers (a restart "
-                  "loses nothing: parked runs are replayed from Temporal when their event comes).")
+        worker = (f"**The worker is not flat**: {first['worker']} → {last['worker']} MB, ~{worker_kb:.0f} KB per "
+                  f"parked run past its cache of {CACHED_RUNS:,} runs (`WORKER_MAX_CACHED_WORKFLOWS`). Size worker "
+                  "memory for the runs parked per worker, or restart workers (a restart loses nothing: parked runs "
+                  "are replayed from Temporal when their event comes).")
     lines += ["", worker, "", f"The dev server grew {last['temporal'] - first['temporal']:.0f} MB, ~{per_run_kb:.1f} KB "
               "per parked run (a Temporal cluster keeps them in its database). A parked run costs no CPU until its "
               "event or timeout arrives.", ""]

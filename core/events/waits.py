@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -84,18 +84,17 @@ def register(session: Session, wait: Wait) -> dict[str, Any] | None:
 
 _WAITS = Wait.__table__  # type: ignore[attr-defined]
 _TYPES = PendingWaitType.__table__  # type: ignore[attr-defined]
-# Cached Core statements (this runs at every flush that persists events, so no ORM loading), each
+# One cached Core statement (this runs at every flush that persists events, so no ORM loading),
 # bounded by what the flush can match, not by the runs parked in the workspace: the pending waits
 # of the events' types, and the waits these very events fulfilled on an earlier attempt (a
 # retried flush).
-_PENDING_FOR_TYPES = (sa_select(_WAITS).distinct()
-                      .join(_TYPES, _TYPES.c.wait_id == _WAITS.c.id)
-                      .where(_TYPES.c.workspace_id == bindparam("ws"),
-                             _TYPES.c.event_type.in_(bindparam("types", expanding=True)),
-                             _WAITS.c.status == "pending"))
-_FULFILLED_BY = sa_select(_WAITS).where(_WAITS.c.event_id.in_(bindparam("ids", expanding=True)),
-                                        _WAITS.c.workspace_id == bindparam("ws"),
-                                        _WAITS.c.status == "fulfilled")
+_WAITS_FOR_EVENTS = union_all(
+    sa_select(_WAITS).where(
+        _WAITS.c.id.in_(sa_select(_TYPES.c.wait_id).where(
+            _TYPES.c.workspace_id == bindparam("ws"), _TYPES.c.event_type.in_(bindparam("types", expanding=True)))),
+        _WAITS.c.status == "pending"),
+    sa_select(_WAITS).where(_WAITS.c.event_id.in_(bindparam("ids", expanding=True)),
+                            _WAITS.c.workspace_id == bindparam("ws"), _WAITS.c.status == "fulfilled"))
 
 
 def match(session: Session, workspace_id: str,
@@ -108,9 +107,8 @@ def match(session: Session, workspace_id: str,
         return [], set()
     types = {e["type"] for _, e in events}
     ids = [e["id"] for _, e in events]
-    connection = session.connection()
-    waits = [*connection.execute(_PENDING_FOR_TYPES, {"ws": workspace_id, "types": sorted(types)}).all(),
-             *connection.execute(_FULFILLED_BY, {"ws": workspace_id, "ids": ids}).all()]
+    waits = session.connection().execute(_WAITS_FOR_EVENTS,
+                                         {"ws": workspace_id, "types": sorted(types), "ids": ids}).all()
     signals: list[tuple[str, str, dict[str, Any]]] = []
     cancelled: set[str] = set()
     by_id = {e["id"]: e for _, e in events}
