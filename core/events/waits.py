@@ -22,7 +22,8 @@ from core.infra.tables import PendingWaitType, Wait
 from language.wait_filters import filters_match
 
 SCAN_LIMIT = 500
-MAX_TYPE = 300  # events.type: a longer type is never persisted, so never waited for by the table
+# A type longer than the events table's column is never persisted, so never waited for by the table.
+MAX_TYPE: int = EventRow.__table__.c.type.type.length  # type: ignore[attr-defined]
 
 
 class WaitEntries(Protocol):
@@ -40,15 +41,15 @@ def entry_for(wait: WaitEntries, event: dict[str, Any]) -> int | None:
     return None
 
 
-def _ended(session: Session, wait_ids: Sequence[str]) -> None:
-    """Forget the event types of waits that are no longer pending (same transaction)."""
-    session.exec(delete(PendingWaitType).where(col(PendingWaitType.wait_id).in_(wait_ids)))  # type: ignore[call-overload]
+def _ended(session: Session, wait_id: str) -> None:
+    """Forget the event types of a wait that is no longer pending (same transaction)."""
+    session.exec(delete(PendingWaitType).where(col(PendingWaitType.wait_id) == wait_id))  # type: ignore[call-overload]
 
 
 def _fulfil(session: Session, wait_id: str, event_id: str) -> bool:
     result = session.exec(update(Wait).where(col(Wait.id) == wait_id, col(Wait.status) == "pending")  # type: ignore[call-overload]
                           .values(status="fulfilled", event_id=event_id))
-    _ended(session, [wait_id])
+    _ended(session, wait_id)
     session.commit()
     return bool(result.rowcount == 1)
 
@@ -142,7 +143,7 @@ def match(session: Session, workspace_id: str,
 def cancel(session: Session, wait_id: str) -> None:
     session.exec(update(Wait).where(col(Wait.id) == wait_id, col(Wait.status) == "pending")  # type: ignore[call-overload]
                  .values(status="timeout"))
-    _ended(session, [wait_id])
+    _ended(session, wait_id)
 
 
 def expiry(timeout: float) -> datetime:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent("""
     import collections, gc, json, sys
-    from cli.gc_tuning import server_gc
+    from cli.gc_tuning import freeze_startup, server_gc
 
     class Node:
         def __init__(self, parent):
@@ -27,6 +27,7 @@ CHILD = textwrap.dedent("""
         return root
 
     server_gc()
+    freeze_startup()  # as every server entry point does once it is built
     full_passes = []
     gc.callbacks.append(lambda phase, info: full_passes.append(1) if phase == "start" and info["generation"] == 2
                         else None)
