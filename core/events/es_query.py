@@ -70,6 +70,7 @@ class QueryTranslator:
         self.now = now
         self.problems: list[Problem] = problems if problems is not None else []
         self.clauses = 0
+        self.dated = False  # a clause bounds the event's date (the page's plan depends on it)
 
     def problem(self, path: str, message: str) -> str:
         self.problems.append({"path": path, "message": message})
@@ -223,6 +224,7 @@ class QueryTranslator:
 
     def same_milli(self, moment: datetime) -> str:
         start = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        self.dated = True
         return (f"(events.created_at >= {self.sql.date(start)} AND "
                 f"events.created_at < {self.sql.date(start + timedelta(milliseconds=1))})")
 
@@ -274,6 +276,7 @@ class QueryTranslator:
             except DateError as exc:
                 self.problem(path, str(exc))
                 return None
+            self.dated = True
             return f"(events.created_at {resolved.op} {self.sql.date(resolved.moment)})"
         number = as_number(value)
         if ref.kind == "number":

@@ -227,5 +227,5 @@ def depth_condition(sql: Sql, max_depth: int) -> str:
     """``source.appInstanceDepth`` is no number above ``max_depth``: a missing, null, zero or
     non-numeric depth is a root event (``core.events.filters.depth_allows``). Read from the
     ``app_depth`` column (the depth when it is a number, rounded up; filled on insert), which the
-    index ``ix_events_ws_type_visible`` holds."""
+    indexes ``ix_events_ws_type_visible`` and ``ix_events_ws_type_date`` hold."""
     return f"(events.app_depth IS NULL OR events.app_depth <= {sql.bind(max_depth)})"

@@ -100,8 +100,11 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_events_ws_created", "workspace_id", "created_at"),
         Index("ix_events_ws_type", "workspace_id", "type"),  # a type's events in log order
-        # Covers the search's count of a type (POST …/search: persisted, app depth; docs/search.md).
+        # Cover the search's count of a type (POST …/search: persisted, app depth; docs/search.md):
+        # the first small (deduplicated) for a type's count, the second for a type within dates
+        # (its count, its date histogram, and the rows a ranged page is sorted from).
         Index("ix_events_ws_type_visible", "workspace_id", "type", "ephemeral", "app_depth"),
+        Index("ix_events_ws_type_date", "workspace_id", "type", "ephemeral", "created_at", "app_depth"),
         Index("ix_events_ws_correlation", "workspace_id", "correlation_id"),
         Index("ix_events_ws_seq", "workspace_id", "seq"),
     )

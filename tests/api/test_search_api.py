@@ -16,8 +16,10 @@ import httpx
 import pytest
 import yaml
 from sqlalchemy import delete
+from sqlalchemy import event as sqlalchemy_event
 
 from core.access.permissions.defaults import initial_security
+from core.events import es_search
 from core.events.store import EVENTS
 from core.events.writer import EventWriter
 from schemas.events import EMIT_TOPIC, Event, EventSource
@@ -139,6 +141,36 @@ async def test_errors_of_the_route(seeded: Seeded) -> None:
     bad_json = await stack.http.post(f"/v2/workspaces/{seeded.ws}/search", content=b'{"query": NaN}',
                                      headers={**stack.auth, "content-type": "application/json"})
     assert bad_json.status_code == 400
+
+
+@pytest.mark.parametrize(("body", "sorted_from_hits"), [
+    ({"bool": {"filter": [{"term": {"type": "order.paid"}},
+                          {"range": {"@timestamp": {"gte": "2024-01-02", "lt": "2024-01-04"}}}]}}, True),
+    ({"term": {"@timestamp": "2024-01-01T10:00:00.123Z"}}, True),
+    ({"term": {"type": "order.paid"}}, False),  # no date: the page may walk the log newest first
+], ids=["range", "term on a date", "no date"])
+async def test_a_dated_page_is_sorted_from_its_hits(seeded: Seeded, monkeypatch: pytest.MonkeyPatch,
+                                                     body: dict[str, Any], sorted_from_hits: bool) -> None:
+    """A date range gathers its hits, often far back in the log: the page is sorted from them
+    instead of walking the log back from its newest event (which grew with the log, 684 ms at 3M
+    events on PostgreSQL), unless there are more hits than es_search.RANGE_PAGE_SORTED."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = seeded.stack.services.db.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        expected = [d["id"] for d in (await search(seeded.stack, seeded.ws, {"query": body})).json()["documents"]]
+        pages = [s for s in statements if s.lstrip().startswith(("SELECT events.seq", "WITH hits"))]
+        assert expected and len(pages) == 1 and ("MATERIALIZED" in pages[0]) is sorted_from_hits, pages
+        statements.clear()
+        monkeypatch.setattr(es_search, "RANGE_PAGE_SORTED", len(expected) - 1)  # too many hits to sort
+        again = [d["id"] for d in (await search(seeded.stack, seeded.ws, {"query": body})).json()["documents"]]
+        assert again == expected and not any("MATERIALIZED" in s for s in statements)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
 
 
 # -- read rules ----------------------------------------------------------------------------------
