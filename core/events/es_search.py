@@ -31,7 +31,7 @@ from schemas.errors import SearchError
 
 SCAN_LIMIT = 10_000  # matching events read at most for a caller whose read rules are not SQL
 SCAN_BATCH = 500
-RANGE_PAGE_SORTED = 20_000  # a dated query with at most this many hits sorts its page from them
+SORTED_FROM_HITS = 20_000  # a dated or sorted query with at most this many hits sorts its page from them
 MAX_SORT_KEYS = 10
 MAX_SOURCE_PATTERNS = 100
 Problem = dict[str, str]
@@ -195,11 +195,12 @@ async def _search(session: AsyncSession, sql: Sql, workspace_id: str, body: Sear
     documents: list[dict[str, Any]] = []
     if limit and offset < size:
         rows = f"SELECT {ROW_COLUMNS} FROM events WHERE {where}"
-        if translator.dated and size <= RANGE_PAGE_SORTED:
-            # The planner reads a page newest first down the log and stops at the page's last
-            # hit, assuming hits are spread evenly; a date range puts them together, often far
-            # back, and the walk then grows with every event written since. Reading the range's
-            # rows first (indexed, and counted just above) bounds the page by its hits.
+        if (translator.dated or sort) and size <= SORTED_FROM_HITS:
+            # The planner reads a page down an index in the page's order (the log, or the dates)
+            # and stops at the page's last hit, assuming hits are spread evenly along it; a date
+            # range gathers them, often far back, and a rare type's are few, so the walk grows
+            # with every event written since. Reading the hits first (counted just above, from
+            # an index) and sorting them bounds the page by its hits.
             rows = f"WITH hits AS MATERIALIZED ({rows}) SELECT {ROW_COLUMNS} FROM hits AS events"
         statement = sql.statement(f"{rows} ORDER BY {order} "
                                   f"LIMIT {sql.bind(limit)} OFFSET {sql.bind(offset)}").columns(*EVENTS.columns)
