@@ -12,6 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field
 EMIT_TOPIC = "topic:runtime:emit"
 # A valid event type (an emit's `event`, a user-sent event's `type`).
 EVENT_NAME = re.compile(r"^[a-zA-Z0-9 ._-]+$")
+MAX_EVENT_TYPE = 300  # characters, an app instance's prefix included (the events.type column)
+
+
+
+def event_type_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be an event's type, or None when it can."""
+    if not isinstance(name, str) or not EVENT_NAME.match(name):
+        return f"{name!r} is not a valid event name (letters, digits, spaces, '.', '_' and '-')"
+    if len(name) > MAX_EVENT_TYPE:
+        return f"the event name is {len(name)} characters long: at most {MAX_EVENT_TYPE}"
+    return None
+
 
 NATIVE_PREFIXES = ("runtime.", "workspaces.", "apps.", "apikeys.", "events.", "gateway.")
 NATIVE_EXACT = frozenset({"error"})

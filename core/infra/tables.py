@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from schemas.events import MAX_EVENT_TYPE
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for a log.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -112,7 +114,7 @@ class Event(SQLModel, table=True):
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
     id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     workspace_id: str = Field(sa_column=Column(String(32), nullable=False))
-    type: str = Field(sa_column=Column(String(300), nullable=False))
+    type: str = Field(sa_column=Column(String(MAX_EVENT_TYPE), nullable=False))
     correlation_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     created_at: datetime = _ts()
     size: int = 0

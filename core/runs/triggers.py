@@ -14,7 +14,7 @@ from schemas.errors import (
     ObjectNotFoundError,
     PayloadTooLargeError,
 )
-from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, is_native, json_size
+from schemas.events import EMIT_TOPIC, Event, EventSource, event_type_problem, is_native, json_size
 from schemas.requests import EventsBody, parse_body, summary
 from schemas.runs import Trigger
 
@@ -64,8 +64,8 @@ async def send_events(services: Services, workspace_id: str, events: Any, *,
     await services.workspaces.get_row(workspace_id)
     items = parse_body(EventsBody, {"events": events}, error=InvalidEventError,
                        what="events (expected {\"events\": [{type, payload?, target?, options?}, ...]})").events
-    problems = [{"path": f"body.events[{index}].type", "message": f"{item.type!r} is not a valid event name"}
-                for index, item in enumerate(items) if not EVENT_NAME.match(item.type)]
+    problems = [{"path": f"body.events[{index}].type", "message": problem}
+                for index, item in enumerate(items) if (problem := event_type_problem(item.type)) is not None]
     if problems:
         raise InvalidEventError(summary("events", problems), problems)
     for index, item in enumerate(items):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from schemas.events import MAX_EVENT_TYPE
 from tests.api.helpers import workspace_doc
 from tests.stack import Stack
 
@@ -199,6 +200,12 @@ async def test_user_cannot_send_native_or_invalid_events(stack: Stack) -> None:
     bad_name = await stack.http.post(f"/v2/workspaces/{ws}/events", json={"events": [{"type": "a/b"}]},
                                      headers=stack.auth)
     assert bad_name.status_code == 400 and bad_name.json()["error"] == "InvalidEventError"
+    too_long = await stack.http.post(f"/v2/workspaces/{ws}/events", headers=stack.auth, json={"events": [
+        {"type": "fine"}, {"type": "t" * (MAX_EVENT_TYPE + 1)}, {"type": "a/b"}]})
+    assert too_long.status_code == 400, too_long.text  # every problem at once, nothing sent
+    assert [d["path"] for d in too_long.json()["details"]] == ["body.events[1].type", "body.events[2].type"]
+    assert f"at most {MAX_EVENT_TYPE}" in too_long.json()["details"][0]["message"]
+    assert await stack.events(ws, types="fine") == []
     bad_payload = await stack.http.post(f"/v2/workspaces/{ws}/events", json={"events": [{"type": "x",
                                                                                           "payload": [1]}]},
                                         headers=stack.auth)

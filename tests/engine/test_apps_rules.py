@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from schemas.events import MAX_EVENT_TYPE
 from tests.engine.helpers import Workspace, automation, executed, hook, listener, of_type
 from tests.stack import Stack
 
@@ -39,6 +40,7 @@ LEAF: dict[str, dict[str, Any]] = {
     "waiter": automation([{"wait": {"oneOf": [{"event": "reply"}], "timeout": 15, "output": "got"}}],
                          "{{got.type}}"),
     "bad-emit": automation([{"emit": {"event": "x", "payload": "not an object"}}], "went on"),
+    "long-emit": automation([{"emit": {"event": "{{name}}"}}], "emitted"),
 }
 
 MIDDLE: dict[str, dict[str, Any]] = {
@@ -89,6 +91,7 @@ async def apps(sqlite_stack: Stack) -> Apps:
                          {"leaf": "{{l}}", "rootSeesLeafOnly": "{% {{global.leafOnly}} exists %}"}),
         "wait-in-app": hook([{"leaf.waiter": {"output": "w"}}], "{{w}}"),
         "bad-emit": hook([{"leaf.bad-emit": {"output": "r"}}], "{{r}}"),
+        "long-emit": hook([{"leaf.long-emit": {"name": "{{body.name}}", "output": "r"}}], "{{r}}"),
     }
     root = await Workspace.create(stack, {k: {"name": k, **v} for k, v in root_automations.items()},
                                   config={"value": {"token": "root-only", "leafGreeting": "hello"}},
@@ -199,6 +202,15 @@ async def test_an_invalid_emit_inside_an_instance_reports_a_prefixed_error(apps:
     assert error["payload"]["error"] == "InvalidEventError"
     assert error["source"]["appInstanceFullSlug"] == "leaf"
     assert of_type(events, "error") == []
+
+
+async def test_an_event_name_too_long_once_prefixed_fails_the_run(apps: Apps) -> None:
+    """``leaf.`` + the name must fit the log's type column: one character too many is the run's
+    error (on PostgreSQL it would otherwise fail the flush of every event batched with it)."""
+    fits = "n" * (MAX_EVENT_TYPE - len("leaf."))
+    assert (await apps.root.call("long-emit", {"name": fits})).ok() == "emitted"
+    body = (await apps.root.call("long-emit", {"name": fits + "n"})).error("InvalidEventError")
+    assert f"at most {MAX_EVENT_TYPE}" in body["message"]
 
 
 async def test_a_new_instance_config_applies_to_the_next_runs(apps: Apps) -> None:

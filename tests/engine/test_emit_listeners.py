@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from schemas.events import MAX_EVENT_TYPE
 from tests.engine.helpers import Workspace, executed, hook, listener, of_type
 from tests.stack import Stack
 
@@ -94,10 +95,17 @@ async def test_non_object_payload_is_reported_and_the_run_goes_on(ws: Workspace,
     assert error["payload"]["details"] == {"event": "bad.payload", "payload": payload}
 
 
-@pytest.mark.parametrize("name", ["has/slash", "", "emoji-😀", "semi;colon"])
+@pytest.mark.parametrize("name", ["has/slash", "", "emoji-😀", "semi;colon", "x" * (MAX_EVENT_TYPE + 1)])
 async def test_invalid_event_name_fails_the_run(ws: Workspace, name: str) -> None:
     body = (await ws.call("emit-bad-name", {"name": name})).error("InvalidEventError")
     assert body["at"] == {"automation": "emit-bad-name", "instruction": "do[0]"}
+
+
+async def test_the_longest_event_name_is_emitted(ws: Workspace) -> None:
+    name = "y" * MAX_EVENT_TYPE  # the events.type column's length: stored whole on either database
+    call = await ws.call("emit-bad-name", {"name": name})
+    call.ok()
+    assert [e["type"] for e in of_type(await call.events(), name)] == [name]
 
 
 async def test_event_over_the_size_limit_fails_the_run(ws: Workspace) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from language.values import strip_undefined
 from schemas.errors import InvalidEventError, TidewayError
-from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, json_size
+from schemas.events import EMIT_TOPIC, EVENT_NAME, Event, EventSource, event_type_problem, json_size
 from schemas.runs import InstanceInfo, RunInput
 from workflows.interpreter.effects import Effects
 
@@ -88,6 +88,9 @@ class EventRecorder:
             raise InvalidEventError(f"Invalid event name {name!r}", {"event": name})
         if instance is not None and instance.full_slug:
             name = f"{instance.full_slug}.{name}"  # emits inside an app are prefixed (spec §7.4)
+        problem = event_type_problem(name)
+        if problem is not None:  # too long: the log's type column would refuse the whole flush
+            raise InvalidEventError(f"Invalid event name: {problem}", {"event": name[:100] + "…"})
         event = self.make(name, payload, self.source(automation_slug, depth, topic=EMIT_TOPIC, instance=instance),
                           target=target, options=options)
         if event.size > self.max_size:

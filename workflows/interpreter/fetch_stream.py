@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from language import UNDEFINED, get_path
 from schemas.errors import InvalidEventError, InvalidInstructionError
-from schemas.events import EVENT_NAME
+from schemas.events import event_type_problem
 from workflows.interpreter.frames import Frame
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ def stream_options(value: Any) -> dict[str, Any] | None:
         raise InvalidInstructionError("fetch.stream must be an object {event, payload?, concatenate?}",
                                       {"stream": value})
     event = value.get("event")
-    if event is not None and (not isinstance(event, str) or not EVENT_NAME.match(event)):
-        raise InvalidEventError(f"Invalid event name {event!r}", {"event": event})
+    if event is not None and (problem := event_type_problem(event)) is not None:
+        raise InvalidEventError(f"Invalid event name: {problem}", {"event": event})
     return value
 
 
