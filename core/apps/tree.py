@@ -54,9 +54,14 @@ class Node:
 
     @property
     def imports(self) -> dict[str, dict[str, Any]]:
-        imports = self.document.get("imports") or {}
-        return {k: v for k, v in imports.items() if isinstance(v, dict) and not v.get("disabled")} if isinstance(
-            imports, dict) else {}
+        return enabled_imports(self.document)
+
+
+def enabled_imports(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The app instances a workspace document imports, by slug, but for the disabled ones."""
+    imports = document.get("imports") or {}
+    return {k: v for k, v in imports.items() if isinstance(v, dict) and not v.get("disabled")} if isinstance(
+        imports, dict) else {}
 
 
 def index_automations(automations: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -238,24 +243,35 @@ ALIASES = {"endpoint": "runtime.webhooks.triggered", "schedule": "runtime.schedu
 PARENT_LIFECYCLE = frozenset({"apps.published", "apps.deleted"})
 
 
-async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
-                     pinned: Mapping[str, str] | None = None, max_depth: int = 10,
-                     root_secrets: dict[str, Any] | None = None) -> AppTree:
-    """Walk the imports breadth first. With ``pinned`` (a run's map) versions come from it;
-    otherwise unpinned instances take their app's latest version (one query per level).
-    ``root_secrets``: the workspace's secrets, which its own instances' configs may name."""
-    nodes: dict[str, Node] = {"": root}
-    versions: dict[str, str] = {}
-    level: list[tuple[str, Node, tuple[str, ...]]] = [("", root, ())]
+@dataclass(frozen=True)
+class Placement:
+    """An import resolved to an app version, before its node is built."""
+
+    parent: str  # the parent's full slug ('' = the root)
+    slug: str
+    full: str
+    declared: dict[str, Any]  # the import as the parent declares it
+    app_slug: str
+    version: str
+    document: dict[str, Any]
+
+
+async def place_imports(document: Mapping[str, Any], load_version: VersionLoader, latest: LatestLoader | None,
+                        pinned: Mapping[str, str] | None = None, max_depth: int = 10) -> list[Placement]:
+    """The imports of the tree of the workspace ``document``, breadth first, each with its version. With ``pinned`` (a run's
+    map) versions come from it; otherwise unpinned instances take their app's latest version
+    (one query per level). Cheap: versions' documents are cached, nothing is rendered."""
+    placed: list[Placement] = []
+    level: list[tuple[str, dict[str, dict[str, Any]], tuple[str, ...]]] = [("", enabled_imports(document), ())]
     depth = 0
     while level and depth < max_depth:
         depth += 1
-        wanted = {inst["appSlug"] for _, node, _ in level for inst in node.imports.values()
+        wanted = {inst["appSlug"] for _, imports, _ in level for inst in imports.values()
                   if isinstance(inst.get("appSlug"), str)}
         newest = await latest(wanted) if latest is not None and pinned is None else {}
-        following: list[tuple[str, Node, tuple[str, ...]]] = []
-        for parent_slug, parent, ancestors in level:
-            for slug, inst in parent.imports.items():
+        following: list[tuple[str, dict[str, dict[str, Any]], tuple[str, ...]]] = []
+        for parent_slug, imports, ancestors in level:
+            for slug, inst in imports.items():
                 app_slug = inst.get("appSlug")
                 if not isinstance(app_slug, str) or app_slug in ancestors:
                     continue  # an import cycle is skipped (install refuses it up front)
@@ -273,22 +289,40 @@ async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoad
                     version, document = await load_version(app_slug, version)
                 except Exception:  # noqa: BLE001 - a broken instance must not break its parent
                     continue
-                config = instance_config(document, inst, app_slug, parent.info.config,
-                                         secrets=None if parent_slug else root_secrets)
-                info = InstanceInfo(
-                    full_slug=full, slug=slug, app_slug=app_slug, version=version, depth=parent.info.depth + 1,
-                    parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(document, config, app_slug),
-                    children=[], scope=f"{root.info.scope}:{full}",
-                    uses_contexts=mentions_contexts(document.get("automations")))
-                endpoints, listeners = index_automations(document.get("automations") or {})
-                info.endpoints = sorted(f"{full}.{name}" for name in endpoints)
-                node = Node(info=info, document=document, endpoints=endpoints, listeners=listeners)
-                nodes[full] = node
-                versions[full] = version
-                parent.info.children.append(slug)
-                following.append((full, node, (*ancestors, app_slug)))
+                placed.append(Placement(parent_slug, slug, full, inst, app_slug, version, document))
+                following.append((full, enabled_imports(document), (*ancestors, app_slug)))
         level = following
+    return placed
+
+
+def grow_tree(root: Node, placed: Iterable[Placement], root_secrets: dict[str, Any] | None = None) -> AppTree:
+    """The tree of ``root`` and its placed imports: each instance's config rendered from its
+    parent's, its secrets, endpoints and listeners indexed. ``root_secrets``: the workspace's
+    secrets, which its own instances' configs may name."""
+    nodes: dict[str, Node] = {"": root}
+    versions: dict[str, str] = {}
+    for p in placed:
+        parent = nodes[p.parent]
+        config = instance_config(p.document, p.declared, p.app_slug, parent.info.config,
+                                 secrets=None if p.parent else root_secrets)
+        info = InstanceInfo(
+            full_slug=p.full, slug=p.slug, app_slug=p.app_slug, version=p.version, depth=parent.info.depth + 1,
+            parent_app_slug=parent.info.app_slug, config=config, secrets=secrets_of(p.document, config, p.app_slug),
+            children=[], scope=f"{root.info.scope}:{p.full}",
+            uses_contexts=mentions_contexts(p.document.get("automations")))
+        endpoints, listeners = index_automations(p.document.get("automations") or {})
+        info.endpoints = sorted(f"{p.full}.{name}" for name in endpoints)
+        nodes[p.full] = Node(info=info, document=p.document, endpoints=endpoints, listeners=listeners)
+        versions[p.full] = p.version
+        parent.info.children.append(p.slug)
     return AppTree(root, versions, nodes)
+
+
+async def build_tree(root: Node, load_version: VersionLoader, latest: LatestLoader | None,
+                     pinned: Mapping[str, str] | None = None, max_depth: int = 10,
+                     root_secrets: dict[str, Any] | None = None) -> AppTree:
+    """:func:`place_imports`, then :func:`grow_tree`."""
+    return grow_tree(root, await place_imports(root.document, load_version, latest, pinned, max_depth), root_secrets)
 
 
 class TreeService:
@@ -317,25 +351,35 @@ class TreeService:
             compiled = await self.workspaces.compiled(workspace_id, include_deleted=include_deleted, max_age=max_age)
         if not compiled.document.get("imports"):
             return compiled, await self._cached(compiled, {})
-        tree = await build_tree(self._root(compiled), self.apps.version_document, self.apps.latest_versions,
-                                root_secrets=getattr(compiled, "secret_values", None))
-        key = (compiled.id, compiled.revision, compiled.digest + getattr(compiled, "secrets_digest", ""),
-               tuple(sorted(tree.versions.items())))
-        return compiled, self._pinned.setdefault(key, tree)
+        # The tree is a function of the revision and the versions its imports resolve to: find
+        # those (cached documents, one query per level), and build the tree only when they moved.
+        placed = await place_imports(compiled.document, self.apps.version_document, self.apps.latest_versions)
+        key = self._key(compiled, {p.full: p.version for p in placed})
+        tree = self._pinned.get(key)
+        if tree is None:
+            tree = self._keep(key, grow_tree(self._root(compiled), placed, getattr(compiled, "secret_values", None)))
+        return compiled, tree
 
     async def pinned(self, workspace_id: str, revision: int, versions: Mapping[str, str]) -> AppTree:
         row = await self.workspaces.compiled_revision(workspace_id, revision)
         return await self._cached(row, versions)
 
     async def _cached(self, compiled: Any, versions: Mapping[str, str]) -> AppTree:
-        # The digest keeps a purged and re-created workspace from reusing a stale tree.
-        key = (compiled.id, compiled.revision, compiled.digest + getattr(compiled, "secrets_digest", ""),
-               tuple(sorted(versions.items())))
+        key = self._key(compiled, versions)
         tree = self._pinned.get(key)
         if tree is None:
-            tree = await build_tree(self._root(compiled), self.apps.version_document, None, pinned=versions,
-                                    root_secrets=getattr(compiled, "secret_values", None))
-            if len(self._pinned) > 500:
-                self._pinned.clear()
-            self._pinned[key] = tree
+            tree = self._keep(key, await build_tree(self._root(compiled), self.apps.version_document, None,
+                                                    pinned=versions,
+                                                    root_secrets=getattr(compiled, "secret_values", None)))
         return tree
+
+    @staticmethod
+    def _key(compiled: Any, versions: Mapping[str, str]) -> tuple[str, int, str, tuple[tuple[str, str], ...]]:
+        # The digest keeps a purged and re-created workspace from reusing a stale tree.
+        return (compiled.id, compiled.revision, compiled.digest + getattr(compiled, "secrets_digest", ""),
+                tuple(sorted(versions.items())))
+
+    def _keep(self, key: tuple[str, int, str, tuple[tuple[str, str], ...]], tree: AppTree) -> AppTree:
+        if len(self._pinned) > 500:
+            self._pinned.clear()
+        return self._pinned.setdefault(key, tree)

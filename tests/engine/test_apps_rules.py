@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from core.apps import tree as tree_module
+from core.apps.tree import grow_tree
 from schemas.events import MAX_EVENT_TYPE
 from tests.engine.helpers import Workspace, automation, executed, hook, listener, of_type
 from tests.stack import Stack
@@ -211,6 +213,34 @@ async def test_an_event_name_too_long_once_prefixed_fails_the_run(apps: Apps) ->
     assert (await apps.root.call("long-emit", {"name": fits})).ok() == "emitted"
     body = (await apps.root.call("long-emit", {"name": fits + "n"})).error("InvalidEventError")
     assert f"at most {MAX_EVENT_TYPE}" in body["message"]
+
+
+async def test_the_current_tree_is_grown_again_only_when_a_version_moves(sqlite_stack: Stack,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every webhook and every flush asks for the workspace's current tree: it is grown (configs
+    rendered, automations indexed) once per revision and set of resolved versions."""
+    stack = sqlite_stack
+    grown: list[str] = []
+
+    def counted(root: Any, placed: Any, root_secrets: Any = None) -> Any:
+        grown.append(root.info.scope)
+        return grow_tree(root, placed, root_secrets)
+
+    monkeypatch.setattr(tree_module, "grow_tree", counted)
+    solo = await publish(stack, "solo", {"hello": automation([], "v")})
+    root = await Workspace.create(stack, {"noop": hook([])}, imports={"s": {"appSlug": solo}})
+    trees = stack.services.trees
+    _, first = await trees.current(root.id)
+    once = grown.count(root.id)  # 1, or 0 when the import's own events had it grown already
+    assert (await trees.current(root.id))[1] is first and grown.count(root.id) == once <= 1
+    source = await stack.http.get(f"/v2/apps/{solo}", headers=stack.auth)
+    assert source.status_code == 200, source.text
+    again = await stack.http.post("/v2/apps", headers=stack.auth,
+                                  json={"workspaceId": source.json()["workspaceId"], "slug": solo})
+    assert again.status_code == 200, again.text
+    _, moved = await trees.current(root.id)
+    assert moved is not first and moved.versions["s"] != first.versions["s"]
+    assert (await trees.current(root.id))[1] is moved and grown.count(root.id) == once + 1
 
 
 async def test_a_new_instance_config_applies_to_the_next_runs(apps: Apps) -> None:
