@@ -16,7 +16,9 @@ from core.services import Services
 from schemas.errors import ForbiddenError, UnauthorizedError
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async, as every dependency: FastAPI runs a plain ``def`` one in its thread pool, a thread
+    # hand-off on every request (tests/api/test_route_permissions.py checks them all).
     services: Services = request.app.state.services
     return services
 

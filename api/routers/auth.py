@@ -30,7 +30,7 @@ from schemas.requests import LoginBody, UserBody, parse_body
 router = APIRouter(prefix="/v2", tags=["identity"])
 
 
-def get_identity(services: ServicesDep) -> IdentityService:
+async def get_identity(services: ServicesDep) -> IdentityService:
     return services.identity
 
 

@@ -3,6 +3,7 @@ give the permission table the path inference used to give (issue 15, item 4)."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -160,3 +161,23 @@ def test_operation_ids_are_unique() -> None:
         document = create_app(None).openapi()  # type: ignore[arg-type]
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
+
+
+def _sync_dependencies(dependant: Any, where: str) -> list[str]:
+    found = []
+    for sub in dependant.dependencies:
+        call = sub.call
+        method = call if inspect.isfunction(call) else type(call).__call__  # a function, or an instance's
+        if call is not None and not inspect.iscoroutinefunction(method):
+            found.append(f"{where}: {getattr(call, '__qualname__', type(call).__qualname__)}")
+        found += _sync_dependencies(sub, where)
+    return found
+
+
+def test_every_dependency_is_async() -> None:
+    """FastAPI runs a plain ``def`` dependency in its thread pool: a thread hand-off on every
+    request of the route (``get_services`` was one, on every webhook)."""
+    app = create_app(None)  # type: ignore[arg-type]
+    found = [problem for route in api_routes(app.routes)
+             for problem in _sync_dependencies(route.dependant, f"{sorted(route.methods or ())} {route.path}")]
+    assert found == []
