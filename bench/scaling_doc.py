@@ -117,49 +117,63 @@ def eventstore_section(store: dict[str, Any]) -> list[str]:
         lines.append(f"| {point['events']:,} | {point['bytes'] / 1e9:.2f} GB | {point['write_events_per_s']:,.0f} | "
                      + " | ".join(cells) + " |")
     if len(points) >= 2:
-        a, b = points[0], points[-1]
-        scale = 10_000_000
-        slope_bytes = (b["bytes"] - a["bytes"]) / (b["events"] - a["events"])
-        if b["write_events_per_s"] >= a["write_events_per_s"]:
-            rate = (f"no decline of the write rate from {a['events']:,} to {b['events']:,} events "
-                    f"({a['write_events_per_s']:,.0f} → {b['write_events_per_s']:,.0f} events/s): expect about the "
-                    "same at 10M, the indexes' B-trees one level deeper at most")
-        else:  # a B-tree insert costs its depth, which grows with the log of the size: fit a - b·ln(n)
-            per_log = (a["write_events_per_s"] - b["write_events_per_s"]) / math.log(b["events"] / a["events"])
-            at_scale = b["write_events_per_s"] - per_log * math.log(scale / b["events"])
-            rate = (f"write rate ~{max(at_scale, 0):,.0f} events/s at 10M, from {a['write_events_per_s']:,.0f} → "
-                    f"{b['write_events_per_s']:,.0f} events/s at {a['events']:,} → {b['events']:,} taken to fall with "
-                    "the logarithm of the size (the indexes' depth; the probe itself varies by about ±15 % from run "
-                    "to run, so this is the pessimistic reading)")
-        growing = []
-        for name in SEARCHES:
-            first, last = a["searches"].get(name), b["searches"].get(name)
-            if first and last and last["median_ms"] > 2 * first["median_ms"]:
-                projected = last["median_ms"] * scale / b["events"]
-                growing.append(f"{name.removesuffix(' [owner]')}: {last['median_ms']:.0f} ms at {b['events']:,} → "
-                               f"~{projected / 1000:.1f} s at 10M" if projected >= 1000 else
-                               f"{name.removesuffix(' [owner]')}: {last['median_ms']:.0f} ms at {b['events']:,} → "
-                               f"~{projected:.0f} ms at 10M")
-        ranged = next((n for n in SEARCHES if n.startswith("bool: term type + range")), None)
-        flat = ""
-        if ranged and ranged in a["searches"] and ranged in b["searches"]:
-            flat = (f" The type-within-a-date-range search finds the same {b['searches'][ranged]['hits']:,} hits "
-                    f"at every size and took {a['searches'][ranged]['median_ms']:.1f} → "
-                    f"{b['searches'][ranged]['median_ms']:.1f} ms: its count reads the range in the index "
-                    "(workspace, type, ephemeral, date, depth) and its page is sorted from the range's rows "
-                    "(core/events/es_search.py, migration 0016). Before, the page walked the log back from its "
-                    "newest event to the range and took 861 ms at 3,000,000 events, growing with every event "
-                    "written after the range.")
-        lines += ["", f"**10M events, extrapolated** (the disk would allow it; the session's time did not): "
-                  f"{(b['bytes'] + slope_bytes * (scale - b['events'])) / 1e9:.1f} GB on disk; {rate}. Searches grow "
-                  "with the events they match, not with the log: those whose hits are a fixed set (a type's "
-                  "newest page, a correlation id, a date range) stay flat." + flat + " Those whose hits grow with "
-                  "the log (every event of a type, every event of the workspace) more than doubled from "
-                  f"{a['events']:,} to {b['events']:,} and, scaled linearly: "
-                  + ("; ".join(growing) or "none") + ". Aggregations read every matching entry (from an index "
-                  "where one holds the fields).",
-                  ""]
+        lines += ["", growth_paragraph(points[0], points[-1]), ""]
     return lines
+
+
+def growth_paragraph(a: dict[str, Any], b: dict[str, Any], scale: int = 10_000_000) -> str:
+    """How the store grew from checkpoint ``a`` to ``b``: measured when ``b`` reached ``scale``
+    events, else extrapolated to it (sizes linearly, the write rate with the log of the size)."""
+    measured = b["events"] >= scale
+    wa, wb = a["write_events_per_s"], b["write_events_per_s"]
+    if measured:
+        rate = f"write rate {wa:,.0f} → {wb:,.0f} events/s from {a['events']:,} to {b['events']:,} events"
+    elif wb >= wa:
+        rate = (f"no decline of the write rate from {a['events']:,} to {b['events']:,} events "
+                f"({wa:,.0f} → {wb:,.0f} events/s): expect about the same at 10M, the indexes' B-trees one "
+                "level deeper at most")
+    else:  # a B-tree insert costs its depth, which grows with the log of the size: fit a - b·ln(n)
+        per_log = (wa - wb) / math.log(b["events"] / a["events"])
+        at_scale = wb - per_log * math.log(scale / b["events"])
+        rate = (f"write rate ~{max(at_scale, 0):,.0f} events/s at 10M, from {wa:,.0f} → {wb:,.0f} events/s at "
+                f"{a['events']:,} → {b['events']:,} taken to fall with the logarithm of the size (the indexes' "
+                "depth; the probe itself varies by about ±15 % from run to run, so this is the pessimistic "
+                "reading)")
+    growing = []
+    for name in SEARCHES:
+        first, last = a["searches"].get(name), b["searches"].get(name)
+        if not (first and last and last["median_ms"] > 2 * first["median_ms"]):
+            continue
+        label = name.removesuffix(" [owner]")
+        if measured:
+            growing.append(f"{label}: {first['median_ms']:.0f} → {last['median_ms']:.0f} ms")
+            continue
+        projected = last["median_ms"] * scale / b["events"]
+        at_10m = f"~{projected / 1000:.1f} s" if projected >= 1000 else f"~{projected:.0f} ms"
+        growing.append(f"{label}: {last['median_ms']:.0f} ms at {b['events']:,} → {at_10m} at 10M")
+    ranged = next((n for n in SEARCHES if n.startswith("bool: term type + range")), None)
+    flat = ""
+    if ranged and ranged in a["searches"] and ranged in b["searches"]:
+        flat = (f" The type-within-a-date-range search finds the same {b['searches'][ranged]['hits']:,} hits "
+                f"at every size and took {a['searches'][ranged]['median_ms']:.1f} → "
+                f"{b['searches'][ranged]['median_ms']:.1f} ms: its count reads the range in the index "
+                "(workspace, type, ephemeral, date, depth) and its page is sorted from the range's rows "
+                "(core/events/es_search.py, migration 0016). Before, the page walked the log back from its "
+                "newest event to the range and took 861 ms at 3,000,000 events, growing with every event "
+                "written after the range.")
+    if measured:
+        head = f"**{b['events']:,} events, measured**: {b['bytes'] / 1e9:.1f} GB on disk; {rate}."
+        grew = f"more than doubled from {a['events']:,} to {b['events']:,}: "
+    else:
+        slope_bytes = (b["bytes"] - a["bytes"]) / (b["events"] - a["events"])
+        head = (f"**10M events, extrapolated** (the disk would allow it; the session's time did not): "
+                f"{(b['bytes'] + slope_bytes * (scale - b['events'])) / 1e9:.1f} GB on disk; {rate}.")
+        grew = f"more than doubled from {a['events']:,} to {b['events']:,} and, scaled linearly: "
+    return (head + " Searches grow with the events they match, not with the log: those whose hits are a fixed "
+            "set (a type's newest page, a correlation id, a date range) stay flat." + flat + " Those whose hits "
+            "grow with the log (every event of a type, every event of the workspace) " + grew
+            + ("; ".join(growing) or "none") + ". Aggregations read every matching entry (from an index where "
+            "one holds the fields).")
 
 
 def hot_path_section(hot: dict[str, Any], path: Path) -> list[str]:
