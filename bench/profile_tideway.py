@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,17 +55,22 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+def stacks(raw: Path) -> Iterator[tuple[str, int]]:
+    """(collapsed stack, samples) of each line of a ``py-spy --format raw`` profile."""
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            yield stack, int(count)
+
+
 def where_time_goes(raw: Path, requests: int) -> str:
     """A table of the buckets: samples, share and milliseconds of GIL-holding time per request."""
     counts: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        total += int(count)
+    for stack, n in stacks(raw):
+        total += n
         bucket = next((name for name, markers in BUCKETS if any(m in stack for m in markers)), "asyncio and the rest")
-        counts[bucket] += int(count)
+        counts[bucket] += n
     per_request = 1000 / RATE / max(requests, 1)
     rows = ["| where | samples | share | ms per request |", "|---|---|---|---|"]
     rows += [f"| {name} | {n} | {100 * n / max(total, 1):.1f} % | {n * per_request:.2f} |"
@@ -78,11 +84,7 @@ def summarize(raw: Path, top: int = 25) -> str:
     inclusive: collections.Counter[str] = collections.Counter()
     ours_inclusive: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        n = int(count)
+    for stack, n in stacks(raw):
         total += n
         frames = stack.split(";")
         own[frames[-1]] += n
