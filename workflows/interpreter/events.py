@@ -89,7 +89,7 @@ class EventRecorder:
         if instance is not None and instance.full_slug:
             name = f"{instance.full_slug}.{name}"  # emits inside an app are prefixed (spec §7.4)
         problem = event_type_problem(name)
-        if problem is not None:  # too long: the log's type column would refuse the whole flush
+        if problem is not None:  # too long: on PostgreSQL the log's type column would refuse the flush
             raise InvalidEventError(f"Invalid event name: {problem}", {"event": name[:100] + "…"})
         event = self.make(name, payload, self.source(automation_slug, depth, topic=EMIT_TOPIC, instance=instance),
                           target=target, options=options)
