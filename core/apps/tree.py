@@ -258,9 +258,10 @@ class Placement:
 
 async def place_imports(document: Mapping[str, Any], load_version: VersionLoader, latest: LatestLoader | None,
                         pinned: Mapping[str, str] | None = None, max_depth: int = 10) -> list[Placement]:
-    """The imports of the tree of the workspace ``document``, breadth first, each with its version. With ``pinned`` (a run's
-    map) versions come from it; otherwise unpinned instances take their app's latest version
-    (one query per level). Cheap: versions' documents are cached, nothing is rendered."""
+    """The imports of the workspace ``document``'s tree, breadth first, each with its version.
+    With ``pinned`` (a run's map) versions come from it; otherwise unpinned instances take their
+    app's latest version (one query per level). Cheap: versions' documents are cached, nothing
+    is rendered."""
     placed: list[Placement] = []
     level: list[tuple[str, dict[str, dict[str, Any]], tuple[str, ...]]] = [("", enabled_imports(document), ())]
     depth = 0

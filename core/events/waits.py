@@ -20,10 +20,9 @@ from core.events.store import row_to_public
 from core.infra.tables import Event as EventRow
 from core.infra.tables import PendingWaitType, Wait
 from language.wait_filters import filters_match
+from schemas.events import MAX_EVENT_TYPE  # longer types are never persisted, so never waited for
 
 SCAN_LIMIT = 500
-# A type longer than the events table's column is never persisted, so never waited for by the table.
-MAX_TYPE: int = EventRow.__table__.c.type.type.length  # type: ignore[attr-defined]
 
 
 class WaitEntries(Protocol):
@@ -65,7 +64,7 @@ def register(session: Session, wait: Wait) -> dict[str, Any] | None:
         session.add(wait)
         # Committed with the wait: a flush that commits after this sees the wait by its types.
         session.add_all([PendingWaitType(workspace_id=wait.workspace_id, event_type=event_type, wait_id=wait.id)
-                         for event_type in sorted(set(wait.event_types)) if len(event_type) <= MAX_TYPE])
+                         for event_type in sorted(set(wait.event_types)) if len(event_type) <= MAX_EVENT_TYPE])
         session.commit()
     elif existing.status == "fulfilled" and existing.event_id:  # a retried registration
         row = session.exec(select(EventRow).where(EventRow.id == existing.event_id)).first()

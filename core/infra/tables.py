@@ -206,7 +206,7 @@ class PendingWaitType(SQLModel, table=True):
     __tablename__ = "pending_wait_types"
 
     workspace_id: str = Field(primary_key=True, max_length=32)
-    event_type: str = Field(primary_key=True, max_length=300)  # as events.type
+    event_type: str = Field(primary_key=True, max_length=MAX_EVENT_TYPE)  # as events.type
     wait_id: str = Field(primary_key=True, max_length=64)
 
 
